@@ -1,0 +1,59 @@
+# Two commands matter: `make demo` and `make test`. Both bootstrap everything they need
+# from python3 alone: uv goes into .tools/, the locked dependencies into .venv/.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DATE ?= 2026-11-21
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export RADAR_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: setup demo test lint format report clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+$(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
+	$(BIN)/airflow db migrate > /dev/null
+
+## run the main DAG for one day of the bundled fixture feed, then print the candidates
+demo: setup $(AIRFLOW_HOME)/airflow.db
+	$(BIN)/airflow dags test social_radar $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-run.log 2>&1 \
+		|| (tail -n 60 $(AIRFLOW_HOME)/demo-run.log; echo "DAG run failed; full log: $(AIRFLOW_HOME)/demo-run.log"; exit 1)
+	@grep -E "DagRun Finished" $(AIRFLOW_HOME)/demo-run.log | sed -E 's/.*(state=[a-z]+).*/social_radar run: \1 (log: .airflow\/demo-run.log)/'
+	@$(BIN)/python -m transforms report
+
+report: setup
+	$(BIN)/python -m transforms report
+
+## install everything and run the whole test suite
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(AIRFLOW_HOME) data

@@ -1,0 +1,1 @@
+"""Bluesky (AT Protocol AppView): response models and their mapping to canonical rows."""

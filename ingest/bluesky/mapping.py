@@ -1,0 +1,163 @@
+"""Bluesky responses to canonical rows. Accounts key on the DID, posts on the at:// URI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from ingest.batch import MappedBatch, validate_page
+from ingest.bluesky import models
+from ingest.canonical import (
+    Account,
+    AccountSnapshot,
+    AccountStatus,
+    FollowerPrecision,
+    Post,
+    PostKind,
+    PostMetricSnapshot,
+)
+from ingest.pages import RecordedPage
+from ingest.text import clean_text, normalize_tag
+
+PLATFORM = "bluesky"
+REASON_REPOST = "app.bsky.feed.defs#reasonRepost"
+_QUOTE_EMBEDS = ("app.bsky.embed.record#view", "app.bsky.embed.recordWithMedia#view")
+
+
+def profile_url(handle: str) -> str:
+    return f"https://bsky.app/profile/{handle}"
+
+
+def post_url(post: models.PostView) -> str:
+    return f"{profile_url(post.author.handle)}/post/{post.uri.rsplit('/', 1)[-1]}"
+
+
+def map_profile(profile: models.Profile, page: RecordedPage, batch: MappedBatch) -> None:
+    labels = {label.get("val") for label in profile.labels}
+    status = AccountStatus.suspended if "!takedown" in labels else AccountStatus.active
+    batch.accounts.append(
+        Account(
+            platform=PLATFORM,
+            account_id=profile.did,
+            handle=profile.handle,
+            display_name=clean_text(profile.displayName) or None,
+            bio=clean_text(profile.description) or None,
+            url=profile_url(profile.handle),
+            home_instance=None,
+            is_bot=None,
+            status=status,
+            created_at=profile.createdAt,
+            discovered_via="tracked",
+            observed_at=page.fetched_at,
+        )
+    )
+    batch.account_snapshots.append(
+        AccountSnapshot(
+            platform=PLATFORM,
+            account_id=profile.did,
+            observed_at=page.fetched_at,
+            followers=profile.followersCount,
+            following=profile.followsCount,
+            posts_count=profile.postsCount,
+            follower_precision=(
+                FollowerPrecision.exact
+                if profile.followersCount is not None
+                else FollowerPrecision.hidden
+            ),
+        )
+    )
+
+
+def _quoted_uri(embed: dict | None) -> str | None:
+    if not embed or embed.get("$type") not in _QUOTE_EMBEDS:
+        return None
+    record = embed.get("record") or {}
+    if embed["$type"].startswith("app.bsky.embed.recordWithMedia"):
+        record = record.get("record") or {}
+    return record.get("uri")
+
+
+def _post_row(post: models.PostView, page: RecordedPage) -> Post:
+    record = post.record
+    tags = {f.tag for facet in record.facets or [] for f in facet.features if f.tag}
+    tags.update(record.tags or [])
+    mentions = {f.did for facet in record.facets or [] for f in facet.features if f.did}
+    kind, original = PostKind.original, None
+    if record.reply is not None:
+        kind = PostKind.reply
+    elif (quoted := _quoted_uri(post.embed)) is not None:
+        kind, original = PostKind.quote, quoted
+    return Post(
+        platform=PLATFORM,
+        post_id=post.uri,
+        account_id=post.author.did,
+        # createdAt is declared by the client and can be backdated; indexedAt is the server's
+        created_at=post.indexedAt,
+        client_created_at=record.createdAt,
+        text=clean_text(record.text),
+        language=(record.langs or [None])[0],
+        hashtags=sorted({normalize_tag(t) for t in tags}),
+        mentions=sorted(mentions),
+        url=post_url(post),
+        kind=kind,
+        original_post_id=original,
+        observed_at=page.fetched_at,
+    )
+
+
+def _metrics_row(post: models.PostView, page: RecordedPage) -> PostMetricSnapshot:
+    return PostMetricSnapshot(
+        platform=PLATFORM,
+        post_id=post.uri,
+        observed_at=page.fetched_at,
+        likes=post.likeCount,
+        comments=post.replyCount,
+        shares=post.repostCount,
+        quotes=post.quoteCount,
+        views=None,
+    )
+
+
+def _feed_actor(page: RecordedPage) -> str | None:
+    return (parse_qs(urlsplit(page.url).query).get("actor") or [None])[0]
+
+
+def map_feed_item(item: models.FeedItem, page: RecordedPage, batch: MappedBatch) -> None:
+    batch.posts.append(_post_row(item.post, page))
+    batch.post_metric_snapshots.append(_metrics_row(item.post, page))
+    if item.reason is None or item.reason.type != REASON_REPOST:
+        return
+    # the item is the original author's post; the repost itself is the reposter's event
+    reposter = item.reason.by.did if item.reason.by else _feed_actor(page)
+    if reposter is None:
+        return
+    batch.posts.append(
+        Post(
+            platform=PLATFORM,
+            post_id=item.reason.uri or f"at://{reposter}/app.bsky.feed.repost?of={item.post.uri}",
+            account_id=reposter,
+            created_at=item.reason.indexedAt or page.fetched_at,
+            kind=PostKind.repost,
+            original_post_id=item.post.uri,
+            original_account_id=item.post.author.did,
+            observed_at=page.fetched_at,
+        )
+    )
+
+
+def map_get_profiles(page: RecordedPage, batch: MappedBatch) -> None:
+    result = validate_page(page, models.ProfilesPage, models.Profile, "profiles", "accounts", batch)
+    for profile in result.profiles if result else []:
+        map_profile(profile, page, batch)
+
+
+def map_get_author_feed(page: RecordedPage, batch: MappedBatch) -> None:
+    result = validate_page(page, models.AuthorFeedPage, models.FeedItem, "feed", "posts", batch)
+    for item in result.feed if result else []:
+        map_feed_item(item, page, batch)
+
+
+MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
+    "get_profiles": map_get_profiles,
+    "get_author_feed": map_get_author_feed,
+}

@@ -1,0 +1,91 @@
+"""Response models for the Bluesky AppView XRPC endpoints the radar reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Profile(_Model):
+    did: str
+    handle: str
+    displayName: str | None = None
+    description: str | None = None
+    followersCount: int | None = None
+    followsCount: int | None = None
+    postsCount: int | None = None
+    createdAt: datetime | None = None
+    labels: list[dict[str, Any]] = []
+
+
+class ProfilesPage(_Model):
+    profiles: list[Profile]
+
+
+class FacetIndex(_Model):
+    byteStart: int
+    byteEnd: int
+
+
+class FacetFeature(_Model):
+    type: str = Field(alias="$type")
+    tag: str | None = None
+    did: str | None = None
+    uri: str | None = None
+
+
+class Facet(_Model):
+    index: FacetIndex
+    features: list[FacetFeature]
+
+
+class PostRecord(_Model):
+    text: str = ""
+    createdAt: datetime | None = None
+    langs: list[str] | None = None
+    facets: list[Facet] | None = None
+    tags: list[str] | None = None
+    reply: dict[str, Any] | None = None
+
+
+class AuthorView(_Model):
+    did: str
+    handle: str
+    displayName: str | None = None
+
+
+class PostView(_Model):
+    uri: str
+    cid: str | None = None
+    author: AuthorView
+    record: PostRecord
+    embed: dict[str, Any] | None = None
+    replyCount: int | None = None
+    repostCount: int | None = None
+    likeCount: int | None = None
+    quoteCount: int | None = None
+    indexedAt: datetime
+
+
+class Reason(_Model):
+    type: str = Field(alias="$type")
+    by: AuthorView | None = None
+    uri: str | None = None
+    indexedAt: datetime | None = None
+
+
+class FeedItem(_Model):
+    post: PostView
+    reason: Reason | None = None
+    reply: dict[str, Any] | None = None
+
+
+class AuthorFeedPage(_Model):
+    feed: list[FeedItem]
+    cursor: str | None = None

@@ -1,0 +1,204 @@
+"""The loader: the only process that writes canonical rows into the warehouse.
+
+Each landing file is loaded once, in one transaction that also records it in
+``meta.loaded_files``; a crash before the commit leaves nothing behind, and the next run
+loads the file again. Entities merge on their natural keys, the newest observation winning,
+so loading the same rows twice, or out of order, gives the same tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MergeSpec:
+    table: str
+    key: tuple[str, ...]
+    # columns that keep their first-seen value when a newer observation replaces the row
+    keep_first: tuple[str, ...] = ()
+    first_seen: bool = False
+
+
+MERGE_SPECS: dict[str, MergeSpec] = {
+    "accounts": MergeSpec(
+        "core.accounts", ("platform", "account_id"), ("discovered_via",), first_seen=True
+    ),
+    "account_snapshots": MergeSpec(
+        "core.account_snapshots", ("platform", "account_id", "observed_at")
+    ),
+    "posts": MergeSpec("core.posts", ("platform", "post_id"), first_seen=True),
+    "post_metric_snapshots": MergeSpec(
+        "core.post_metric_snapshots", ("platform", "post_id", "observed_at")
+    ),
+    "rejects": MergeSpec(
+        "meta.rejects", ("platform", "entity", "source_path", "source_line", "record_index")
+    ),
+}
+LOAD_ORDER = list(MERGE_SPECS)
+
+
+class LandingFileChangedError(RuntimeError):
+    """A landing file was loaded before with other content; landing files are immutable."""
+
+
+@dataclass
+class LoadSummary:
+    files_loaded: int = 0
+    files_skipped: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(n for entity, n in self.rows.items() if entity != "rejects")
+
+
+def checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
+    """(platform, entity, path) of every landing file, entities in load order."""
+    found = []
+    for path in landing_dir.glob("*/*/dt=*/*.parquet"):
+        entity, platform = path.parent.parent.name, path.parent.parent.parent.name
+        if entity in MERGE_SPECS:
+            found.append((platform, entity, path))
+    return sorted(found, key=lambda f: (LOAD_ORDER.index(f[1]), str(f[2])))
+
+
+def _merge_sql(spec: MergeSpec) -> list[str]:
+    on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
+    keys = ", ".join(spec.key)
+    extra = []
+    if spec.first_seen:
+        extra.append(
+            "least(i.observed_at, coalesce(t.first_seen_at, i.observed_at)) as first_seen_at"
+        )
+    replace = ", ".join(f"coalesce(t.{c}, i.{c}) as {c}" for c in spec.keep_first)
+    select = f"i.* replace ({replace})" if replace else "i.*"
+    return [
+        # newest observation per key inside the file, then carry first-seen values over
+        f"""create or replace temp table incoming as
+            select {", ".join([select, *extra])}
+            from (
+                select * from staged
+                qualify row_number() over (partition by {keys} order by observed_at desc) = 1
+            ) as i
+            left join {spec.table} as t on {on}""",
+        f"delete from {spec.table} as t using incoming as i where {on} "
+        "and t.observed_at <= i.observed_at",
+        f"insert into {spec.table} by name select i.* from incoming as i "
+        f"where not exists (select 1 from {spec.table} as t where {on})",
+    ]
+
+
+def load_file(
+    conn: duckdb.DuckDBPyConnection,
+    platform: str,
+    entity: str,
+    path: Path,
+    rel_path: str,
+    digest: str,
+    run_id: str,
+    before_commit: Callable[[], None] | None = None,
+) -> int:
+    spec = MERGE_SPECS[entity]
+    conn.execute("begin transaction")
+    try:
+        conn.execute(
+            "create or replace temp table staged as select * from read_parquet(?, hive_partitioning = false)",
+            [str(path)],
+        )
+        if entity == "rejects":
+            conn.execute("alter table staged add column run_id varchar")
+            conn.execute("update staged set run_id = ?", [run_id])
+        row_count = conn.execute("select count(*) from staged").fetchone()[0]
+        for statement in _merge_sql(spec):
+            conn.execute(statement)
+        conn.execute(
+            "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",
+            [rel_path, digest, platform, entity, row_count, run_id],
+        )
+        if before_commit is not None:
+            before_commit()
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    return row_count
+
+
+def load_pending(
+    conn: duckdb.DuckDBPyConnection,
+    data_dir: Path,
+    run_id: str,
+    before_commit: Callable[[], None] | None = None,
+) -> LoadSummary:
+    """Load every landing file not loaded yet, each in its own transaction."""
+    landing_dir = data_dir / "landing"
+    loaded = dict(conn.execute("select path, checksum from meta.loaded_files").fetchall())
+    summary = LoadSummary()
+    for platform, entity, path in pending_files(landing_dir):
+        rel_path = path.relative_to(data_dir).as_posix()
+        digest = checksum(path)
+        if rel_path in loaded:
+            if loaded[rel_path] != digest:
+                raise LandingFileChangedError(
+                    f"{rel_path} was loaded with checksum {loaded[rel_path][:12]}… and now "
+                    f"has {digest[:12]}…; landing files must never be rewritten"
+                )
+            summary.files_skipped += 1
+            continue
+        rows = load_file(conn, platform, entity, path, rel_path, digest, run_id, before_commit)
+        summary.files_loaded += 1
+        summary.rows[entity] = summary.rows.get(entity, 0) + rows
+    log.info(
+        "loaded %s files (%s skipped as already loaded): %s",
+        summary.files_loaded,
+        summary.files_skipped,
+        summary.rows,
+    )
+    return summary
+
+
+def record_run_load(
+    conn: duckdb.DuckDBPyConnection,
+    run_id: str,
+    dag_id: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    summary: LoadSummary,
+) -> None:
+    conn.execute(
+        """insert into meta.runs (run_id, dag_id, data_interval_start, data_interval_end,
+                                  loaded_at, files_loaded, rows_loaded, rejects_loaded)
+           values (?, ?, ?, ?, now()::timestamp, ?, ?, ?)
+           on conflict (run_id) do update set
+               loaded_at = excluded.loaded_at,
+               files_loaded = meta.runs.files_loaded + excluded.files_loaded,
+               rows_loaded = meta.runs.rows_loaded + excluded.rows_loaded,
+               rejects_loaded = meta.runs.rejects_loaded + excluded.rejects_loaded""",
+        [
+            run_id,
+            dag_id,
+            interval_start,
+            interval_end,
+            summary.files_loaded,
+            summary.rows_loaded,
+            summary.rows.get("rejects", 0),
+        ],
+    )

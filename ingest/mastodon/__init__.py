@@ -1,0 +1,1 @@
+"""Mastodon: REST API response models and their mapping to canonical rows."""

@@ -1,0 +1,165 @@
+"""Mastodon responses to canonical rows.
+
+Keys: an account is ``user@home.instance`` (local ids differ per instance); a post is its
+ActivityPub ``uri``, which is the same wherever the post is seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from ingest.batch import MappedBatch, validate_page
+from ingest.canonical import (
+    Account,
+    AccountSnapshot,
+    AccountStatus,
+    FollowerPrecision,
+    Post,
+    PostKind,
+    PostMetricSnapshot,
+)
+from ingest.mastodon import models
+from ingest.pages import RecordedPage
+from ingest.text import clean_text, html_to_text, normalize_tag
+
+PLATFORM = "mastodon"
+
+
+def account_key(acct: str, instance: str) -> str:
+    """``alice`` seen on bakers.social and ``alice@bakers.social`` seen elsewhere are one key."""
+    return acct.lower() if "@" in acct else f"{acct.lower()}@{instance.lower()}"
+
+
+def _known_count(value: int | None) -> int | None:
+    # Mastodon sends -1 for a hidden count and some forks send 0: both mean unknown
+    return value if value is not None and value > 0 else None
+
+
+def map_account(account: models.Account, instance: str, page: RecordedPage, batch: MappedBatch):
+    key = account_key(account.acct, instance)
+    status = AccountStatus.active
+    if account.suspended:
+        status = AccountStatus.suspended
+    elif account.moved is not None:
+        status = AccountStatus.moved
+    batch.accounts.append(
+        Account(
+            platform=PLATFORM,
+            account_id=key,
+            handle=key,
+            display_name=clean_text(account.display_name) or None,
+            bio=html_to_text(account.note) or None,
+            url=account.url,
+            home_instance=key.split("@", 1)[1],
+            is_bot=account.bot,
+            status=status,
+            moved_to=account_key(account.moved.acct, instance) if account.moved else None,
+            created_at=account.created_at,
+            discovered_via="tracked",
+            observed_at=page.fetched_at,
+        )
+    )
+    followers = _known_count(account.followers_count)
+    batch.account_snapshots.append(
+        AccountSnapshot(
+            platform=PLATFORM,
+            account_id=key,
+            observed_at=page.fetched_at,
+            followers=followers,
+            following=account.following_count if account.following_count is not None else None,
+            posts_count=account.statuses_count,
+            follower_precision=(
+                FollowerPrecision.exact if followers is not None else FollowerPrecision.hidden
+            ),
+        )
+    )
+
+
+def _post_row(status: models.Status, instance: str, page: RecordedPage) -> Post:
+    kind = PostKind.original
+    original = None
+    if status.in_reply_to_id is not None:
+        kind = PostKind.reply
+    quoted = (status.quote or {}).get("quoted_status")
+    if isinstance(quoted, dict) and quoted.get("uri"):
+        kind, original = PostKind.quote, quoted["uri"]
+    text = html_to_text(status.content)
+    if status.spoiler_text:
+        text = f"{clean_text(status.spoiler_text)}\n\n{text}"
+    return Post(
+        platform=PLATFORM,
+        post_id=status.uri,
+        account_id=account_key(status.account.acct, instance),
+        created_at=status.created_at,
+        text=text,
+        language=status.language,
+        hashtags=sorted({normalize_tag(tag.name) for tag in status.tags}),
+        mentions=sorted({account_key(m.acct, instance) for m in status.mentions}),
+        url=status.url,
+        kind=kind,
+        original_post_id=original,
+        observed_at=page.fetched_at,
+    )
+
+
+def _metrics_row(status: models.Status, page: RecordedPage) -> PostMetricSnapshot:
+    return PostMetricSnapshot(
+        platform=PLATFORM,
+        post_id=status.uri,
+        observed_at=page.fetched_at,
+        likes=status.favourites_count,
+        comments=status.replies_count,
+        shares=status.reblogs_count,
+        quotes=status.quotes_count,
+        views=None,
+    )
+
+
+def map_status(status: models.Status, instance: str, page: RecordedPage, batch: MappedBatch):
+    if status.reblog is None:
+        batch.posts.append(_post_row(status, instance, page))
+        batch.post_metric_snapshots.append(_metrics_row(status, page))
+        return
+    # a boost: the outer status is only the event; text, author and counts are the original's
+    original = status.reblog
+    batch.posts.append(
+        Post(
+            platform=PLATFORM,
+            post_id=status.uri,
+            account_id=account_key(status.account.acct, instance),
+            created_at=status.created_at,
+            url=status.url,
+            kind=PostKind.repost,
+            original_post_id=original.uri,
+            original_account_id=account_key(original.account.acct, instance),
+            observed_at=page.fetched_at,
+        )
+    )
+    batch.posts.append(_post_row(original, instance, page))
+    batch.post_metric_snapshots.append(_metrics_row(original, page))
+
+
+def _instance(page: RecordedPage) -> str:
+    return urlsplit(page.url).hostname or "unknown"
+
+
+def map_accounts_lookup(page: RecordedPage, batch: MappedBatch) -> None:
+    account = validate_page(page, models.Account, models.Account, None, "accounts", batch)
+    if account is not None:
+        map_account(account, _instance(page), page, batch)
+
+
+def map_account_statuses(page: RecordedPage, batch: MappedBatch) -> None:
+    statuses = validate_page(page, models.StatusesPage, models.Status, None, "posts", batch)
+    if statuses is None:
+        return
+    instance = _instance(page)
+    for status in statuses.root:
+        map_status(status, instance, page, batch)
+
+
+MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
+    "accounts_lookup": map_accounts_lookup,
+    "account_statuses": map_account_statuses,
+}

@@ -1,0 +1,32 @@
+"""Runtime settings, read from ``RADAR_*`` environment variables (see ``.env.example``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class RadarSettings(BaseSettings):
+    """Where things live. Relative paths resolve against the current directory."""
+
+    model_config = SettingsConfigDict(env_prefix="RADAR_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    warehouse_path: Path | None = None
+    feed_dir: Path = PROJECT_ROOT / "fixtures" / "demo"
+    config_dir: Path = PROJECT_ROOT / "config"
+    sql_dir: Path = PROJECT_ROOT / "sql"
+    source: str = "fixture"
+    platforms: list[str] = ["mastodon", "bluesky"]
+    files_per_batch: int = 20
+
+    @property
+    def warehouse(self) -> Path:
+        return self.warehouse_path or self.data_dir / "warehouse.duckdb"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"

@@ -1,0 +1,22 @@
+-- grain: one row per account per observation
+-- key: platform, account_id, observed_at
+-- not_null: platform, account_id, observed_at, follower_precision
+-- check: followers is null or followers >= 0
+-- check: (followers is null) = (follower_precision = 'hidden')
+with source as (
+    select * from core.account_snapshots
+),
+
+renamed as (
+    select
+        platform,
+        account_id,
+        observed_at,
+        followers,
+        following,
+        posts_count,
+        follower_precision,
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,39 @@
+"""Command line: ``python -m transforms run --as-of 2026-11-21`` or ``… report``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import datetime
+
+from ingest.settings import RadarSettings
+from ingest.warehouse import apply_schema, connect
+from transforms.report import format_report
+from transforms.runner import run_transforms
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m transforms")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="rebuild every model as of an instant (UTC)")
+    run.add_argument("--as-of", required=True, type=datetime.fromisoformat)
+    report = sub.add_parser("report", help="print the top candidates per niche")
+    report.add_argument("--as-of", type=datetime.fromisoformat)
+    report.add_argument("--top", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = RadarSettings()
+    if args.command == "run":
+        with connect(settings.warehouse) as conn:
+            apply_schema(conn, settings.sql_dir)
+            summary = run_transforms(conn, settings.sql_dir, settings.config_dir, args.as_of)
+        for relation, rows in summary.rows.items():
+            print(f"{relation:<40} {rows:>8} rows")
+    else:
+        with connect(settings.warehouse, read_only=True) as conn:
+            print(format_report(conn, settings.warehouse, args.as_of, args.top))
+
+
+if __name__ == "__main__":
+    main()

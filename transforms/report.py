@@ -1,0 +1,62 @@
+"""The candidate report: top accounts per niche as of the newest (or a given) as-of."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+TRY_QUERY = (
+    "select niche, niche_rank, platform, handle, followers, "
+    "round(engagement_rate_30d_mean * 100, 2) as er_pct, round(score, 3) as score, reason "
+    "from marts.candidates where as_of = (select max(as_of) from marts.candidates) "
+    "order by niche, niche_rank;"
+)
+
+
+def top_candidates(
+    conn: duckdb.DuckDBPyConnection, as_of: datetime | None = None, per_niche: int = 5
+) -> tuple[datetime | None, list[tuple]]:
+    if as_of is None:
+        as_of = conn.execute("select max(as_of) from marts.candidates").fetchone()[0]
+    rows = conn.execute(
+        """select niche, niche_rank, platform, handle, followers,
+                  engagement_rate_30d_mean, score, reason
+           from marts.candidates
+           where as_of = ? and niche_rank <= ?
+           order by niche, niche_rank""",
+        [as_of, per_niche],
+    ).fetchall()
+    return as_of, rows
+
+
+def format_report(
+    conn: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    as_of: datetime | None = None,
+    per_niche: int = 5,
+) -> str:
+    as_of, rows = top_candidates(conn, as_of, per_niche)
+    lines = [f"Top micro-influencer candidates as of {as_of} (UTC)", ""]
+    current = None
+    for niche, rank, platform, handle, followers, rate, score, reason in rows:
+        if niche != current:
+            lines.append(f"== {niche}")
+            current = niche
+        lines.append(
+            f"  {rank:>2}. {handle:<34} {platform:<9} {followers:>8,} followers  "
+            f"ER {rate * 100:5.2f}%  score {score:.3f}"
+        )
+        lines.append(f"      {reason}")
+    if not rows:
+        lines.append("  (no candidates: check meta.rejects and the guards in config/scoring.yaml)")
+    rejects = conn.execute("select count(*) from meta.rejects").fetchone()[0]
+    lines += [
+        "",
+        f"Rejected records kept in meta.rejects: {rejects}",
+        f"Warehouse: {warehouse.resolve()}",
+        "Try:",
+        f'  duckdb -readonly {warehouse} "{TRY_QUERY}"',
+    ]
+    return "\n".join(lines)
