@@ -120,7 +120,8 @@ def load_file(
     conn.execute("begin transaction")
     try:
         conn.execute(
-            "create or replace temp table staged as select * from read_parquet(?, hive_partitioning = false)",
+            "create or replace temp table staged as "
+            "select * from read_parquet(?, hive_partitioning = false)",
             [str(path)],
         )
         if entity == "rejects":
