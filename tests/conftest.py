@@ -1,0 +1,48 @@
+"""Test setup: a throwaway Airflow home with a SQLite metadata DB, and small worlds.
+
+The Airflow variables are set before anything imports airflow, which reads them once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="radar-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.pop("RADAR_WAREHOUSE_PATH", None)
+sys.path.insert(0, str(Path(__file__).parent))
+
+DEMO_FEED = ROOT / "fixtures" / "demo"
+DEMO_INTERVAL = (datetime(2026, 11, 20), datetime(2026, 11, 21))
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the SQLite metadata DB once per session."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+    )
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture
+def radar_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every RADAR_* setting at a fresh data dir; the demo feed by default."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("RADAR_FEED_DIR", str(DEMO_FEED))
+    monkeypatch.delenv("RADAR_WAREHOUSE_PATH", raising=False)
+    return data_dir
