@@ -24,19 +24,16 @@ log = logging.getLogger(__name__)
 class MergeSpec:
     table: str
     key: tuple[str, ...]
-    # columns that keep their first-seen value when a newer observation replaces the row
+    # columns that keep the value of the oldest observation (the rest take the newest)
     keep_first: tuple[str, ...] = ()
-    first_seen: bool = False
 
 
 MERGE_SPECS: dict[str, MergeSpec] = {
-    "accounts": MergeSpec(
-        "core.accounts", ("platform", "account_id"), ("discovered_via",), first_seen=True
-    ),
+    "accounts": MergeSpec("core.accounts", ("platform", "account_id"), ("discovered_via",)),
     "account_snapshots": MergeSpec(
         "core.account_snapshots", ("platform", "account_id", "observed_at")
     ),
-    "posts": MergeSpec("core.posts", ("platform", "post_id"), first_seen=True),
+    "posts": MergeSpec("core.posts", ("platform", "post_id")),
     "post_metric_snapshots": MergeSpec(
         "core.post_metric_snapshots", ("platform", "post_id", "observed_at")
     ),
@@ -80,29 +77,50 @@ def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
     return sorted(found, key=lambda f: (LOAD_ORDER.index(f[1]), str(f[2])))
 
 
-def _merge_sql(spec: MergeSpec) -> list[str]:
+def _target_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = conn.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _merge_sql(spec: MergeSpec, columns: list[str]) -> list[str]:
+    """Statements that merge the temp table ``staged`` into ``spec.table``.
+
+    Per key, the newest observation supplies the values; ``first_seen_at`` and the
+    ``keep_first`` columns come from the oldest one, whichever side it is on.
+    """
     on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
     keys = ", ".join(spec.key)
-    extra = []
-    if spec.first_seen:
-        extra.append(
-            "least(i.observed_at, coalesce(t.first_seen_at, i.observed_at)) as first_seen_at"
-        )
-    replace = ", ".join(f"coalesce(t.{c}, i.{c}) as {c}" for c in spec.keep_first)
-    select = f"i.* replace ({replace})" if replace else "i.*"
+    newer = "(t.observed_at is null or i.observed_at >= t.observed_at)"
+    older = "(t.first_seen_at is not null and t.first_seen_at <= i.first_in_file)"
+    select = []
+    for column in columns:
+        if column in spec.key:
+            select.append(f"i.{column}")
+        elif column == "first_seen_at":
+            select.append(
+                "least(i.first_in_file, coalesce(t.first_seen_at, i.first_in_file))"
+                " as first_seen_at"
+            )
+        elif column in spec.keep_first:
+            select.append(f"case when {older} then t.{column} else i.{column} end as {column}")
+        else:
+            select.append(f"case when {newer} then i.{column} else t.{column} end as {column}")
     return [
-        # newest observation per key inside the file, then carry first-seen values over
         f"""create or replace temp table incoming as
-            select {", ".join([select, *extra])}
-            from (
-                select * from staged
-                qualify row_number() over (partition by {keys} order by observed_at desc) = 1
-            ) as i
+            select *, min(observed_at) over (partition by {keys}) as first_in_file
+            from staged
+            qualify row_number() over (partition by {keys} order by observed_at desc) = 1""",
+        f"""create or replace temp table merged as
+            select {", ".join(select)}
+            from incoming as i
             left join {spec.table} as t on {on}""",
-        f"delete from {spec.table} as t using incoming as i where {on} "
-        "and t.observed_at <= i.observed_at",
-        f"insert into {spec.table} by name select i.* from incoming as i "
-        f"where not exists (select 1 from {spec.table} as t where {on})",
+        f"delete from {spec.table} as t using merged as i where {on}",
+        f"insert into {spec.table} by name select * from merged",
     ]
 
 
@@ -128,7 +146,7 @@ def load_file(
             conn.execute("alter table staged add column run_id varchar")
             conn.execute("update staged set run_id = ?", [run_id])
         row_count = conn.execute("select count(*) from staged").fetchone()[0]
-        for statement in _merge_sql(spec):
+        for statement in _merge_sql(spec, _target_columns(conn, spec.table)):
             conn.execute(statement)
         conn.execute(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",

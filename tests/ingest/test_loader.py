@@ -1,0 +1,126 @@
+"""The loader: exactly-once per landing file, crash-safe, order-independent merges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
+from warehouse_helpers import query, table_contents
+
+from ingest import runs
+from ingest.landing import write_parquet_atomic
+from ingest.loader import LandingFileChangedError, load_pending
+from ingest.settings import RadarSettings
+from ingest.warehouse import apply_schema, connect
+
+T1, T2 = datetime(2026, 11, 20, 6), datetime(2026, 11, 21, 6)
+CORE = ["core.accounts", "core.account_snapshots", "core.posts", "core.post_metric_snapshots",
+        "meta.rejects"]
+
+
+def _feed(feed: Path, day: str, fetched: datetime, followers: int, likes: int) -> None:
+    alice = mastodon_account("alice", "greens.social", followers)
+    post = mastodon_status(alice, "greens.social", "1", datetime(2026, 11, 19), "tofu",
+                           likes=likes)
+    bad = mastodon_status(alice, "greens.social", "2", datetime(2026, 11, 19), "x")
+    bad["created_at"] = "yesterday"
+    write_pages(feed, "mastodon", "accounts_lookup", day, "lookup",
+                [page_line("https://greens.social/api/v1/accounts/lookup?acct=alice", fetched,
+                           alice)])
+    write_pages(feed, "mastodon", "account_statuses", day, "statuses",
+                [page_line("https://greens.social/api/v1/accounts/1/statuses", fetched,
+                           [post, bad])])
+
+
+def _extract(day: datetime, run_id: str) -> None:
+    end = day.replace(day=day.day + 1)
+    for i, batch in enumerate(runs.plan_extract(day, end)):
+        runs.extract(batch, day, run_id, f"extract-{i}")
+
+
+@pytest.fixture
+def two_days(tmp_path: Path, radar_env: Path, monkeypatch: pytest.MonkeyPatch) -> RadarSettings:
+    feed = tmp_path / "feed"
+    _feed(feed, "2026-11-20", T1, 20_000, 100)
+    _feed(feed, "2026-11-21", T2, 21_000, 150)
+    monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
+    monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
+    return RadarSettings()
+
+
+def _load(settings: RadarSettings, run_id: str = "run", **kwargs) -> dict:
+    with connect(settings.warehouse) as conn:
+        apply_schema(conn, settings.sql_dir)
+        return load_pending(conn, settings.data_dir, run_id, **kwargs)
+
+
+def test_each_landing_file_is_loaded_exactly_once(two_days: RadarSettings):
+    _extract(datetime(2026, 11, 20), "run-a")
+    first = _load(two_days)
+    assert first.files_loaded == 5 and first.rows["posts"] == 1 and first.rows["rejects"] == 1
+    again = _load(two_days)
+    assert again.files_loaded == 0 and again.files_skipped == 5
+    assert query(two_days.warehouse, "select count(*) from meta.loaded_files") == [(5,)]
+    assert query(two_days.warehouse, "select count(*) from meta.rejects") == [(1,)]
+
+
+def test_rerun_of_the_same_interval_duplicates_nothing(two_days: RadarSettings):
+    _extract(datetime(2026, 11, 20), "run-a")
+    _load(two_days)
+    once = table_contents(two_days.warehouse, CORE[:-1])
+    _extract(datetime(2026, 11, 20), "run-b")  # new landing files with the same rows
+    assert _load(two_days).files_loaded == 5
+    assert table_contents(two_days.warehouse, CORE[:-1]) == once
+    assert query(two_days.warehouse, "select count(*) from meta.rejects") == [(1,)]
+
+
+def test_crash_before_commit_leaves_nothing_and_the_retry_loads_it(two_days: RadarSettings,
+                                                                   tmp_path: Path,
+                                                                   monkeypatch):
+    _extract(datetime(2026, 11, 20), "run-a")
+    calls = {"n": 0}
+
+    def crash_on_third_file():
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("simulated crash")
+
+    with pytest.raises(KeyboardInterrupt):
+        _load(two_days, before_commit=crash_on_third_file)
+    assert query(two_days.warehouse, "select count(*) from meta.loaded_files") == [(2,)]
+    assert query(two_days.warehouse, "select count(*) from core.posts") == [(0,)]
+    assert _load(two_days).files_loaded == 3
+    crashed = table_contents(two_days.warehouse, CORE)
+
+    monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "clean"))
+    clean_settings = RadarSettings()
+    _extract(datetime(2026, 11, 20), "run-a")
+    _load(clean_settings)
+    assert table_contents(clean_settings.warehouse, CORE) == crashed
+
+
+def test_newest_observation_wins_whatever_the_load_order(two_days: RadarSettings):
+    _extract(datetime(2026, 11, 21), "run-late")
+    _load(two_days)
+    _extract(datetime(2026, 11, 20), "run-early")  # older data arrives after newer
+    _load(two_days)
+    assert query(two_days.warehouse, "select observed_at, first_seen_at from core.accounts") \
+        == [(T2, T1)]
+    assert query(two_days.warehouse, "select followers from core.account_snapshots "
+                                     "order by observed_at") == [(20_000,), (21_000,)]
+    assert query(two_days.warehouse, "select likes from core.post_metric_snapshots "
+                                     "order by observed_at") == [(100,), (150,)]
+
+
+def test_a_rewritten_landing_file_is_refused(two_days: RadarSettings):
+    _extract(datetime(2026, 11, 20), "run-a")
+    _load(two_days)
+    landed = next(two_days.landing_dir.glob("mastodon/posts/dt=*/*.parquet"))
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(landed)
+    write_parquet_atomic(table.slice(0, 0), landed)
+    with pytest.raises(LandingFileChangedError, match="must never be rewritten"):
+        _load(two_days)
