@@ -16,22 +16,36 @@ from ingest.settings import RadarSettings
 from ingest.warehouse import apply_schema, connect
 
 T1, T2 = datetime(2026, 11, 20, 6), datetime(2026, 11, 21, 6)
-CORE = ["core.accounts", "core.account_snapshots", "core.posts", "core.post_metric_snapshots",
-        "meta.rejects"]
+CORE = [
+    "core.accounts",
+    "core.account_snapshots",
+    "core.posts",
+    "core.post_metric_snapshots",
+    "meta.rejects",
+]
 
 
 def _feed(feed: Path, day: str, fetched: datetime, followers: int, likes: int) -> None:
     alice = mastodon_account("alice", "greens.social", followers)
-    post = mastodon_status(alice, "greens.social", "1", datetime(2026, 11, 19), "tofu",
-                           likes=likes)
+    post = mastodon_status(alice, "greens.social", "1", datetime(2026, 11, 19), "tofu", likes=likes)
     bad = mastodon_status(alice, "greens.social", "2", datetime(2026, 11, 19), "x")
     bad["created_at"] = "yesterday"
-    write_pages(feed, "mastodon", "accounts_lookup", day, "lookup",
-                [page_line("https://greens.social/api/v1/accounts/lookup?acct=alice", fetched,
-                           alice)])
-    write_pages(feed, "mastodon", "account_statuses", day, "statuses",
-                [page_line("https://greens.social/api/v1/accounts/1/statuses", fetched,
-                           [post, bad])])
+    write_pages(
+        feed,
+        "mastodon",
+        "accounts_lookup",
+        day,
+        "lookup",
+        [page_line("https://greens.social/api/v1/accounts/lookup?acct=alice", fetched, alice)],
+    )
+    write_pages(
+        feed,
+        "mastodon",
+        "account_statuses",
+        day,
+        "statuses",
+        [page_line("https://greens.social/api/v1/accounts/1/statuses", fetched, [post, bad])],
+    )
 
 
 def _extract(day: datetime, run_id: str) -> None:
@@ -76,9 +90,9 @@ def test_rerun_of_the_same_interval_duplicates_nothing(two_days: RadarSettings):
     assert query(two_days.warehouse, "select count(*) from meta.rejects") == [(1,)]
 
 
-def test_crash_before_commit_leaves_nothing_and_the_retry_loads_it(two_days: RadarSettings,
-                                                                   tmp_path: Path,
-                                                                   monkeypatch):
+def test_crash_before_commit_leaves_nothing_and_the_retry_loads_it(
+    two_days: RadarSettings, tmp_path: Path, monkeypatch
+):
     _extract(datetime(2026, 11, 20), "run-a")
     calls = {"n": 0}
 
@@ -106,12 +120,15 @@ def test_newest_observation_wins_whatever_the_load_order(two_days: RadarSettings
     _load(two_days)
     _extract(datetime(2026, 11, 20), "run-early")  # older data arrives after newer
     _load(two_days)
-    assert query(two_days.warehouse, "select observed_at, first_seen_at from core.accounts") \
-        == [(T2, T1)]
-    assert query(two_days.warehouse, "select followers from core.account_snapshots "
-                                     "order by observed_at") == [(20_000,), (21_000,)]
-    assert query(two_days.warehouse, "select likes from core.post_metric_snapshots "
-                                     "order by observed_at") == [(100,), (150,)]
+    assert query(two_days.warehouse, "select observed_at, first_seen_at from core.accounts") == [
+        (T2, T1)
+    ]
+    assert query(
+        two_days.warehouse, "select followers from core.account_snapshots order by observed_at"
+    ) == [(20_000,), (21_000,)]
+    assert query(
+        two_days.warehouse, "select likes from core.post_metric_snapshots order by observed_at"
+    ) == [(100,), (150,)]
 
 
 def test_a_rewritten_landing_file_is_refused(two_days: RadarSettings):
