@@ -1,4 +1,4 @@
-"""Command line: ``python -m transforms run --as-of 2026-11-21`` or ``… report``."""
+"""Command line: ``python -m transforms run --as-of 2026-11-21``, ``… report``, ``… sql "…"``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     report = sub.add_parser("report", help="print the top candidates per niche")
     report.add_argument("--as-of", type=datetime.fromisoformat)
     report.add_argument("--top", type=int, default=5)
+    query = sub.add_parser("sql", help="run one read-only SQL query and print the result")
+    query.add_argument("query")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> None:
             summary = run_transforms(conn, settings.sql_dir, settings.config_dir, args.as_of)
         for relation, rows in summary.rows.items():
             print(f"{relation:<40} {rows:>8} rows")
+    elif args.command == "sql":
+        with connect(settings.warehouse, read_only=True) as conn:
+            conn.sql(args.query).show(max_width=200, max_rows=100)
     else:
         with connect(settings.warehouse, read_only=True) as conn:
             print(format_report(conn, settings.warehouse, args.as_of, args.top))

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 
 TRY_QUERY = (
-    "select niche, niche_rank, platform, handle, followers, "
-    "round(engagement_rate_30d_mean * 100, 2) as er_pct, round(score, 3) as score, reason "
-    "from marts.candidates where as_of = (select max(as_of) from marts.candidates) "
-    "order by niche, niche_rank;"
+    "select niche, niche_rank, handle, followers, "
+    "round(engagement_rate_30d_mean * 100, 2) as er_pct, round(niche_share, 2) as share, "
+    "round(score, 3) as score from marts.candidates "
+    "where as_of = (select max(as_of) from marts.candidates) order by niche, niche_rank"
 )
 
 
@@ -56,7 +56,7 @@ def format_report(
         "",
         f"Rejected records kept in meta.rejects: {rejects}",
         f"Warehouse: {warehouse.resolve()}",
-        "Try:",
-        f'  duckdb -readonly {warehouse} "{TRY_QUERY}"',
+        "Query it (read-only; any DuckDB client works too):",
+        f'  .venv/bin/python -m transforms sql "{TRY_QUERY}"',
     ]
     return "\n".join(lines)
