@@ -68,8 +68,10 @@ final as (
         m.quotes,
         m.views,
         m.likes + m.comments + m.shares as engagements,
+        -- fixed-point, so that sums and means are exact and a rerun reproduces every digit
         case
-            when followers_at_post > 0 then engagements / followers_at_post
+            when followers_at_post > 0
+                then round(engagements / followers_at_post, 12)::decimal(18, 12)
         end as engagement_rate,
     from with_after as p
     left join latest_metrics as m

@@ -18,7 +18,7 @@ post_stats as (
         count(*) as own_posts_30d,
         count(engagement_rate) as rated_posts_30d,
         avg(engagement_rate) as mean_rate,
-        median(engagement_rate) as median_rate,
+        median(engagement_rate)::double as median_rate,
         sum(engagements) as engagements_30d,
     from intermediate.int_post_engagement
     group by platform, account_id

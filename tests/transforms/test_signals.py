@@ -181,7 +181,7 @@ def test_engagement_rate_uses_followers_at_posting_time(world: Path):
     rates = dict(
         query(
             world,
-            "select post_id, engagement_rate from "
+            "select post_id, engagement_rate::double from "
             "intermediate.int_post_engagement where account_id = ?",
             [f"alice@{INSTANCE}"],
         )
