@@ -12,7 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 class RadarSettings(BaseSettings):
     """Where things live. Relative paths resolve against the current directory."""
 
-    model_config = SettingsConfigDict(env_prefix="RADAR_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RADAR_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("data")
     warehouse_path: Path | None = None

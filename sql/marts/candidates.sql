@@ -73,12 +73,13 @@ final as (
             partition by niche order by score desc, platform, account_id
         ) as niche_rank,
         format(
-            'ER {:.2f}% = {}× the {} {} median ({} peers); {:.0f}% of {} own posts in 30 days on {}',
+            'ER {:.2f}% = {}× the {} {} median ({} {}); {:.0f}% of {} own posts in 30 days on {}',
             engagement_rate_30d_mean * 100,
             coalesce(round(engagement_lift, 1)::varchar, 'n/a'),
             platform,
             tier,
             peer_count,
+            if(peer_count = 1, 'peer', 'peers'),
             niche_share * 100,
             own_posts_30d,
             lower(niche_label)
