@@ -13,6 +13,7 @@ from ingest.canonical import (
     AccountSnapshot,
     Platform,
     Post,
+    PostDeletion,
     PostMetricSnapshot,
     Reject,
 )
@@ -38,6 +39,7 @@ class MappedBatch:
     account_snapshots: list[AccountSnapshot] = field(default_factory=list)
     posts: list[Post] = field(default_factory=list)
     post_metric_snapshots: list[PostMetricSnapshot] = field(default_factory=list)
+    post_deletions: list[PostDeletion] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     pages: int = 0
 
@@ -63,6 +65,7 @@ class MappedBatch:
             "account_snapshots": self.account_snapshots,
             "posts": self.posts,
             "post_metric_snapshots": self.post_metric_snapshots,
+            "post_deletions": self.post_deletions,
             "rejects": self.rejects,
         }
 

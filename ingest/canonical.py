@@ -112,6 +112,14 @@ class PostMetricSnapshot(_Row):
     views: int | None = None
 
 
+class PostDeletion(_Row):
+    """Key: (platform, post_id). The platform reported the post as gone."""
+
+    platform: Platform
+    post_id: str
+    observed_at: datetime
+
+
 class Reject(_Row):
     """A record that failed validation, with a pointer back to the page it came from."""
 
@@ -130,5 +138,6 @@ ENTITIES: dict[str, type[_Row]] = {
     "account_snapshots": AccountSnapshot,
     "posts": Post,
     "post_metric_snapshots": PostMetricSnapshot,
+    "post_deletions": PostDeletion,
     "rejects": Reject,
 }

@@ -37,6 +37,7 @@ MERGE_SPECS: dict[str, MergeSpec] = {
     "post_metric_snapshots": MergeSpec(
         "core.post_metric_snapshots", ("platform", "post_id", "observed_at")
     ),
+    "post_deletions": MergeSpec("core.post_deletions", ("platform", "post_id")),
     "rejects": MergeSpec(
         "meta.rejects", ("platform", "entity", "source_path", "source_line", "record_index")
     ),

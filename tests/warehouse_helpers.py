@@ -16,7 +16,12 @@ CORE_AND_MARTS = [
     "core.posts",
     "core.post_metric_snapshots",
     "marts.account_engagement",
-    "marts.account_niche_share",
+    "marts.account_niches",
+    "marts.account_peer_position",
+    "marts.account_authenticity",
+    "marts.tier_benchmarks",
+    "marts.niche_trending_terms",
+    "marts.brand_fit",
     "marts.candidates",
 ]
 

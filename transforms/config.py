@@ -1,18 +1,28 @@
-"""Niche taxonomy and scoring settings: YAML in ``config/`` → ``config.*`` tables.
+"""Niche taxonomy, scoring settings and brand profiles: YAML in ``config/`` → ``config.*``.
 
 Loaded at the start of every transform run, so an edit takes effect on the next run
-without fetching anything.
+without fetching anything. Each file is validated strictly: a typo is an error that names
+the file and the field, not a silently ignored setting.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingest.text import normalize_tag
+
+Window = Literal[7, 30, 90]
+FLAGS = (
+    "follower_spike",
+    "likes_without_comments",
+    "erratic_engagement",
+    "following_far_above_followers",
+)
 
 
 class _Strict(BaseModel):
@@ -41,28 +51,95 @@ class Taxonomy(_Strict):
     niches: dict[str, Niche] = Field(min_length=1)
 
 
-class Weights(_Strict):
+class EngagementSettings(_Strict):
+    min_own_posts: dict[Window, int]
+
+    @field_validator("min_own_posts")
+    @classmethod
+    def _all_windows(cls, value: dict[int, int]) -> dict[int, int]:
+        if set(value) != {7, 30, 90} or min(value.values()) < 1:
+            raise ValueError("give a minimum of at least 1 for each window: 7, 30 and 90")
+        return value
+
+
+class BenchmarkSettings(_Strict):
+    min_niche_peers: int = Field(ge=2)
+
+
+class NicheSettings(_Strict):
+    min_active_weeks: int = Field(ge=1, le=13)
+    trending_min_mentions: int = Field(ge=1)
+
+
+class AuthenticitySettings(_Strict):
+    min_growth_days: int = Field(ge=3)
+    spike_robust_z: float = Field(gt=0)
+    spike_min_gain: int = Field(ge=0)
+    like_comment_lift: float = Field(gt=1)
+    erratic_cv: float = Field(gt=0)
+    following_ratio: float = Field(gt=0)
+    following_min: int = Field(ge=0)
+    penalties: dict[str, float]
+
+    @field_validator("penalties")
+    @classmethod
+    def _known_flags(cls, value: dict[str, float]) -> dict[str, float]:
+        if set(value) != set(FLAGS):
+            raise ValueError(f"give a penalty for exactly these flags: {', '.join(FLAGS)}")
+        if any(not 0 <= p <= 100 for p in value.values()):
+            raise ValueError("penalties are points between 0 and 100")
+        return value
+
+
+class CandidateWeights(_Strict):
     engagement: float = Field(ge=0)
     niche: float = Field(ge=0)
+    authenticity: float = Field(ge=0)
     activity: float = Field(ge=0)
+
+
+class CandidateSettings(_Strict):
+    tier: str
+    min_niche_share: float = Field(ge=0, le=1)
+    target_posts_30d: int = Field(ge=1)
+    weights: CandidateWeights
 
 
 class Scoring(_Strict):
     tiers: dict[str, int]
-    candidate_tier: str
-    min_own_posts_30d: int = Field(ge=1)
-    min_niche_share: float = Field(ge=0, le=1)
-    target_posts_30d: int = Field(ge=1)
-    weights: Weights
+    engagement: EngagementSettings
+    benchmarks: BenchmarkSettings
+    niche: NicheSettings
+    authenticity: AuthenticitySettings
+    candidates: CandidateSettings
 
     @model_validator(mode="after")
     def _tiers_ok(self) -> Scoring:
         bounds = list(self.tiers.values())
         if bounds != sorted(bounds) or len(set(bounds)) != len(bounds) or bounds[0] != 0:
             raise ValueError("tier bounds must start at 0 and strictly increase")
-        if self.candidate_tier not in self.tiers:
-            raise ValueError(f"candidate_tier {self.candidate_tier!r} is not one of the tiers")
+        if self.candidates.tier not in self.tiers:
+            raise ValueError(f"candidates.tier {self.candidates.tier!r} is not one of the tiers")
         return self
+
+
+class Brand(_Strict):
+    label: str
+    target_niches: list[str] = Field(min_length=1)
+    must_have_terms: list[str] = []
+    excluded_terms: list[str] = []
+    platforms: list[str] = Field(min_length=1)
+    tiers: list[str] = Field(min_length=1)
+
+
+class FitWeights(_Strict):
+    niche: float = Field(ge=0)
+    must_have: float = Field(ge=0)
+
+
+class Brands(_Strict):
+    fit_weights: FitWeights
+    brands: dict[str, Brand] = {}
 
 
 class ConfigError(ValueError):
@@ -86,52 +163,121 @@ def load_scoring(config_dir: Path) -> Scoring:
     return _read(config_dir / "scoring.yaml", Scoring)  # type: ignore[return-value]
 
 
+def load_brands(config_dir: Path, taxonomy: Taxonomy, scoring: Scoring) -> Brands:
+    path = config_dir / "brands.yaml"
+    brands: Brands = _read(path, Brands)  # type: ignore[assignment]
+    for name, brand in brands.brands.items():
+        unknown = set(brand.target_niches) - set(taxonomy.niches)
+        unknown_tiers = set(brand.tiers) - set(scoring.tiers)
+        if unknown or unknown_tiers:
+            raise ConfigError(
+                f"{path}: brand {name!r} names unknown niches {sorted(unknown)} "
+                f"or tiers {sorted(unknown_tiers)}"
+            )
+    return brands
+
+
+def _settings(scoring: Scoring, brands: Brands) -> dict[str, float]:
+    """Every numeric setting under a dotted name, for ``config.setting('…')`` in SQL."""
+    flat: dict[str, float] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            flat[prefix] = float(value)
+
+    walk("", scoring.model_dump(exclude={"tiers"}))
+    walk("brand_fit", brands.fit_weights.model_dump())
+    return flat
+
+
+def _replace(conn: duckdb.DuckDBPyConnection, table: str, columns: str, rows: list) -> None:
+    conn.execute(f"create or replace table config.{table} ({columns})")
+    if rows:
+        marks = ", ".join("?" * len(rows[0]))
+        conn.executemany(f"insert into config.{table} values ({marks})", rows)
+
+
 def write_config_tables(conn: duckdb.DuckDBPyConnection, config_dir: Path) -> None:
     """Replace the ``config.*`` tables with what the YAML files say now."""
     taxonomy, scoring = load_taxonomy(config_dir), load_scoring(config_dir)
+    brands = load_brands(config_dir, taxonomy, scoring)
     conn.execute("create schema if not exists config")
-    conn.execute("create or replace table config.niches (niche varchar primary key, label varchar)")
-    conn.execute(
-        "create or replace table config.niche_terms "
-        "(niche varchar, term_type varchar, term varchar)"
+    niches = taxonomy.niches.items()
+    _replace(conn, "niches", "niche varchar, label varchar", [[n, v.label] for n, v in niches])
+    _replace(
+        conn,
+        "niche_terms",
+        "niche varchar, term_type varchar, term varchar",
+        [
+            [name, kind, term]
+            for name, niche in niches
+            for kind, values in (("keyword", niche.keywords), ("hashtag", niche.hashtags))
+            for term in values
+        ],
     )
-    conn.execute("create or replace table config.niche_languages (niche varchar, language varchar)")
-    conn.execute(
-        "create or replace table config.tiers "
-        "(tier varchar, min_followers bigint, max_followers bigint)"
+    _replace(
+        conn,
+        "niche_languages",
+        "niche varchar, language varchar",
+        [[n, lang] for n, niche in niches for lang in niche.languages],
     )
-    conn.execute("create or replace table config.settings (name varchar primary key, value double)")
-    conn.executemany(
-        "insert into config.niches values (?, ?)",
-        [[name, niche.label] for name, niche in taxonomy.niches.items()],
-    )
-    terms = [
-        [name, kind, term]
-        for name, niche in taxonomy.niches.items()
-        for kind, values in (("keyword", niche.keywords), ("hashtag", niche.hashtags))
-        for term in values
-    ]
-    conn.executemany("insert into config.niche_terms values (?, ?, ?)", terms)
-    languages = [[n, lang] for n, niche in taxonomy.niches.items() for lang in niche.languages]
-    if languages:
-        conn.executemany("insert into config.niche_languages values (?, ?)", languages)
     names, bounds = list(scoring.tiers), list(scoring.tiers.values())
-    conn.executemany(
-        "insert into config.tiers values (?, ?, ?)",
+    _replace(
+        conn,
+        "tiers",
+        "tier varchar, min_followers bigint, max_followers bigint",
         [[n, lo, hi] for n, lo, hi in zip(names, bounds, [*bounds[1:], None], strict=True)],
     )
-    settings = {
-        "min_own_posts_30d": scoring.min_own_posts_30d,
-        "min_niche_share": scoring.min_niche_share,
-        "target_posts_30d": scoring.target_posts_30d,
-        "weight_engagement": scoring.weights.engagement,
-        "weight_niche": scoring.weights.niche,
-        "weight_activity": scoring.weights.activity,
-    }
-    conn.executemany(
-        "insert into config.settings values (?, ?)", [[k, v] for k, v in settings.items()]
+    _replace(
+        conn,
+        "windows",
+        "window_days integer, min_own_posts integer",
+        [[w, n] for w, n in sorted(scoring.engagement.min_own_posts.items())],
     )
-    conn.execute(
-        "create or replace table config.candidate_tier as select ? as tier",
-        [scoring.candidate_tier],
+    _replace(
+        conn,
+        "authenticity_penalties",
+        "flag varchar, penalty double",
+        [[f, p] for f, p in scoring.authenticity.penalties.items()],
+    )
+    _replace(
+        conn,
+        "settings",
+        "name varchar, value double",
+        [[k, v] for k, v in _settings(scoring, brands).items()],
+    )
+    _replace(conn, "candidate_tier", "tier varchar", [[scoring.candidates.tier]])
+    brand_items = brands.brands.items()
+    _replace(conn, "brands", "brand varchar, label varchar", [[b, v.label] for b, v in brand_items])
+    _replace(
+        conn,
+        "brand_niches",
+        "brand varchar, niche varchar",
+        [[b, n] for b, v in brand_items for n in v.target_niches],
+    )
+    _replace(
+        conn,
+        "brand_terms",
+        "brand varchar, term_type varchar, term varchar",
+        [
+            [b, kind, term]
+            for b, v in brand_items
+            for kind, terms in (("must_have", v.must_have_terms), ("excluded", v.excluded_terms))
+            for term in terms
+        ],
+    )
+    _replace(
+        conn,
+        "brand_platforms",
+        "brand varchar, platform varchar",
+        [[b, p] for b, v in brand_items for p in v.platforms],
+    )
+    _replace(
+        conn,
+        "brand_tiers",
+        "brand varchar, tier varchar",
+        [[b, t] for b, v in brand_items for t in v.tiers],
     )

@@ -8,10 +8,11 @@ from pathlib import Path
 import duckdb
 
 TRY_QUERY = (
-    "select niche, niche_rank, handle, followers, "
-    "round(engagement_rate_30d_mean * 100, 2) as er_pct, round(niche_share, 2) as share, "
-    "round(score, 3) as score from marts.candidates "
-    "where as_of = (select max(as_of) from marts.candidates) order by niche, niche_rank"
+    "select scope_type, scope, scope_rank, handle, followers, "
+    "round(engagement_rate_30d_mean * 100, 2) as er_pct, round(fit_part, 2) as fit, "
+    "authenticity_score, round(score, 3) as score from marts.candidates "
+    "where as_of = (select max(as_of) from marts.candidates) "
+    "order by scope_type, scope, scope_rank"
 )
 
 
@@ -21,11 +22,11 @@ def top_candidates(
     if as_of is None:
         as_of = conn.execute("select max(as_of) from marts.candidates").fetchone()[0]
     rows = conn.execute(
-        """select niche, niche_rank, platform, handle, followers,
+        """select scope_type || ' ' || scope, scope_rank, platform, handle, followers,
                   engagement_rate_30d_mean, score, reason
            from marts.candidates
-           where as_of = ? and niche_rank <= ?
-           order by niche, niche_rank""",
+           where as_of = ? and scope_rank <= ?
+           order by scope_type desc, scope, scope_rank""",
         [as_of, per_niche],
     ).fetchall()
     return as_of, rows
@@ -38,7 +39,7 @@ def format_report(
     per_niche: int = 5,
 ) -> str:
     as_of, rows = top_candidates(conn, as_of, per_niche)
-    lines = [f"Top micro-influencer candidates as of {as_of} (UTC)", ""]
+    lines = [f"Top candidates per niche and per brand as of {as_of} (UTC)", ""]
     current = None
     for niche, rank, platform, handle, followers, rate, score, reason in rows:
         if niche != current:

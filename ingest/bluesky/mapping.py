@@ -13,6 +13,7 @@ from ingest.canonical import (
     AccountStatus,
     FollowerPrecision,
     Post,
+    PostDeletion,
     PostKind,
     PostMetricSnapshot,
 )
@@ -157,7 +158,25 @@ def map_get_author_feed(page: RecordedPage, batch: MappedBatch) -> None:
         map_feed_item(item, page, batch)
 
 
+def map_get_posts(page: RecordedPage, batch: MappedBatch) -> None:
+    """A re-read of known posts: fresh counts, and every requested uri missing is deleted."""
+    result = validate_page(page, models.PostsPage, models.PostView, "posts", "posts", batch)
+    if result is None:
+        return
+    for post in result.posts:
+        batch.posts.append(_post_row(post, page))
+        batch.post_metric_snapshots.append(_metrics_row(post, page))
+    # a malformed item is rejected, not deleted: look at every uri the body holds
+    returned = {p.get("uri") for p in page.json().get("posts", []) if isinstance(p, dict)}
+    for uri in parse_qs(urlsplit(page.url).query).get("uris", []):
+        if uri not in returned:
+            batch.post_deletions.append(
+                PostDeletion(platform=PLATFORM, post_id=uri, observed_at=page.fetched_at)
+            )
+
+
 MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
     "get_profiles": map_get_profiles,
     "get_author_feed": map_get_author_feed,
+    "get_posts": map_get_posts,
 }

@@ -89,3 +89,7 @@ class FeedItem(_Model):
 class AuthorFeedPage(_Model):
     feed: list[FeedItem]
     cursor: str | None = None
+
+
+class PostsPage(_Model):
+    posts: list[PostView]

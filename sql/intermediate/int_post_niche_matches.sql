@@ -1,18 +1,19 @@
--- grain: one row per own post created in the 30 days before as_of per niche it matches
+-- grain: one row per own post of the 90 days before as_of per niche it matches
 -- key: platform, post_id, niche
--- not_null: platform, post_id, account_id, niche, matched_terms
+-- not_null: platform, post_id, account_id, niche, matched_terms, in_7d, in_30d, week_index
 with posts as (
     select
         platform,
         post_id,
         account_id,
+        created_at,
+        in_7d,
+        in_30d,
+        week_index,
         language,
         hashtags,
-        config.word_text(text) as words,
-    from staging.stg_posts
-    where is_own_post
-        and created_at >= getvariable('as_of') - interval 30 days
-        and created_at < getvariable('as_of')
+        words,
+    from intermediate.int_own_posts
 ),
 
 terms as (
@@ -53,6 +54,11 @@ final as (
         post_id,
         account_id,
         niche,
+        any_value(created_at) as created_at,
+        any_value(in_7d) as in_7d,
+        any_value(in_30d) as in_30d,
+        any_value(week_index) as week_index,
+        any_value(hashtags) as hashtags,
         list_sort(list_distinct(list(matched_term))) as matched_terms,
     from in_language
     group by platform, post_id, account_id, niche

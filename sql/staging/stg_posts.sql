@@ -6,26 +6,33 @@ with source as (
     select * from core.posts
 ),
 
+deletions as (
+    select platform, post_id, first_seen_at as deleted_at, from core.post_deletions
+),
+
 renamed as (
     select
-        platform,
-        post_id,
-        account_id,
-        created_at,
-        client_created_at,
-        text,
-        language,
-        hashtags,
-        mentions,
-        url,
-        kind,
-        original_post_id,
-        original_account_id,
+        source.platform,
+        source.post_id,
+        source.account_id,
+        source.created_at,
+        source.client_created_at,
+        source.text,
+        source.language,
+        source.hashtags,
+        source.mentions,
+        source.url,
+        source.kind,
+        source.original_post_id,
+        source.original_account_id,
         -- a repost or a reply is not the author's own content for engagement and niche
-        kind in ('original', 'quote') as is_own_post,
-        first_seen_at,
-        observed_at as last_observed_at,
+        source.kind in ('original', 'quote') as is_own_post,
+        deletions.deleted_at,
+        source.first_seen_at,
+        source.observed_at as last_observed_at,
     from source
+    left join deletions
+        on source.platform = deletions.platform and source.post_id = deletions.post_id
 )
 
 select * from renamed

@@ -35,8 +35,8 @@ def dag(airflow_db):
 def test_demo_run_succeeds_and_ranks_candidates(dag, radar_env: Path):
     assert _run(dag) == "success"
     warehouse = RadarSettings().warehouse
-    per_niche = dict(query(warehouse, "select niche, count(*) from marts.candidates group by 1"))
-    assert set(per_niche) >= {"plant_based_cooking", "sourdough_baking", "houseplants"}
+    scopes = dict(query(warehouse, "select scope, count(*) from marts.candidates group by 1"))
+    assert set(scopes) >= {"plant_based_cooking", "sourdough_baking", "houseplants", "green_oven"}
     (interval,) = query(
         warehouse,
         "select data_interval_start, data_interval_end, transformed_at is not null from meta.runs",

@@ -150,10 +150,21 @@ def build_world(feed: Path) -> None:
     )
 
 
+def small_world_config(tmp_path: Path) -> Path:
+    """The shipped config with guards small enough for a four-post account."""
+    config = tmp_path / "world-config"
+    shutil.copytree(RadarSettings().config_dir, config)
+    scoring = (config / "scoring.yaml").read_text()
+    scoring = scoring.replace("    7: 2\n    30: 5\n    90: 8", "    7: 1\n    30: 3\n    90: 3")
+    (config / "scoring.yaml").write_text(scoring)
+    return config
+
+
 @pytest.fixture
 def world(tmp_path: Path, radar_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     feed = tmp_path / "feed"
     build_world(feed)
+    monkeypatch.setenv("RADAR_CONFIG_DIR", str(small_world_config(tmp_path)))
     monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
     monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
     run_pipeline(START, AS_OF)
@@ -167,7 +178,7 @@ def _engagement(warehouse: Path, user: str) -> dict:
         "own_posts_30d",
         "engagement_rate_30d_mean",
         "engagement_rate_30d_median",
-        "engagement_null_reason",
+        "engagement_null_reason_30d",
     ]
     (row,) = query(
         warehouse,
@@ -182,7 +193,7 @@ def test_engagement_rate_uses_followers_at_posting_time(world: Path):
         query(
             world,
             "select post_id, engagement_rate::double from "
-            "intermediate.int_post_engagement where account_id = ?",
+            "intermediate.int_own_posts where account_id = ? and in_30d",
             [f"alice@{INSTANCE}"],
         )
     )
@@ -201,7 +212,7 @@ def test_account_engagement_mean_and_median(world: Path):
     assert alice["own_posts_30d"] == 4
     assert alice["engagement_rate_30d_mean"] == pytest.approx((0.02 + 0.0125 + 0.03 + 0.005) / 4)
     assert alice["engagement_rate_30d_median"] == pytest.approx((0.0125 + 0.02) / 2)
-    assert alice["engagement_null_reason"] is None
+    assert alice["engagement_null_reason_30d"] is None
 
 
 def test_repost_never_counts_toward_the_reposter(world: Path):
@@ -215,7 +226,7 @@ def test_repost_never_counts_toward_the_reposter(world: Path):
     assert sorted(kinds.values()).count("repost") == 1
     own = query(
         world,
-        "select post_id from intermediate.int_post_engagement where account_id = ?",
+        "select post_id from intermediate.int_own_posts where account_id = ? and in_30d",
         [f"alice@{INSTANCE}"],
     )
     assert len(own) == 4 and not [p for (p,) in own if "106" in p or "carol" in p]
@@ -230,7 +241,7 @@ def test_hidden_follower_count_gives_null_rate_with_reason(world: Path):
     assert bob["followers"] is None and bob["tier"] is None
     assert bob["own_posts_30d"] == 4
     assert bob["engagement_rate_30d_mean"] is None
-    assert bob["engagement_null_reason"] == "follower count hidden or unknown"
+    assert bob["engagement_null_reason_30d"] == "follower count hidden or unknown"
     assert query(
         world,
         "select follower_precision from core.account_snapshots where account_id = ?",
@@ -241,7 +252,7 @@ def test_hidden_follower_count_gives_null_rate_with_reason(world: Path):
 def test_too_few_posts_gives_null_rate_with_reason(world: Path):
     dave = _engagement(world, "dave")
     assert dave["engagement_rate_30d_mean"] is None
-    assert dave["engagement_null_reason"] == "only 2 own posts in 30 days (minimum 3)"
+    assert dave["engagement_null_reason_30d"] == "only 2 own posts in 30 days (minimum 3)"
 
 
 def test_niche_share_matches_whole_words_in_any_case_and_script(world: Path):
@@ -249,7 +260,7 @@ def test_niche_share_matches_whole_words_in_any_case_and_script(world: Path):
         query(
             world,
             "select account_id || ' ' || niche, niche_posts_30d "
-            "from marts.account_niche_share where niche_posts_30d > 0",
+            "from marts.account_niches where niche_posts_30d > 0",
         )
     )
     assert shares == {
@@ -260,19 +271,34 @@ def test_niche_share_matches_whole_words_in_any_case_and_script(world: Path):
     }
 
 
-def test_candidate_score_and_reason(world: Path):
+def test_candidate_score_parts_and_reason(world: Path):
     rows = query(
         world,
-        "select niche, account_id, score, niche_rank, reason from marts.candidates order by niche",
+        "select scope_type, scope, account_id, score, scope_rank, reason from marts.candidates "
+        "order by scope_type, scope",
     )
-    assert [(r[0], r[1]) for r in rows] == [
-        ("plant_based_cooking", f"alice@{INSTANCE}"),
-        ("sourdough_baking", f"alice@{INSTANCE}"),
+    assert [r[:3] for r in rows] == [
+        ("brand", "green_oven", f"alice@{INSTANCE}"),
+        ("brand", "summit_fuel", f"alice@{INSTANCE}"),
+        ("niche", "plant_based_cooking", f"alice@{INSTANCE}"),
+        ("niche", "sourdough_baking", f"alice@{INSTANCE}"),
     ]
-    # 0.5 × percentile 1.0 + 0.35 × share 0.75 + 0.15 × min(4 / 8, 1)
-    assert rows[0][2] == pytest.approx(0.5 * 1.0 + 0.35 * 0.75 + 0.15 * 0.5)
-    assert rows[0][3] == 1
-    assert "75% of 4 own posts" in rows[0][4]
+    # alice is the only rated micro peer (percentile 1), has no authenticity flag (score
+    # 100) and 4 of the 8 target posts: 0.35 × 1 + 0.30 × fit + 0.25 × 1 + 0.10 × 0.5
+    by_scope = {r[1]: r for r in rows}
+    assert by_scope["plant_based_cooking"][3] == pytest.approx(0.35 + 0.30 * 0.75 + 0.25 + 0.05)
+    # green_oven: all 4 posts in its niches, 1 ("sourdough") with a must-have term
+    assert by_scope["green_oven"][3] == pytest.approx(0.35 + 0.30 * (0.7 + 0.3 * 0.25) + 0.30)
+    # summit_fuel: 3 of 4 in plant-based cooking, none about trail or running
+    assert by_scope["summit_fuel"][3] == pytest.approx(0.35 + 0.30 * (0.7 * 0.75) + 0.30)
+    assert all(r[4] == 1 for r in rows)
+    assert (
+        "75% of 4 own posts in 30 days on plant-based cooking" in by_scope["plant_based_cooking"][5]
+    )
+    assert (
+        "brand fit 0.77: 100% of own posts in its niches, 25% with its terms"
+        in by_scope["green_oven"][5]
+    )
 
 
 def test_editing_the_taxonomy_recomputes_without_fetching(world: Path, tmp_path: Path):
@@ -286,7 +312,7 @@ def test_editing_the_taxonomy_recomputes_without_fetching(world: Path, tmp_path:
         run_transforms(conn, settings.sql_dir, config, AS_OF)
     assert query(
         world,
-        "select niche_posts_30d from marts.account_niche_share "
+        "select niche_posts_30d from marts.account_niches "
         "where account_id = ? and niche = 'plant_based_cooking'",
         [f"alice@{INSTANCE}"],
     ) == [(2,)]

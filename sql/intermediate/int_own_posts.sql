@@ -1,24 +1,31 @@
--- grain: one row per own post (original or quote) created in the 30 days before as_of
+-- grain: one row per own post (original or quote) created in the 90 days before as_of
 -- key: platform, post_id
--- not_null: platform, post_id, account_id, created_at
+-- not_null: platform, post_id, account_id, created_at, in_7d, in_30d, week_index, words
 -- check: engagement_rate is null or engagement_rate >= 0
 -- check: engagement_rate is null or followers_at_post > 0
+-- check: week_index between 0 and 12
 with posts as (
     select * from staging.stg_posts
     where is_own_post
-        and created_at >= getvariable('as_of') - interval 30 days
+        and created_at >= getvariable('as_of') - interval 90 days
         and created_at < getvariable('as_of')
+        -- a post deleted before as_of no longer counts; one deleted later did count then
+        and (deleted_at is null or deleted_at >= getvariable('as_of'))
 ),
 
 latest_metrics as (
     select * from staging.stg_post_metrics
     where observed_at < getvariable('as_of')
+        and observed_at >= getvariable('as_of') - interval 90 days
     qualify row_number() over (partition by platform, post_id order by observed_at desc) = 1
 ),
 
+-- snapshots a week older than the window are enough for the as-of join, and bounding
+-- them keeps a run's cost independent of how much history the warehouse holds
 snapshots as (
     select * from staging.stg_account_snapshots
     where observed_at < getvariable('as_of')
+        and observed_at >= getvariable('as_of') - interval 97 days
 ),
 
 -- followers at posting time: the nearest snapshot at or before the post ...
@@ -34,7 +41,7 @@ with_before as (
         and posts.created_at >= snap.observed_at
 ),
 
--- ... or, for posts older than the account's first snapshot, the first one after it
+-- ... or, for a post older than every snapshot, the first one after it
 with_after as (
     select
         with_before.*,
@@ -54,6 +61,13 @@ final as (
         p.account_id,
         p.created_at,
         p.kind,
+        p.language,
+        p.hashtags,
+        config.word_text(p.text) as words,
+        p.created_at >= getvariable('as_of') - interval 7 days as in_7d,
+        p.created_at >= getvariable('as_of') - interval 30 days as in_30d,
+        -- 0 = the 7 days before as_of, 12 = the oldest (partial) week of the 90
+        floor(epoch(getvariable('as_of') - p.created_at) / (7 * 86400))::integer as week_index,
         case
             when p.snapshot_before_at is not null then p.followers_before
             else p.followers_after
@@ -73,6 +87,9 @@ final as (
             when followers_at_post > 0
                 then round(engagements / followers_at_post, 12)::decimal(18, 12)
         end as engagement_rate,
+        case
+            when m.views > 0 then round(engagements / m.views, 12)::decimal(18, 12)
+        end as view_rate,
     from with_after as p
     left join latest_metrics as m
         on p.platform = m.platform and p.post_id = m.post_id

@@ -1,0 +1,69 @@
+-- grain: one row per as-of instant per account with a 30-day engagement rate and a tier
+-- key: as_of, platform, account_id
+-- not_null: as_of, platform, account_id, tier, peer_group, peer_count, engagement_percentile
+-- check: engagement_percentile > 0 and engagement_percentile <= 1
+with rated as (
+    select * from marts.account_engagement
+    where as_of = getvariable('as_of')
+        and engagement_rate_30d_mean is not null
+        and tier is not null
+),
+
+primary_niches as (
+    select platform, account_id, niche, from marts.account_niches
+    where as_of = getvariable('as_of') and is_primary_niche
+),
+
+niche_groups as (
+    select platform, tier, niche, from marts.tier_benchmarks
+    where as_of = getvariable('as_of') and niche <> '*'
+),
+
+with_group as (
+    select
+        rated.*,
+        primary_niches.niche as primary_niche,
+        niche_groups.niche as peer_niche,
+    from rated
+    left join primary_niches
+        on rated.platform = primary_niches.platform
+        and rated.account_id = primary_niches.account_id
+    left join niche_groups
+        on rated.platform = niche_groups.platform
+        and rated.tier = niche_groups.tier
+        and primary_niches.niche = niche_groups.niche
+),
+
+positioned as (
+    select
+        *,
+        -- the platform × tier group, and the niche's group within it
+        cume_dist() over (tier_peers order by engagement_rate_30d_mean) as tier_percentile,
+        median(engagement_rate_30d_mean) over tier_peers as tier_median,
+        count(*) over tier_peers as tier_count,
+        cume_dist() over (niche_peers order by engagement_rate_30d_mean) as niche_percentile,
+        median(engagement_rate_30d_mean) over niche_peers as niche_median,
+        count(*) over niche_peers as niche_count,
+    from with_group
+    window
+        tier_peers as (partition by platform, tier),
+        niche_peers as (partition by platform, tier, primary_niche)
+),
+
+final as (
+    select
+        as_of,
+        platform,
+        account_id,
+        tier,
+        primary_niche,
+        platform || '/' || tier || coalesce('/' || peer_niche, '') as peer_group,
+        if(peer_niche is null, tier_count, niche_count) as peer_count,
+        engagement_rate_30d_mean,
+        if(peer_niche is null, tier_median, niche_median) as peer_median_rate,
+        if(peer_niche is null, tier_percentile, niche_percentile) as engagement_percentile,
+        engagement_rate_30d_mean / nullif(peer_median_rate, 0) as engagement_lift,
+    from positioned
+)
+
+select * from final

@@ -1,0 +1,92 @@
+-- grain: one row per as-of instant per brand per active account on its platforms and tiers with own posts in 30 days
+-- key: as_of, brand, platform, account_id
+-- not_null: as_of, brand, platform, account_id, niche_fit, must_have_fit, brand_fit
+-- check: brand_fit between 0 and 1
+-- check: excluded_posts_90d = 0 or brand_fit = 0
+with eligible as (
+    select
+        brands.brand,
+        engagement.platform,
+        engagement.account_id,
+        engagement.own_posts_30d,
+    from config.brands as brands
+    inner join marts.account_engagement as engagement
+        on engagement.as_of = getvariable('as_of')
+    inner join config.brand_platforms as bp
+        on bp.brand = brands.brand and bp.platform = engagement.platform
+    inner join config.brand_tiers as bt
+        on bt.brand = brands.brand and bt.tier = engagement.tier
+    where engagement.status = 'active' and engagement.own_posts_30d > 0
+),
+
+niche_posts as (
+    select bn.brand, m.platform, m.account_id, count(distinct m.post_id) as posts,
+    from intermediate.int_post_niche_matches as m
+    inner join config.brand_niches as bn on bn.niche = m.niche
+    where m.in_30d
+    group by bn.brand, m.platform, m.account_id
+),
+
+must_have_posts as (
+    select brand, platform, account_id, count(*) as posts,
+    from intermediate.int_post_brand_terms
+    where term_type = 'must_have' and in_30d
+    group by brand, platform, account_id
+),
+
+excluded_posts as (
+    select
+        brand,
+        platform,
+        account_id,
+        count(*) as posts,
+        list_sort(list_distinct(flatten(list(matched_terms)))) as terms,
+    from intermediate.int_post_brand_terms
+    where term_type = 'excluded'
+    group by brand, platform, account_id
+),
+
+brands_with_must_have as (
+    select distinct brand from config.brand_terms where term_type = 'must_have'
+),
+
+fits as (
+    select
+        getvariable('as_of') as as_of,
+        e.brand,
+        e.platform,
+        e.account_id,
+        e.own_posts_30d,
+        coalesce(n.posts, 0) / e.own_posts_30d as niche_fit,
+        -- a brand without must-have terms asks for nothing more than its niches
+        case
+            when bm.brand is null then 1.0
+            else coalesce(mh.posts, 0) / e.own_posts_30d
+        end as must_have_fit,
+        coalesce(x.posts, 0) as excluded_posts_90d,
+        coalesce(x.terms, []) as excluded_terms,
+    from eligible as e
+    left join niche_posts as n
+        on e.brand = n.brand and e.platform = n.platform and e.account_id = n.account_id
+    left join must_have_posts as mh
+        on e.brand = mh.brand and e.platform = mh.platform and e.account_id = mh.account_id
+    left join excluded_posts as x
+        on e.brand = x.brand and e.platform = x.platform and e.account_id = x.account_id
+    left join brands_with_must_have as bm on e.brand = bm.brand
+),
+
+final as (
+    select
+        *,
+        -- a weighted mean, so the fit stays in [0, 1] whatever the weights
+        case
+            when excluded_posts_90d > 0 then 0.0
+            else (
+                config.setting('brand_fit.niche') * niche_fit
+                + config.setting('brand_fit.must_have') * must_have_fit
+            ) / (config.setting('brand_fit.niche') + config.setting('brand_fit.must_have'))
+        end as brand_fit,
+    from fits
+)
+
+select * from final
