@@ -52,8 +52,8 @@ brand_scopes as (
         if(
             b.excluded_posts_90d > 0,
             format(
-                'brand fit 0: {} posts in 90 days mention excluded terms ({})',
-                b.excluded_posts_90d, array_to_string(b.excluded_terms, ', ')
+                'brand fit 0: excluded terms ({}) in {} of its posts of the last 90 days',
+                array_to_string(b.excluded_terms, ', '), b.excluded_posts_90d
             ),
             format(
                 'brand fit {:.2f}: {:.0f}% of own posts in its niches, {:.0f}% with its terms',
