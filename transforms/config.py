@@ -94,8 +94,13 @@ class AuthenticitySettings(_Strict):
 class CandidateWeights(_Strict):
     engagement: float = Field(ge=0)
     niche: float = Field(ge=0)
-    authenticity: float = Field(ge=0)
     activity: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> CandidateWeights:
+        if self.engagement + self.niche + self.activity <= 0:
+            raise ValueError("at least one candidate weight must be above 0")
+        return self
 
 
 class CandidateSettings(_Strict):

@@ -2,7 +2,7 @@
 -- key: as_of, scope_type, scope, platform, account_id
 -- not_null: as_of, scope_type, scope, platform, account_id, score, scope_rank, reason, flags
 -- check: scope_type in ('niche', 'brand')
--- check: score >= 0
+-- check: score between 0 and 1
 -- check: engagement_part between 0 and 1 and fit_part between 0 and 1
 -- check: authenticity_part between 0 and 1 and activity_part between 0 and 1
 with engagement as (
@@ -108,13 +108,19 @@ parts as (
     inner join authenticity as a on s.platform = a.platform and s.account_id = a.account_id
 ),
 
+-- a weighted mean of the parts, scaled by authenticity: doubtful numbers count less
 weighted as (
     select
         *,
-        config.setting('candidates.weights.engagement') * engagement_part
-        + config.setting('candidates.weights.niche') * fit_part
-        + config.setting('candidates.weights.authenticity') * authenticity_part
-        + config.setting('candidates.weights.activity') * activity_part as score,
+        (
+            config.setting('candidates.weights.engagement') * engagement_part
+            + config.setting('candidates.weights.niche') * fit_part
+            + config.setting('candidates.weights.activity') * activity_part
+        ) / (
+            config.setting('candidates.weights.engagement')
+            + config.setting('candidates.weights.niche')
+            + config.setting('candidates.weights.activity')
+        ) * authenticity_part as score,
     from parts
 ),
 

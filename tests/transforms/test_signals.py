@@ -283,14 +283,14 @@ def test_candidate_score_parts_and_reason(world: Path):
         ("niche", "plant_based_cooking", f"alice@{INSTANCE}"),
         ("niche", "sourdough_baking", f"alice@{INSTANCE}"),
     ]
-    # alice is the only rated micro peer (percentile 1), has no authenticity flag (score
-    # 100) and 4 of the 8 target posts: 0.35 × 1 + 0.30 × fit + 0.25 × 1 + 0.10 × 0.5
+    # alice is the only rated micro peer (percentile 1), has no authenticity flag (×1.0)
+    # and 4 of the 8 target posts: 0.45 × 1 + 0.40 × fit + 0.15 × 0.5 (weights sum to 1)
     by_scope = {r[1]: r for r in rows}
-    assert by_scope["plant_based_cooking"][3] == pytest.approx(0.35 + 0.30 * 0.75 + 0.25 + 0.05)
+    assert by_scope["plant_based_cooking"][3] == pytest.approx(0.45 + 0.40 * 0.75 + 0.075)
     # green_oven: all 4 posts in its niches, 1 ("sourdough") with a must-have term
-    assert by_scope["green_oven"][3] == pytest.approx(0.35 + 0.30 * (0.7 + 0.3 * 0.25) + 0.30)
+    assert by_scope["green_oven"][3] == pytest.approx(0.45 + 0.40 * (0.7 + 0.3 * 0.25) + 0.075)
     # summit_fuel: 3 of 4 in plant-based cooking, none about trail or running
-    assert by_scope["summit_fuel"][3] == pytest.approx(0.35 + 0.30 * (0.7 * 0.75) + 0.30)
+    assert by_scope["summit_fuel"][3] == pytest.approx(0.45 + 0.40 * (0.7 * 0.75) + 0.075)
     assert all(r[4] == 1 for r in rows)
     assert (
         "75% of 4 own posts in 30 days on plant-based cooking" in by_scope["plant_based_cooking"][5]
@@ -329,3 +329,35 @@ def test_failing_data_test_rolls_back_the_whole_run(world: Path, tmp_path: Path)
         run_transforms(conn, sql_dir, settings.config_dir, datetime(2026, 11, 22))
     assert query(world, "select count(*) from marts.candidates") == before
     assert query(world, "select count(distinct as_of) from marts.account_engagement") == [(1,)]
+
+
+def test_time_zone_offsets_are_converted_to_utc_before_windows(
+    tmp_path: Path, radar_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    feed = tmp_path / "tz-feed"
+    zoe = mastodon_account("zoe", INSTANCE, 20_000)
+    fetched = datetime(2026, 2, 28, 6)
+    statuses = [
+        mastodon_status(zoe, INSTANCE, str(i), datetime(2026, 2, 20), "tofu", likes=200)
+        for i in range(3)
+    ]
+    # 23:30 in New York on the 28th is 04:30 UTC on March 1st: after as_of
+    statuses[0]["created_at"] = "2026-02-28T23:30:00.000-05:00"
+    # 00:30 in Berlin on March 1st is 23:30 UTC on the 28th: inside the 7-day window
+    statuses[1]["created_at"] = "2026-03-01T00:30:00.000+01:00"
+    lookup = f"https://{INSTANCE}/api/v1/accounts/lookup?acct=zoe"
+    write_pages(feed, "mastodon", "accounts_lookup", "2026-02-28", "lookup",
+                [page_line(lookup, fetched, zoe)])
+    write_pages(feed, "mastodon", "account_statuses", "2026-02-28", "statuses",
+                [page_line(_statuses_url("1"), fetched, statuses)])
+    monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
+    monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
+    run_pipeline(datetime(2026, 2, 28), datetime(2026, 3, 1))
+    warehouse = RadarSettings().warehouse
+    assert query(warehouse, "select created_at from core.posts order by created_at") == [
+        (datetime(2026, 2, 20),),
+        (datetime(2026, 2, 28, 23, 30),),
+        (datetime(2026, 3, 1, 4, 30),),
+    ]
+    assert query(warehouse, "select own_posts_7d, own_posts_30d from marts.account_engagement") \
+        == [(1, 2)]

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from ingest.batch import MappedBatch
-from ingest.bluesky.mapping import map_get_author_feed, map_get_profiles
+from ingest.bluesky.mapping import map_get_author_feed, map_get_posts, map_get_profiles
 from ingest.pages import PageRef, RecordedPage
 
 FETCHED = datetime(2026, 11, 20, 6)
@@ -158,3 +158,22 @@ def test_missing_follower_count_is_hidden_not_zero():
     zed, amy = batch.account_snapshots
     assert (zed.followers, zed.follower_precision) == (None, "hidden")
     assert (amy.followers, amy.follower_precision) == (12_000, "exact")
+
+
+def test_get_posts_refreshes_counts_and_marks_missing_uris_deleted():
+    alive = post_view("did:plc:alice", "3kept", "still here", likes=77)
+    broken = post_view("did:plc:alice", "3bad", "malformed")
+    del broken["author"]
+    url = (
+        "https://public.api.bsky.app/xrpc/app.bsky.feed.getPosts?"
+        "uris=at://did:plc:alice/app.bsky.feed.post/3kept&"
+        "uris=at://did:plc:alice/app.bsky.feed.post/3gone&"
+        "uris=at://did:plc:alice/app.bsky.feed.post/3bad"
+    )
+    batch = MappedBatch("bluesky")
+    map_get_posts(page({"posts": [alive, broken]}, url=url), batch)
+    assert [m.likes for m in batch.post_metric_snapshots] == [77]
+    assert [d.post_id for d in batch.post_deletions] == [
+        "at://did:plc:alice/app.bsky.feed.post/3gone"
+    ]
+    assert len(batch.rejects) == 1  # malformed is rejected, never taken for deleted
