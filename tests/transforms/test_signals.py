@@ -346,10 +346,22 @@ def test_time_zone_offsets_are_converted_to_utc_before_windows(
     # 00:30 in Berlin on March 1st is 23:30 UTC on the 28th: inside the 7-day window
     statuses[1]["created_at"] = "2026-03-01T00:30:00.000+01:00"
     lookup = f"https://{INSTANCE}/api/v1/accounts/lookup?acct=zoe"
-    write_pages(feed, "mastodon", "accounts_lookup", "2026-02-28", "lookup",
-                [page_line(lookup, fetched, zoe)])
-    write_pages(feed, "mastodon", "account_statuses", "2026-02-28", "statuses",
-                [page_line(_statuses_url("1"), fetched, statuses)])
+    write_pages(
+        feed,
+        "mastodon",
+        "accounts_lookup",
+        "2026-02-28",
+        "lookup",
+        [page_line(lookup, fetched, zoe)],
+    )
+    write_pages(
+        feed,
+        "mastodon",
+        "account_statuses",
+        "2026-02-28",
+        "statuses",
+        [page_line(_statuses_url("1"), fetched, statuses)],
+    )
     monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
     monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
     run_pipeline(datetime(2026, 2, 28), datetime(2026, 3, 1))
@@ -359,5 +371,6 @@ def test_time_zone_offsets_are_converted_to_utc_before_windows(
         (datetime(2026, 2, 28, 23, 30),),
         (datetime(2026, 3, 1, 4, 30),),
     ]
-    assert query(warehouse, "select own_posts_7d, own_posts_30d from marts.account_engagement") \
-        == [(1, 2)]
+    assert query(warehouse, "select own_posts_7d, own_posts_30d from marts.account_engagement") == [
+        (1, 2)
+    ]
