@@ -1,0 +1,1 @@
+"""Benchmarks: measured figures go to docs/benchmarks.md, never into timed tests."""
