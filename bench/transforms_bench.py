@@ -87,7 +87,8 @@ def generate(path: Path, accounts: int, posts: int, days: int) -> None:
                 select j, (hash(j) % getvariable('n_accounts'))::bigint as a,
                        if(a % 2 = 0, 'mastodon', 'bluesky') as platform,
                        getvariable('start_at') + to_microseconds(
-                           (j * getvariable('days') * 86400000000 // getvariable('n_posts'))
+                           (j::hugeint * getvariable('days') * 86400000000
+                            // getvariable('n_posts'))::bigint
                        ) as created_at
                 from range(getvariable('n_posts')) as t(j)
             )""")

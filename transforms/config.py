@@ -120,9 +120,10 @@ class Scoring(_Strict):
 
     @model_validator(mode="after")
     def _tiers_ok(self) -> Scoring:
+        self.tiers = dict(sorted(self.tiers.items(), key=lambda item: item[1]))
         bounds = list(self.tiers.values())
-        if bounds != sorted(bounds) or len(set(bounds)) != len(bounds) or bounds[0] != 0:
-            raise ValueError("tier bounds must start at 0 and strictly increase")
+        if len(set(bounds)) != len(bounds) or bounds[0] != 0:
+            raise ValueError("tier bounds must be distinct and the lowest must be 0")
         if self.candidates.tier not in self.tiers:
             raise ValueError(f"candidates.tier {self.candidates.tier!r} is not one of the tiers")
         return self

@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
 from warehouse_helpers import query, run_pipeline
 
@@ -301,12 +302,15 @@ def test_candidate_score_parts_and_reason(world: Path):
     )
 
 
-def test_editing_the_taxonomy_recomputes_without_fetching(world: Path, tmp_path: Path):
+def test_editing_taxonomy_and_weights_recomputes_without_fetching(world: Path, tmp_path: Path):
     settings = RadarSettings()
     config = tmp_path / "config"
     shutil.copytree(settings.config_dir, config)
     text = (config / "niches.yaml").read_text().replace("tofu, ", "")
     (config / "niches.yaml").write_text(text)
+    scoring = yaml.safe_load((config / "scoring.yaml").read_text())
+    scoring["candidates"]["weights"]["niche"] = 0
+    (config / "scoring.yaml").write_text(yaml.safe_dump(scoring))
     shutil.rmtree(settings.landing_dir)  # nothing left to load: only the warehouse is used
     with connect(settings.warehouse) as conn:
         run_transforms(conn, settings.sql_dir, config, AS_OF)
@@ -316,6 +320,11 @@ def test_editing_the_taxonomy_recomputes_without_fetching(world: Path, tmp_path:
         "where account_id = ? and niche = 'plant_based_cooking'",
         [f"alice@{INSTANCE}"],
     ) == [(2,)]
+    # without the niche weight: (0.45 × percentile 1 + 0.15 × activity 0.5) / 0.60
+    (score,) = query(
+        world, "select score from marts.candidates where scope = 'plant_based_cooking'"
+    )[0]
+    assert score == pytest.approx((0.45 + 0.075) / 0.60)
 
 
 def test_failing_data_test_rolls_back_the_whole_run(world: Path, tmp_path: Path):

@@ -1,0 +1,62 @@
+"""Config files fail loudly and precisely; tiers may be listed in any order."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingest.settings import RadarSettings
+from transforms.config import ConfigError, load_brands, load_scoring, load_taxonomy
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(RadarSettings().config_dir, target)
+    return target
+
+
+def _edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_the_shipped_config_loads(config: Path):
+    taxonomy, scoring = load_taxonomy(config), load_scoring(config)
+    assert load_brands(config, taxonomy, scoring).brands
+    assert list(scoring.tiers) == ["nano", "micro", "mid", "macro", "mega"]
+
+
+def test_a_misspelt_setting_names_the_file_and_the_field(config: Path):
+    _edit(config / "scoring.yaml", lambda d: d["candidates"].update(min_nich_share=0.3))
+    with pytest.raises(
+        ConfigError, match=r"(?s)scoring\.yaml.*candidates.min_nich_share.*Extra inputs"
+    ):
+        load_scoring(config)
+
+
+def test_tiers_are_ordered_by_their_bounds(config: Path):
+    _edit(
+        config / "scoring.yaml",
+        lambda d: d.update(tiers={"micro": 10_000, "nano": 0, "mid": 100_000}),
+    )
+    assert list(load_scoring(config).tiers) == ["nano", "micro", "mid"]
+
+
+def test_a_brand_naming_an_unknown_niche_is_refused(config: Path):
+    _edit(
+        config / "brands.yaml",
+        lambda d: d["brands"]["green_oven"].update(target_niches=["knitting"]),
+    )
+    with pytest.raises(ConfigError, match="(?s)green_oven.*knitting"):
+        load_brands(config, load_taxonomy(config), load_scoring(config))
+
+
+def test_a_niche_without_terms_is_refused(config: Path):
+    _edit(config / "niches.yaml", lambda d: d["niches"].update(empty={"label": "Empty"}))
+    with pytest.raises(ConfigError, match="at least one keyword or hashtag"):
+        load_taxonomy(config)
