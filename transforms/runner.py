@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from graphlib import TopologicalSorter
@@ -149,6 +150,7 @@ class TransformSummary:
     as_of: datetime
     models: list[str]
     rows: dict[str, int]
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def run_transforms(
@@ -164,10 +166,12 @@ def run_transforms(
         conn.execute("set variable as_of = ?::timestamp", [as_of])
         for layer in LAYERS:
             conn.execute(f"create schema if not exists {layer}")
-        failures, rows = [], {}
+        failures, rows, seconds = [], {}, {}
         for model in models:
+            started = time.perf_counter()
             materialise(conn, model)
             failures.extend(data_test_failures(conn, model))
+            seconds[model.relation] = round(time.perf_counter() - started, 3)
             scope = "where as_of = getvariable('as_of')" if model.layer == "marts" else ""
             rows[model.relation] = conn.execute(
                 f"select count(*) from {model.relation} {scope}"
@@ -178,5 +182,7 @@ def run_transforms(
     except BaseException:
         conn.execute("rollback")
         raise
-    log.info("transforms as of %s: %s", as_of, rows)
-    return TransformSummary(as_of=as_of, models=[m.relation for m in models], rows=rows)
+    log.info("transforms as of %s: rows %s; seconds %s", as_of, rows, seconds)
+    return TransformSummary(
+        as_of=as_of, models=[m.relation for m in models], rows=rows, seconds=seconds
+    )
