@@ -6,16 +6,22 @@ Each model file starts with a header that states its contract and its data tests
     -- key: platform, account_id          (unique, checked)
     -- not_null: platform, account_id     (checked)
     -- check: followers is null or followers >= 0   (every row must satisfy it)
+    -- test_where: observed_at >= …       (optional: the rows the tests look at)
+    -- materialized: incremental          (optional, see below)
 
 Layers materialise differently: ``staging`` models are views over ``core``;
 ``intermediate`` models are tables rebuilt for the run's as-of; ``marts`` keep one
 partition per ``as_of`` (delete + insert), so a backfill adds history instead of
-overwriting it. Everything, config tables included, runs in one transaction: a failing
-data test leaves the warehouse as it was.
+overwriting it. An ``incremental`` model keeps its rows (its table is declared in
+``sql/schema``); its SQL selects only rows for new or changed inputs, which replace rows
+with the same key, and it is rebuilt whole when its SQL or the config files change.
+Everything, config tables included, runs in one transaction: a failing data test leaves
+the warehouse as it was.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -31,7 +37,7 @@ from transforms.config import write_config_tables
 log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
-_HEADER = re.compile(r"^--\s*(grain|key|not_null|check):\s*(.+?)\s*$")
+_HEADER = re.compile(r"^--\s*(grain|key|not_null|check|test_where|materialized):\s*(.+?)\s*$")
 _REFERENCE = re.compile(r"\b(staging|intermediate|marts)\.(\w+)\b")
 
 
@@ -45,6 +51,8 @@ class Model:
     key: list[str] = field(default_factory=list)
     not_null: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    test_where: str | None = None
+    materialized: str | None = None
     depends_on: set[str] = field(default_factory=set)
 
     @property
@@ -64,14 +72,16 @@ def parse_model(layer: str, path: Path) -> Model:
         if match is None:
             continue
         kind, value = match.groups()
-        if kind == "grain":
-            model.grain = value
+        if kind in ("grain", "test_where", "materialized"):
+            setattr(model, kind, value)
         elif kind == "check":
             model.checks.append(value)
         else:
             getattr(model, kind).extend(c.strip() for c in value.split(","))
     if not model.grain or not model.key:
         raise ValueError(f"{path}: every model states its grain and key in its header")
+    if model.materialized not in (None, "incremental"):
+        raise ValueError(f"{path}: unknown materialization {model.materialized!r}")
     model.depends_on = {f"{s}.{n}" for s, n in _REFERENCE.findall(sql)} - {model.relation}
     return model
 
@@ -102,7 +112,46 @@ def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str] | None
     return [r[0] for r in rows] or None
 
 
-def materialise(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
+def config_fingerprint(config_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(config_dir.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _materialise_incremental(
+    conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str
+) -> None:
+    if _columns(conn, model.relation) is None:
+        raise ValueError(
+            f"{model.path}: an incremental model's table must be declared in sql/schema"
+        )
+    fingerprint = hashlib.sha256((model.sql + config_digest).encode()).hexdigest()
+    known = conn.execute(
+        "select fingerprint from meta.transform_state where model = ?", [model.relation]
+    ).fetchone()
+    if known is None or known[0] != fingerprint:
+        log.info("%s: SQL or config changed, rebuilding it whole", model.relation)
+        conn.execute(f"delete from {model.relation}")
+    conn.execute(f"create or replace temp table incoming as {model.sql}")
+    on = " and ".join(f"t.{k} = i.{k}" for k in model.key)
+    conn.execute(f"delete from {model.relation} as t using incoming as i where {on}")
+    conn.execute(f"insert into {model.relation} by name select * from incoming")
+    conn.execute(
+        """insert into meta.transform_state values (?, ?, now()::timestamp, now()::timestamp)
+           on conflict (model) do update set
+               rebuilt_at = if(meta.transform_state.fingerprint = excluded.fingerprint,
+                                meta.transform_state.rebuilt_at, excluded.rebuilt_at),
+               fingerprint = excluded.fingerprint,
+               updated_at = excluded.updated_at""",
+        [model.relation, fingerprint],
+    )
+
+
+def materialise(conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str) -> None:
+    if model.materialized == "incremental":
+        _materialise_incremental(conn, model, config_digest)
+        return
     if model.layer == "staging":
         conn.execute(f"create or replace view {model.relation} as {model.sql}")
         return
@@ -123,9 +172,21 @@ def materialise(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
         conn.execute(f"insert into {model.relation} by name {model.sql}")
 
 
+def _tested_rows(model: Model) -> str:
+    """The rows a model's data tests look at: this run's rows, not the whole history."""
+    if model.materialized == "incremental":
+        return "(select * from incoming)"
+    conditions = []
+    if model.layer == "marts":
+        conditions.append("as_of = getvariable('as_of')")
+    if model.test_where:
+        conditions.append(f"({model.test_where})")
+    where = f"where {' and '.join(conditions)}" if conditions else ""
+    return f"(select * from {model.relation} {where})"
+
+
 def data_test_failures(conn: duckdb.DuckDBPyConnection, model: Model) -> list[str]:
-    scope = "where as_of = getvariable('as_of')" if model.layer == "marts" else ""
-    rel = f"(select * from {model.relation} {scope})"
+    rel = _tested_rows(model)
     failures = []
     keys = ", ".join(model.key)
     dupes = conn.execute(
@@ -158,6 +219,7 @@ def run_transforms(
 ) -> TransformSummary:
     """Rebuild every model as of ``as_of`` (naive UTC) and run its data tests."""
     models = discover_models(sql_dir)
+    config_digest = config_fingerprint(config_dir)
     conn.execute("begin transaction")
     try:
         write_config_tables(conn, config_dir)
@@ -169,13 +231,13 @@ def run_transforms(
         failures, rows, seconds = [], {}, {}
         for model in models:
             started = time.perf_counter()
-            materialise(conn, model)
+            materialise(conn, model, config_digest)
             failures.extend(data_test_failures(conn, model))
             seconds[model.relation] = round(time.perf_counter() - started, 3)
-            scope = "where as_of = getvariable('as_of')" if model.layer == "marts" else ""
-            rows[model.relation] = conn.execute(
-                f"select count(*) from {model.relation} {scope}"
-            ).fetchone()[0]
+            if model.layer != "staging":  # views over all history: not worth a count
+                rows[model.relation] = conn.execute(
+                    f"select count(*) from {_tested_rows(model)}"
+                ).fetchone()[0]
         if failures:
             raise DataTestError("data tests failed:\n  " + "\n  ".join(failures))
         conn.execute("commit")

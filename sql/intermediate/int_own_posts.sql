@@ -1,6 +1,6 @@
 -- grain: one row per own post (original or quote) created in the 90 days before as_of
 -- key: platform, post_id
--- not_null: platform, post_id, account_id, created_at, in_7d, in_30d, week_index, words
+-- not_null: platform, post_id, account_id, created_at, in_7d, in_30d, week_index
 -- check: engagement_rate is null or engagement_rate >= 0
 -- check: engagement_rate is null or followers_at_post > 0
 -- check: week_index between 0 and 12
@@ -63,7 +63,6 @@ final as (
         p.kind,
         p.language,
         p.hashtags,
-        config.word_text(p.text) as words,
         p.created_at >= getvariable('as_of') - interval 7 days as in_7d,
         p.created_at >= getvariable('as_of') - interval 30 days as in_30d,
         -- 0 = the 7 days before as_of, 12 = the oldest (partial) week of the 90

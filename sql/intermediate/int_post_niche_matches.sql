@@ -2,66 +2,33 @@
 -- key: platform, post_id, niche
 -- not_null: platform, post_id, account_id, niche, matched_terms, in_7d, in_30d, week_index
 with posts as (
-    select
-        platform,
-        post_id,
-        account_id,
-        created_at,
-        in_7d,
-        in_30d,
-        week_index,
-        language,
-        hashtags,
-        words,
+    select platform, post_id, account_id, created_at, in_7d, in_30d, week_index, hashtags,
     from intermediate.int_own_posts
 ),
 
-terms as (
-    select
-        niche,
-        term_type,
-        term,
-        config.word_text(term) as term_words,
-    from config.niche_terms
-),
-
+-- only the window's posts are unnested
 hits as (
-    select posts.*, terms.niche, '#' || terms.term as matched_term,
-    from posts
-    inner join terms
-        on terms.term_type = 'hashtag' and list_contains(posts.hashtags, terms.term)
-    union all
-    select posts.*, terms.niche, terms.term as matched_term,
-    from posts
-    inner join terms
-        on terms.term_type = 'keyword' and contains(posts.words, terms.term_words)
-),
-
-in_language as (
-    select hits.*
-    from hits
-    where hits.language is null
-        or not exists (select 1 from config.niche_languages as l where l.niche = hits.niche)
-        or exists (
-            select 1 from config.niche_languages as l
-            where l.niche = hits.niche and l.language = hits.language
-        )
+    select features.platform, features.post_id, unnest(features.niche_hits) as hit,
+    from intermediate.int_post_text_features as features
+    semi join posts
+        on features.platform = posts.platform and features.post_id = posts.post_id
 ),
 
 final as (
     select
-        platform,
-        post_id,
-        account_id,
-        niche,
-        any_value(created_at) as created_at,
-        any_value(in_7d) as in_7d,
-        any_value(in_30d) as in_30d,
-        any_value(week_index) as week_index,
-        any_value(hashtags) as hashtags,
-        list_sort(list_distinct(list(matched_term))) as matched_terms,
-    from in_language
-    group by platform, post_id, account_id, niche
+        posts.platform,
+        posts.post_id,
+        any_value(posts.account_id) as account_id,
+        hits.hit.niche as niche,
+        any_value(posts.created_at) as created_at,
+        any_value(posts.in_7d) as in_7d,
+        any_value(posts.in_30d) as in_30d,
+        any_value(posts.week_index) as week_index,
+        any_value(posts.hashtags) as hashtags,
+        list_sort(list(hits.hit.matched_term)) as matched_terms,
+    from posts
+    inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
+    group by posts.platform, posts.post_id, hits.hit.niche
 )
 
 select * from final

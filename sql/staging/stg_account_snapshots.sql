@@ -3,6 +3,7 @@
 -- not_null: platform, account_id, observed_at, follower_precision
 -- check: followers is null or followers >= 0
 -- check: (followers is null) = (follower_precision = 'hidden')
+-- test_where: observed_at >= getvariable('as_of') - interval 97 days and observed_at < getvariable('as_of')
 with source as (
     select * from core.account_snapshots
 ),

@@ -2,6 +2,7 @@
 -- key: platform, post_id
 -- not_null: platform, post_id, account_id, created_at, kind, is_own_post
 -- check: kind <> 'repost' or original_post_id is not null
+-- test_where: created_at >= getvariable('as_of') - interval 90 days and created_at < getvariable('as_of')
 with source as (
     select * from core.posts
 ),
