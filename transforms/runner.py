@@ -112,6 +112,26 @@ def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str] | None
     return [r[0] for r in rows] or None
 
 
+def drop_orphans(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> list[str]:
+    """Drop relations in the model schemas that no model produces any more.
+
+    The runner owns ``staging``, ``intermediate`` and ``marts``: a renamed or deleted
+    model must not leave a stale table behind that still looks current.
+    """
+    known = {m.relation for m in models}
+    found = conn.execute(
+        "select table_schema, table_name, table_type from information_schema.tables "
+        "where table_schema in ('staging', 'intermediate', 'marts')"
+    ).fetchall()
+    dropped = []
+    for schema, name, kind in found:
+        if f"{schema}.{name}" not in known:
+            log.warning("dropping %s.%s: no model in sql/%s produces it", schema, name, schema)
+            conn.execute(f'drop {"view" if kind == "VIEW" else "table"} "{schema}"."{name}"')
+            dropped.append(f"{schema}.{name}")
+    return dropped
+
+
 def config_fingerprint(config_dir: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(config_dir.glob("*.yaml")):
@@ -228,6 +248,7 @@ def run_transforms(
         conn.execute("set variable as_of = ?::timestamp", [as_of])
         for layer in LAYERS:
             conn.execute(f"create schema if not exists {layer}")
+        drop_orphans(conn, models)
         failures, rows, seconds = [], {}, {}
         for model in models:
             started = time.perf_counter()

@@ -300,3 +300,49 @@ def test_excluded_brand_terms_zero_the_fit_but_keep_the_account_visible(
         )
     )
     assert "brand fit 0: excluded terms (crypto) in 1 of its posts" in candidates["risky"]
+
+
+def test_text_features_are_computed_once_per_post_and_rebuilt_on_config_change(
+    warehouse: Path, tmp_path: Path
+):
+    from ingest.settings import RadarSettings
+    from ingest.warehouse import connect
+    from transforms.runner import run_transforms
+
+    world = World()
+    world.account("i")
+    world.snapshot("i", datetime(2026, 2, 1), 20_000)
+    world.post("i", "first", datetime(2026, 2, 20), "sourdough loaf", likes=100)
+    config = config_with(tmp_path)
+    summary = build_and_transform(world, warehouse, config, AS_OF)
+    assert summary.rows["intermediate.int_post_text_features"] == 1
+    settings = RadarSettings()
+    with connect(warehouse) as conn:
+        conn.execute(
+            "insert into core.posts (platform, post_id, account_id, created_at, text, "
+            "hashtags, mentions, kind, first_seen_at, observed_at) values ('mastodon', "
+            "'second', 'i', '2026-03-01 10:00', 'tofu bowl', [], [], 'original', "
+            "'2026-03-01 10:00', '2026-03-01 10:00')"
+        )
+        conn.execute("create table marts.left_over as select 1 as x")  # a stale relation
+        again = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
+        assert again.rows["intermediate.int_post_text_features"] == 1  # only the new post
+        (config / "niches.yaml").write_text(
+            (config / "niches.yaml").read_text().replace("tofu,", "tofu, loaf,")
+        )
+        rebuilt = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
+        assert rebuilt.rows["intermediate.int_post_text_features"] == 2  # config changed
+        hits = conn.execute(
+            "select post_id, niche_hits from intermediate.int_post_text_features order by post_id"
+        ).fetchall()
+        stale = conn.execute(
+            "select count(*) from information_schema.tables where table_name = 'left_over'"
+        ).fetchone()
+    assert hits[0] == (
+        "first",
+        [
+            {"niche": "plant_based_cooking", "matched_term": "loaf"},
+            {"niche": "sourdough_baking", "matched_term": "sourdough"},
+        ],
+    )
+    assert stale == (0,)
