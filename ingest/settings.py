@@ -22,6 +22,8 @@ class RadarSettings(BaseSettings):
     source: str = "fixture"
     platforms: list[str] = ["mastodon", "bluesky"]
     files_per_batch: int = 20
+    # DuckDB spills to disk past this; empty means DuckDB's default (80 % of RAM)
+    duckdb_memory_limit: str = ""
 
     @property
     def warehouse(self) -> Path:

@@ -13,10 +13,21 @@ log = logging.getLogger(__name__)
 _VERSION_FILE = re.compile(r"^(\d{4})_[\w-]+\.sql$")
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, read_only: bool = False, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A warehouse connection in UTC, with a memory ceiling (``RADAR_DUCKDB_MEMORY_LIMIT``)."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path), read_only=read_only)
+    if memory_limit is None:
+        from ingest.settings import RadarSettings
+
+        memory_limit = RadarSettings().duckdb_memory_limit
+    # no table here depends on insertion order, and keeping it costs memory on large inserts
+    config = {"preserve_insertion_order": False}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    conn = duckdb.connect(str(path), read_only=read_only, config=config)
     conn.execute("set TimeZone = 'UTC'")
     return conn
 

@@ -53,6 +53,7 @@ class Model:
     checks: list[str] = field(default_factory=list)
     test_where: str | None = None
     materialized: str | None = None
+    replace_by: list[str] = field(default_factory=list)
     depends_on: set[str] = field(default_factory=set)
 
     @property
@@ -74,6 +75,8 @@ def parse_model(layer: str, path: Path) -> Model:
         kind, value = match.groups()
         if kind in ("grain", "test_where", "materialized"):
             setattr(model, kind, value)
+        elif kind == "replace_by":
+            model.replace_by = [c.strip() for c in value.split(",")]
         elif kind == "check":
             model.checks.append(value)
         else:
@@ -152,11 +155,18 @@ def _materialise_incremental(
     ).fetchone()
     if known is None or known[0] != fingerprint:
         log.info("%s: SQL or config changed, rebuilding it whole", model.relation)
-        conn.execute(f"delete from {model.relation}")
-    conn.execute(f"create or replace temp table incoming as {model.sql}")
-    on = " and ".join(f"t.{k} = i.{k}" for k in model.key)
-    conn.execute(f"delete from {model.relation} as t using incoming as i where {on}")
-    conn.execute(f"insert into {model.relation} by name select * from incoming")
+        # emptied by re-creation: a delete of every row would hold them all in memory
+        conn.execute(
+            f"create or replace table {model.relation} as "
+            f"select * from {model.relation} where false"
+        )
+    # a regular table, not a temp one: temp tables cannot spill past the memory limit
+    incoming = incoming_relation(model)
+    conn.execute(f"create or replace table {incoming} as {model.sql}")
+    # rows of a re-computed input (an edited post) replace all of its earlier rows
+    on = " and ".join(f"t.{k} = i.{k}" for k in model.replace_by or model.key)
+    conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}")
+    conn.execute(f"insert into {model.relation} by name select * from {incoming}")
     conn.execute(
         """insert into meta.transform_state values (?, ?, now()::timestamp, now()::timestamp)
            on conflict (model) do update set
@@ -192,10 +202,14 @@ def materialise(conn: duckdb.DuckDBPyConnection, model: Model, config_digest: st
         conn.execute(f"insert into {model.relation} by name {model.sql}")
 
 
+def incoming_relation(model: Model) -> str:
+    return f"{model.layer}.{model.name}__incoming"
+
+
 def _tested_rows(model: Model) -> str:
     """The rows a model's data tests look at: this run's rows, not the whole history."""
     if model.materialized == "incremental":
-        return "(select * from incoming)"
+        return f"(select * from {incoming_relation(model)})"
     conditions = []
     if model.layer == "marts":
         conditions.append("as_of = getvariable('as_of')")
@@ -259,6 +273,9 @@ def run_transforms(
                 rows[model.relation] = conn.execute(
                     f"select count(*) from {_tested_rows(model)}"
                 ).fetchone()[0]
+        for model in models:
+            if model.materialized == "incremental":
+                conn.execute(f"drop table if exists {incoming_relation(model)}")
         if failures:
             raise DataTestError("data tests failed:\n  " + "\n  ".join(failures))
         conn.execute("commit")

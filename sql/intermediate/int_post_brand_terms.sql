@@ -6,12 +6,10 @@ with posts as (
     from intermediate.int_own_posts
 ),
 
--- only the window's posts are unnested
 hits as (
-    select features.platform, features.post_id, unnest(features.brand_hits) as hit,
-    from intermediate.int_post_text_features as features
-    semi join posts
-        on features.platform = posts.platform and features.post_id = posts.post_id
+    select platform, post_id, scope as brand, term_type, matched_term,
+    from intermediate.int_post_term_hits
+    where hit_kind = 'brand'
 ),
 
 final as (
@@ -19,13 +17,13 @@ final as (
         posts.platform,
         posts.post_id,
         any_value(posts.account_id) as account_id,
-        hits.hit.brand as brand,
-        hits.hit.term_type as term_type,
+        hits.brand,
+        hits.term_type,
         any_value(posts.in_30d) as in_30d,
-        list_sort(list(hits.hit.matched_term)) as matched_terms,
+        list_sort(list(hits.matched_term)) as matched_terms,
     from posts
     inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
-    group by posts.platform, posts.post_id, hits.hit.brand, hits.hit.term_type
+    group by posts.platform, posts.post_id, hits.brand, hits.term_type
 )
 
 select * from final

@@ -6,12 +6,10 @@ with posts as (
     from intermediate.int_own_posts
 ),
 
--- only the window's posts are unnested
 hits as (
-    select features.platform, features.post_id, unnest(features.niche_hits) as hit,
-    from intermediate.int_post_text_features as features
-    semi join posts
-        on features.platform = posts.platform and features.post_id = posts.post_id
+    select platform, post_id, scope as niche, matched_term,
+    from intermediate.int_post_term_hits
+    where hit_kind = 'niche'
 ),
 
 final as (
@@ -19,16 +17,16 @@ final as (
         posts.platform,
         posts.post_id,
         any_value(posts.account_id) as account_id,
-        hits.hit.niche as niche,
+        hits.niche,
         any_value(posts.created_at) as created_at,
         any_value(posts.in_7d) as in_7d,
         any_value(posts.in_30d) as in_30d,
         any_value(posts.week_index) as week_index,
         any_value(posts.hashtags) as hashtags,
-        list_sort(list(hits.hit.matched_term)) as matched_terms,
+        list_sort(list(hits.matched_term)) as matched_terms,
     from posts
     inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
-    group by posts.platform, posts.post_id, hits.hit.niche
+    group by posts.platform, posts.post_id, hits.niche
 )
 
 select * from final

@@ -13,11 +13,14 @@ create table meta.transform_state (
 -- incremental models keep their rows, so their tables are declared here, not by the runner
 create schema if not exists intermediate;
 
-create table intermediate.int_post_text_features (
+-- one row per niche or brand term an own post matches, plus one 'none' row for a post
+-- that matches nothing, so every processed post version is on record
+create table intermediate.int_post_term_hits (
     platform varchar not null,
     post_id varchar not null,
     observed_at timestamp not null,
-    -- every (niche, term) and (brand, term type, term) the post matches, sorted
-    niche_hits struct(niche varchar, matched_term varchar)[] not null,
-    brand_hits struct(brand varchar, term_type varchar, matched_term varchar)[] not null
+    hit_kind varchar not null,  -- 'niche', 'brand' or 'none'
+    scope varchar,              -- the niche or the brand
+    term_type varchar,          -- 'hashtag' or 'keyword' (niche); 'must_have' or 'excluded' (brand)
+    matched_term varchar
 );

@@ -315,7 +315,7 @@ def test_text_features_are_computed_once_per_post_and_rebuilt_on_config_change(
     world.post("i", "first", datetime(2026, 2, 20), "sourdough loaf", likes=100)
     config = config_with(tmp_path)
     summary = build_and_transform(world, warehouse, config, AS_OF)
-    assert summary.rows["intermediate.int_post_text_features"] == 1
+    assert summary.rows["intermediate.int_post_term_hits"] == 2  # sourdough, green_oven
     settings = RadarSettings()
     with connect(warehouse) as conn:
         conn.execute(
@@ -326,23 +326,25 @@ def test_text_features_are_computed_once_per_post_and_rebuilt_on_config_change(
         )
         conn.execute("create table marts.left_over as select 1 as x")  # a stale relation
         again = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
-        assert again.rows["intermediate.int_post_text_features"] == 1  # only the new post
+        # only the new post: tofu (niche) and no brand term
+        assert again.rows["intermediate.int_post_term_hits"] == 1
         (config / "niches.yaml").write_text(
             (config / "niches.yaml").read_text().replace("tofu,", "tofu, loaf,")
         )
         rebuilt = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
-        assert rebuilt.rows["intermediate.int_post_text_features"] == 2  # config changed
+        # config changed: both posts again, "loaf" now a plant-based keyword too
+        assert rebuilt.rows["intermediate.int_post_term_hits"] == 4
         hits = conn.execute(
-            "select post_id, niche_hits from intermediate.int_post_text_features order by post_id"
+            "select post_id, hit_kind, scope, matched_term from intermediate.int_post_term_hits "
+            "order by all"
         ).fetchall()
         stale = conn.execute(
             "select count(*) from information_schema.tables where table_name = 'left_over'"
         ).fetchone()
-    assert hits[0] == (
-        "first",
-        [
-            {"niche": "plant_based_cooking", "matched_term": "loaf"},
-            {"niche": "sourdough_baking", "matched_term": "sourdough"},
-        ],
-    )
+    assert hits == [
+        ("first", "brand", "green_oven", "sourdough"),
+        ("first", "niche", "plant_based_cooking", "loaf"),
+        ("first", "niche", "sourdough_baking", "sourdough"),
+        ("second", "niche", "plant_based_cooking", "tofu"),
+    ]
     assert stale == (0,)

@@ -1,0 +1,121 @@
+-- grain: one row per own post version per niche or brand term it matches ('none' when it matches nothing)
+-- key: platform, post_id, hit_kind, scope, term_type, matched_term
+-- not_null: platform, post_id, observed_at, hit_kind
+-- check: hit_kind in ('niche', 'brand', 'none')
+-- check: (hit_kind = 'none') = (scope is null)
+-- materialized: incremental
+-- replace_by: platform, post_id
+-- Text work (normalising, niche and brand matching) is done once per post version: only
+-- posts new or edited since the last run are computed, so a day's run costs in proportion
+-- to the day's posts. Any change to this file or to config/ rebuilds it whole.
+with pending as (
+    select posts.platform, posts.post_id, posts.last_observed_at as observed_at,
+           posts.text, posts.language, posts.hashtags,
+    from staging.stg_posts as posts
+    where posts.is_own_post
+        and not exists (
+            select 1 from intermediate.int_post_term_hits as done
+            where done.platform = posts.platform
+                and done.post_id = posts.post_id
+                and done.observed_at = posts.last_observed_at
+        )
+),
+
+words as (
+    select platform, post_id, observed_at, language, hashtags, config.word_text(text) as words,
+    from pending
+),
+
+tokens as (
+    select platform, post_id, observed_at, language,
+           unnest(string_split(trim(words), ' ')) as token,
+    from words
+),
+
+post_tags as (
+    select platform, post_id, observed_at, language, unnest(hashtags) as tag,
+    from words
+),
+
+niche_terms as (
+    select niche, term_type, term, trim(config.word_text(term)) as term_words,
+    from config.niche_terms
+),
+
+-- equi-joins on single words and hashtags; only multi-word terms need a substring scan
+niche_term_hits as (
+    select t.platform, t.post_id, t.observed_at, t.language, terms.niche, terms.term_type,
+           '#' || terms.term as matched_term,
+    from post_tags as t
+    inner join niche_terms as terms on terms.term_type = 'hashtag' and t.tag = terms.term
+    union all
+    select t.platform, t.post_id, t.observed_at, t.language, terms.niche, terms.term_type,
+           terms.term as matched_term,
+    from tokens as t
+    inner join niche_terms as terms
+        on terms.term_type = 'keyword' and t.token = terms.term_words
+    union all
+    select w.platform, w.post_id, w.observed_at, w.language, terms.niche, terms.term_type,
+           terms.term as matched_term,
+    from words as w
+    inner join niche_terms as terms
+        on terms.term_type = 'keyword'
+        and contains(terms.term_words, ' ')
+        and contains(w.words, ' ' || terms.term_words || ' ')
+),
+
+niche_hits as (
+    select platform, post_id, observed_at, 'niche' as hit_kind, niche as scope, term_type,
+           matched_term,
+    from niche_term_hits as hits
+    -- a niche limited to some languages ignores posts tagged with another one
+    where hits.language is null
+        or not exists (select 1 from config.niche_languages as l where l.niche = hits.niche)
+        or exists (
+            select 1 from config.niche_languages as l
+            where l.niche = hits.niche and l.language = hits.language
+        )
+),
+
+brand_terms as (
+    select brand, term_type, term, trim(config.word_text(term)) as term_words,
+    from config.brand_terms
+),
+
+brand_hits as (
+    select t.platform, t.post_id, t.observed_at, 'brand' as hit_kind, terms.brand as scope,
+           terms.term_type, terms.term as matched_term,
+    from tokens as t
+    inner join brand_terms as terms on t.token = terms.term_words
+    union all
+    select w.platform, w.post_id, w.observed_at, 'brand' as hit_kind, terms.brand as scope,
+           terms.term_type, terms.term as matched_term,
+    from words as w
+    inner join brand_terms as terms
+        on contains(terms.term_words, ' ')
+        and contains(w.words, ' ' || terms.term_words || ' ')
+),
+
+hits as (
+    select * from niche_hits
+    union
+    select * from brand_hits
+),
+
+no_hits as (
+    select platform, post_id, observed_at, 'none' as hit_kind, null as scope,
+           null as term_type, null as matched_term,
+    from pending
+    where not exists (
+        select 1 from hits where hits.platform = pending.platform
+            and hits.post_id = pending.post_id
+    )
+),
+
+final as (
+    select * from hits
+    union all
+    select * from no_hits
+)
+
+select * from final
