@@ -22,8 +22,9 @@ class RadarSettings(BaseSettings):
     source: str = "fixture"
     platforms: list[str] = ["mastodon", "bluesky"]
     files_per_batch: int = 20
-    # DuckDB spills to disk past this; empty means DuckDB's default (80 % of RAM)
-    duckdb_memory_limit: str = ""
+    # DuckDB spills to disk past this, so memory stays flat however large the warehouse;
+    # empty means DuckDB's own default (80 % of RAM)
+    duckdb_memory_limit: str = "2GB"
 
     @property
     def warehouse(self) -> Path:

@@ -41,17 +41,19 @@ with_before as (
         and posts.created_at >= snap.observed_at
 ),
 
--- ... or, for a post older than every snapshot, the first one after it
+-- ... or, only for a post older than every snapshot, the first one after it
 with_after as (
     select
-        with_before.*,
+        missing.*,
         snap.followers as followers_after,
         snap.observed_at as snapshot_after_at,
-    from with_before
+    from (select * from with_before where snapshot_before_at is null) as missing
     asof left join snapshots as snap
-        on with_before.platform = snap.platform
-        and with_before.account_id = snap.account_id
-        and with_before.created_at < snap.observed_at
+        on missing.platform = snap.platform
+        and missing.account_id = snap.account_id
+        and missing.created_at < snap.observed_at
+    union all by name
+    select * from with_before where snapshot_before_at is not null
 ),
 
 final as (

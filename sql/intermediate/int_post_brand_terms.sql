@@ -10,6 +10,8 @@ hits as (
     select platform, post_id, scope as brand, term_type, matched_term,
     from intermediate.int_post_term_hits
     where hit_kind = 'brand'
+        and created_at >= getvariable('as_of') - interval 90 days
+        and created_at < getvariable('as_of')
 ),
 
 final as (

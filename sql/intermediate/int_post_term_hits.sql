@@ -1,6 +1,6 @@
 -- grain: one row per own post version per niche or brand term it matches ('none' when it matches nothing)
 -- key: platform, post_id, hit_kind, scope, term_type, matched_term
--- not_null: platform, post_id, observed_at, hit_kind
+-- not_null: platform, post_id, observed_at, created_at, hit_kind
 -- check: hit_kind in ('niche', 'brand', 'none')
 -- check: (hit_kind = 'none') = (scope is null)
 -- materialized: incremental
@@ -10,7 +10,7 @@
 -- to the day's posts. Any change to this file or to config/ rebuilds it whole.
 with pending as (
     select posts.platform, posts.post_id, posts.last_observed_at as observed_at,
-           posts.text, posts.language, posts.hashtags,
+           posts.created_at, posts.text, posts.language, posts.hashtags,
     from staging.stg_posts as posts
     where posts.is_own_post
         and not exists (
@@ -22,18 +22,19 @@ with pending as (
 ),
 
 words as (
-    select platform, post_id, observed_at, language, hashtags, config.word_text(text) as words,
+    select platform, post_id, observed_at, created_at, language, hashtags,
+           config.word_text(text) as words,
     from pending
 ),
 
 tokens as (
-    select platform, post_id, observed_at, language,
+    select platform, post_id, observed_at, created_at, language,
            unnest(string_split(trim(words), ' ')) as token,
     from words
 ),
 
 post_tags as (
-    select platform, post_id, observed_at, language, unnest(hashtags) as tag,
+    select platform, post_id, observed_at, created_at, language, unnest(hashtags) as tag,
     from words
 ),
 
@@ -44,18 +45,18 @@ niche_terms as (
 
 -- equi-joins on single words and hashtags; only multi-word terms need a substring scan
 niche_term_hits as (
-    select t.platform, t.post_id, t.observed_at, t.language, terms.niche, terms.term_type,
+    select t.platform, t.post_id, t.observed_at, t.created_at, t.language, terms.niche, terms.term_type,
            '#' || terms.term as matched_term,
     from post_tags as t
     inner join niche_terms as terms on terms.term_type = 'hashtag' and t.tag = terms.term
     union all
-    select t.platform, t.post_id, t.observed_at, t.language, terms.niche, terms.term_type,
+    select t.platform, t.post_id, t.observed_at, t.created_at, t.language, terms.niche, terms.term_type,
            terms.term as matched_term,
     from tokens as t
     inner join niche_terms as terms
         on terms.term_type = 'keyword' and t.token = terms.term_words
     union all
-    select w.platform, w.post_id, w.observed_at, w.language, terms.niche, terms.term_type,
+    select w.platform, w.post_id, w.observed_at, w.created_at, w.language, terms.niche, terms.term_type,
            terms.term as matched_term,
     from words as w
     inner join niche_terms as terms
@@ -65,7 +66,8 @@ niche_term_hits as (
 ),
 
 niche_hits as (
-    select platform, post_id, observed_at, 'niche' as hit_kind, niche as scope, term_type,
+    select platform, post_id, observed_at, created_at, 'niche' as hit_kind, niche as scope,
+           term_type,
            matched_term,
     from niche_term_hits as hits
     -- a niche limited to some languages ignores posts tagged with another one
@@ -83,12 +85,14 @@ brand_terms as (
 ),
 
 brand_hits as (
-    select t.platform, t.post_id, t.observed_at, 'brand' as hit_kind, terms.brand as scope,
+    select t.platform, t.post_id, t.observed_at, t.created_at, 'brand' as hit_kind,
+           terms.brand as scope,
            terms.term_type, terms.term as matched_term,
     from tokens as t
     inner join brand_terms as terms on t.token = terms.term_words
     union all
-    select w.platform, w.post_id, w.observed_at, 'brand' as hit_kind, terms.brand as scope,
+    select w.platform, w.post_id, w.observed_at, w.created_at, 'brand' as hit_kind,
+           terms.brand as scope,
            terms.term_type, terms.term as matched_term,
     from words as w
     inner join brand_terms as terms
@@ -103,7 +107,7 @@ hits as (
 ),
 
 no_hits as (
-    select platform, post_id, observed_at, 'none' as hit_kind, null as scope,
+    select platform, post_id, observed_at, created_at, 'none' as hit_kind, null as scope,
            null as term_type, null as matched_term,
     from pending
     where not exists (

@@ -19,6 +19,7 @@ create table intermediate.int_post_term_hits (
     platform varchar not null,
     post_id varchar not null,
     observed_at timestamp not null,
+    created_at timestamp not null,  -- the post's, so window queries skip older hits
     hit_kind varchar not null,  -- 'niche', 'brand' or 'none'
     scope varchar,              -- the niche or the brand
     term_type varchar,          -- 'hashtag' or 'keyword' (niche); 'must_have' or 'excluded' (brand)
