@@ -1,6 +1,6 @@
 -- grain: one row per own post of the 90 days before as_of per brand and term type it matches
 -- key: platform, post_id, brand, term_type
--- not_null: platform, post_id, account_id, brand, term_type, matched_terms, in_30d
+-- not_null: platform, post_id, account_id, brand, term_type, first_matched_term, matched_term_count, in_30d
 with posts as (
     select platform, post_id, account_id, in_30d,
     from intermediate.int_own_posts
@@ -22,7 +22,9 @@ final as (
         hits.brand,
         hits.term_type,
         any_value(posts.in_30d) as in_30d,
-        list_sort(list(hits.matched_term)) as matched_terms,
+        -- a count and one example, not a list: list aggregates are slow over millions of posts
+        min(hits.matched_term) as first_matched_term,
+        count(distinct hits.matched_term) as matched_term_count,
     from posts
     inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
     group by posts.platform, posts.post_id, hits.brand, hits.term_type

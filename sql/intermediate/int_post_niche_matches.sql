@@ -1,6 +1,6 @@
 -- grain: one row per own post of the 90 days before as_of per niche it matches
 -- key: platform, post_id, niche
--- not_null: platform, post_id, account_id, niche, matched_terms, in_7d, in_30d, week_index
+-- not_null: platform, post_id, account_id, niche, first_matched_term, matched_term_count, in_7d, in_30d, week_index
 with posts as (
     select platform, post_id, account_id, created_at, in_7d, in_30d, week_index, hashtags,
     from intermediate.int_own_posts
@@ -25,7 +25,9 @@ final as (
         any_value(posts.in_30d) as in_30d,
         any_value(posts.week_index) as week_index,
         any_value(posts.hashtags) as hashtags,
-        list_sort(list(hits.matched_term)) as matched_terms,
+        -- a count and one example, not a list: list aggregates are slow over millions of posts
+        min(hits.matched_term) as first_matched_term,
+        count(distinct hits.matched_term) as matched_term_count,
     from posts
     inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
     group by posts.platform, posts.post_id, hits.niche

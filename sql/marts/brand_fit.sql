@@ -35,15 +35,26 @@ must_have_posts as (
 ),
 
 excluded_posts as (
-    select
-        brand,
-        platform,
-        account_id,
-        count(*) as posts,
-        list_sort(list_distinct(flatten(list(matched_terms)))) as terms,
+    select brand, platform, account_id, count(*) as posts,
     from intermediate.int_post_brand_terms
     where term_type = 'excluded'
     group by brand, platform, account_id
+),
+
+-- which excluded terms, for the reason text (few accounts have any)
+excluded_terms as (
+    select
+        hits.scope as brand,
+        posts.platform,
+        posts.account_id,
+        list_sort(list_distinct(list(hits.matched_term))) as terms,
+    from intermediate.int_post_term_hits as hits
+    inner join intermediate.int_own_posts as posts
+        on hits.platform = posts.platform and hits.post_id = posts.post_id
+    where hits.hit_kind = 'brand' and hits.term_type = 'excluded'
+        and hits.created_at >= getvariable('as_of') - interval 90 days
+        and hits.created_at < getvariable('as_of')
+    group by hits.scope, posts.platform, posts.account_id
 ),
 
 brands_with_must_have as (
@@ -64,7 +75,7 @@ fits as (
             else coalesce(mh.posts, 0) / e.own_posts_30d
         end as must_have_fit,
         coalesce(x.posts, 0) as excluded_posts_90d,
-        coalesce(x.terms, []) as excluded_terms,
+        coalesce(xt.terms, []) as excluded_terms,
     from eligible as e
     left join niche_posts as n
         on e.brand = n.brand and e.platform = n.platform and e.account_id = n.account_id
@@ -72,6 +83,8 @@ fits as (
         on e.brand = mh.brand and e.platform = mh.platform and e.account_id = mh.account_id
     left join excluded_posts as x
         on e.brand = x.brand and e.platform = x.platform and e.account_id = x.account_id
+    left join excluded_terms as xt
+        on e.brand = xt.brand and e.platform = xt.platform and e.account_id = xt.account_id
     left join brands_with_must_have as bm on e.brand = bm.brand
 ),
 
