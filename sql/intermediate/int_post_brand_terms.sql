@@ -24,7 +24,7 @@ final as (
         any_value(posts.in_30d) as in_30d,
         -- a count and one example, not a list: list aggregates are slow over millions of posts
         min(hits.matched_term) as first_matched_term,
-        count(distinct hits.matched_term) as matched_term_count,
+        count(*) as matched_term_count,  -- term hits are distinct per post already
     from posts
     inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
     group by posts.platform, posts.post_id, hits.brand, hits.term_type

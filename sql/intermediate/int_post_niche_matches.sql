@@ -2,7 +2,7 @@
 -- key: platform, post_id, niche
 -- not_null: platform, post_id, account_id, niche, first_matched_term, matched_term_count, in_7d, in_30d, week_index
 with posts as (
-    select platform, post_id, account_id, created_at, in_7d, in_30d, week_index, hashtags,
+    select platform, post_id, account_id, created_at, in_7d, in_30d, week_index,
     from intermediate.int_own_posts
 ),
 
@@ -24,10 +24,9 @@ final as (
         any_value(posts.in_7d) as in_7d,
         any_value(posts.in_30d) as in_30d,
         any_value(posts.week_index) as week_index,
-        any_value(posts.hashtags) as hashtags,
         -- a count and one example, not a list: list aggregates are slow over millions of posts
         min(hits.matched_term) as first_matched_term,
-        count(distinct hits.matched_term) as matched_term_count,
+        count(*) as matched_term_count,  -- term hits are distinct per post already
     from posts
     inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
     group by posts.platform, posts.post_id, hits.niche
