@@ -17,7 +17,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export RADAR_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup demo test lint format report clean
+.PHONY: setup demo test lint format report bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,6 +46,11 @@ report: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+## transform benchmark at 5 M posts (a few minutes); appends to docs/benchmarks.md
+bench: setup
+	$(BIN)/python -m bench.transforms_bench --posts 5000000 --days 365 --accounts 20000 \
+		--append-to docs/benchmarks.md
 
 lint: setup
 	$(BIN)/ruff check .

@@ -37,7 +37,9 @@ from transforms.config import write_config_tables
 log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
-_HEADER = re.compile(r"^--\s*(grain|key|not_null|check|test_where|materialized):\s*(.+?)\s*$")
+_HEADER = re.compile(
+    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by):\s*(.+?)\s*$"
+)
 _REFERENCE = re.compile(r"\b(staging|intermediate|marts)\.(\w+)\b")
 
 

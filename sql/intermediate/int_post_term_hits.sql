@@ -1,6 +1,6 @@
 -- grain: one row per own post version per niche or brand term it matches ('none' when it matches nothing)
 -- key: platform, post_id, hit_kind, scope, term_type, matched_term
--- not_null: platform, post_id, observed_at, created_at, hit_kind
+-- not_null: platform, post_id, text_hash, created_at, hit_kind
 -- check: hit_kind in ('niche', 'brand', 'none')
 -- check: (hit_kind = 'none') = (scope is null)
 -- materialized: incremental
@@ -9,32 +9,40 @@
 -- posts new or edited since the last run are computed, so a day's run costs in proportion
 -- to the day's posts. Any change to this file or to config/ rebuilds it whole.
 with pending as (
-    select posts.platform, posts.post_id, posts.last_observed_at as observed_at,
-           posts.created_at, posts.text, posts.language, posts.hashtags,
+    select posts.platform, posts.post_id, posts.created_at, posts.text, posts.language,
+           posts.hashtags,
+           md5(coalesce(posts.text, '') || '#' || array_to_string(posts.hashtags, ' '))
+               as text_hash,
     from staging.stg_posts as posts
     where posts.is_own_post
-        and not exists (
-            select 1 from intermediate.int_post_term_hits as done
-            where done.platform = posts.platform
-                and done.post_id = posts.post_id
-                and done.observed_at = posts.last_observed_at
-        )
+),
+
+-- posts not matched yet, or whose text or hashtags changed since
+changed as (
+    select pending.*
+    from pending
+    where not exists (
+        select 1 from intermediate.int_post_term_hits as done
+        where done.platform = pending.platform
+            and done.post_id = pending.post_id
+            and done.text_hash = pending.text_hash
+    )
 ),
 
 words as (
-    select platform, post_id, observed_at, created_at, language, hashtags,
+    select platform, post_id, text_hash, created_at, language, hashtags,
            config.word_text(text) as words,
-    from pending
+    from changed
 ),
 
 tokens as (
-    select platform, post_id, observed_at, created_at, language,
+    select platform, post_id, text_hash, created_at, language,
            unnest(string_split(trim(words), ' ')) as token,
     from words
 ),
 
 post_tags as (
-    select platform, post_id, observed_at, created_at, language, unnest(hashtags) as tag,
+    select platform, post_id, text_hash, created_at, language, unnest(hashtags) as tag,
     from words
 ),
 
@@ -45,18 +53,18 @@ niche_terms as (
 
 -- equi-joins on single words and hashtags; only multi-word terms need a substring scan
 niche_term_hits as (
-    select t.platform, t.post_id, t.observed_at, t.created_at, t.language, terms.niche, terms.term_type,
+    select t.platform, t.post_id, t.text_hash, t.created_at, t.language, terms.niche, terms.term_type,
            '#' || terms.term as matched_term,
     from post_tags as t
     inner join niche_terms as terms on terms.term_type = 'hashtag' and t.tag = terms.term
     union all
-    select t.platform, t.post_id, t.observed_at, t.created_at, t.language, terms.niche, terms.term_type,
+    select t.platform, t.post_id, t.text_hash, t.created_at, t.language, terms.niche, terms.term_type,
            terms.term as matched_term,
     from tokens as t
     inner join niche_terms as terms
         on terms.term_type = 'keyword' and t.token = terms.term_words
     union all
-    select w.platform, w.post_id, w.observed_at, w.created_at, w.language, terms.niche, terms.term_type,
+    select w.platform, w.post_id, w.text_hash, w.created_at, w.language, terms.niche, terms.term_type,
            terms.term as matched_term,
     from words as w
     inner join niche_terms as terms
@@ -66,7 +74,7 @@ niche_term_hits as (
 ),
 
 niche_hits as (
-    select platform, post_id, observed_at, created_at, 'niche' as hit_kind, niche as scope,
+    select platform, post_id, text_hash, created_at, 'niche' as hit_kind, niche as scope,
            term_type,
            matched_term,
     from niche_term_hits as hits
@@ -85,13 +93,13 @@ brand_terms as (
 ),
 
 brand_hits as (
-    select t.platform, t.post_id, t.observed_at, t.created_at, 'brand' as hit_kind,
+    select t.platform, t.post_id, t.text_hash, t.created_at, 'brand' as hit_kind,
            terms.brand as scope,
            terms.term_type, terms.term as matched_term,
     from tokens as t
     inner join brand_terms as terms on t.token = terms.term_words
     union all
-    select w.platform, w.post_id, w.observed_at, w.created_at, 'brand' as hit_kind,
+    select w.platform, w.post_id, w.text_hash, w.created_at, 'brand' as hit_kind,
            terms.brand as scope,
            terms.term_type, terms.term as matched_term,
     from words as w
@@ -107,12 +115,12 @@ hits as (
 ),
 
 no_hits as (
-    select platform, post_id, observed_at, created_at, 'none' as hit_kind, null as scope,
+    select platform, post_id, text_hash, created_at, 'none' as hit_kind, null as scope,
            null as term_type, null as matched_term,
-    from pending
+    from changed
     where not exists (
-        select 1 from hits where hits.platform = pending.platform
-            and hits.post_id = pending.post_id
+        select 1 from hits where hits.platform = changed.platform
+            and hits.post_id = changed.post_id
     )
 ),
 

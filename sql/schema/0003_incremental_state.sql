@@ -15,12 +15,13 @@ create schema if not exists intermediate;
 
 -- one row per niche or brand term an own post matches, plus one 'none' row for a post
 -- that matches nothing, so every processed post version is on record
+-- (no NOT NULL here: a rebuild re-creates the table empty; the model's data tests check)
 create table intermediate.int_post_term_hits (
-    platform varchar not null,
-    post_id varchar not null,
-    observed_at timestamp not null,
-    created_at timestamp not null,  -- the post's, so window queries skip older hits
-    hit_kind varchar not null,  -- 'niche', 'brand' or 'none'
+    platform varchar,
+    post_id varchar,
+    text_hash varchar,      -- md5 of the text matched: a re-fetch without an edit is skipped
+    created_at timestamp,   -- the post's, so window queries skip older hits
+    hit_kind varchar,       -- 'niche', 'brand' or 'none'
     scope varchar,              -- the niche or the brand
     term_type varchar,          -- 'hashtag' or 'keyword' (niche); 'must_have' or 'excluded' (brand)
     matched_term varchar
