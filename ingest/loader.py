@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.warehouse import table_columns
+
 log = logging.getLogger(__name__)
 
 
@@ -78,16 +80,6 @@ def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
     return sorted(found, key=lambda f: (LOAD_ORDER.index(f[1]), str(f[2])))
 
 
-def _target_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    schema, name = table.split(".")
-    rows = conn.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
 def _merge_sql(spec: MergeSpec, columns: list[str]) -> list[str]:
     """Statements that merge the temp table ``staged`` into ``spec.table``.
 
@@ -147,7 +139,7 @@ def load_file(
             conn.execute("alter table staged add column run_id varchar")
             conn.execute("update staged set run_id = ?", [run_id])
         row_count = conn.execute("select count(*) from staged").fetchone()[0]
-        for statement in _merge_sql(spec, _target_columns(conn, spec.table)):
+        for statement in _merge_sql(spec, table_columns(conn, spec.table)):
             conn.execute(statement)
         conn.execute(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",

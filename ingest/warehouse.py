@@ -69,3 +69,14 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, sql_dir: Path) -> int:
             raise
         current = version
     return current
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """Column names of ``schema.table`` in order; empty when it does not exist."""
+    schema, name = relation.split(".")
+    rows = conn.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return [r[0] for r in rows]

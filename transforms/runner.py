@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.warehouse import table_columns
 from transforms.config import write_config_tables
 
 log = logging.getLogger(__name__)
@@ -107,16 +108,6 @@ def discover_models(sql_dir: Path) -> list[Model]:
     return [models[r] for r in order]
 
 
-def _columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str] | None:
-    schema, name = relation.split(".")
-    rows = conn.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, name],
-    ).fetchall()
-    return [r[0] for r in rows] or None
-
-
 def drop_orphans(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> list[str]:
     """Drop relations in the model schemas that no model produces any more.
 
@@ -147,7 +138,7 @@ def config_fingerprint(config_dir: Path) -> str:
 def _materialise_incremental(
     conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str
 ) -> None:
-    if _columns(conn, model.relation) is None:
+    if not table_columns(conn, model.relation):
         raise ValueError(
             f"{model.path}: an incremental model's table must be declared in sql/schema"
         )
@@ -190,7 +181,7 @@ def materialise(conn: duckdb.DuckDBPyConnection, model: Model, config_digest: st
     if model.layer == "intermediate":
         conn.execute(f"create or replace table {model.relation} as {model.sql}")
         return
-    existing = _columns(conn, model.relation)
+    existing = table_columns(conn, model.relation) or None
     new = [r[0] for r in conn.execute(f"describe {model.sql}").fetchall()]
     if existing is not None and existing != new:
         # the model changed shape; marts are derived, so rebuild rather than fail
