@@ -6,7 +6,9 @@
 -- check: (engagement_rate_7d_mean is null) = (engagement_null_reason_7d is not null)
 -- check: (engagement_rate_30d_mean is null) = (engagement_null_reason_30d is not null)
 -- check: (engagement_rate_90d_mean is null) = (engagement_null_reason_90d is not null)
+-- check: top_post_share_7d is null or top_post_share_7d between 0 and 1
 -- check: top_post_share_30d is null or top_post_share_30d between 0 and 1
+-- check: top_post_share_90d is null or top_post_share_90d between 0 and 1
 with accounts as (
     select * from staging.stg_accounts
 ),
@@ -96,9 +98,15 @@ pivoted as (
         max(median_rate) filter (where window_days = 30 and null_reason is null) as er_30d_median,
         max(mean_rate) filter (where window_days = 90 and null_reason is null) as er_90d_mean,
         max(median_rate) filter (where window_days = 90 and null_reason is null) as er_90d_median,
+        max(view_rate) filter (where window_days = 7 and null_reason is null) as view_rate_7d,
+        max(rate_cv) filter (where window_days = 7 and null_reason is null) as cv_7d,
+        max(top_post_share) filter (where window_days = 7 and null_reason is null) as top_7d,
         max(view_rate) filter (where window_days = 30 and null_reason is null) as view_rate_30d,
         max(rate_cv) filter (where window_days = 30 and null_reason is null) as cv_30d,
         max(top_post_share) filter (where window_days = 30 and null_reason is null) as top_30d,
+        max(view_rate) filter (where window_days = 90 and null_reason is null) as view_rate_90d,
+        max(rate_cv) filter (where window_days = 90 and null_reason is null) as cv_90d,
+        max(top_post_share) filter (where window_days = 90 and null_reason is null) as top_90d,
         max(likes_per_comment) filter (where window_days = 30 and null_reason is null) as lpc_30d,
         max(engagements) filter (where window_days = 30) as engagements_30d,
         max(null_reason) filter (where window_days = 7) as reason_7d,
@@ -128,9 +136,15 @@ final as (
         pivoted.er_30d_median as engagement_rate_30d_median,
         pivoted.er_90d_mean::double as engagement_rate_90d_mean,
         pivoted.er_90d_median as engagement_rate_90d_median,
+        pivoted.view_rate_7d::double as view_rate_7d,
+        pivoted.cv_7d::double as engagement_cv_7d,
+        pivoted.top_7d::double as top_post_share_7d,
         pivoted.view_rate_30d::double as view_rate_30d,
         pivoted.cv_30d::double as engagement_cv_30d,
         pivoted.top_30d::double as top_post_share_30d,
+        pivoted.view_rate_90d::double as view_rate_90d,
+        pivoted.cv_90d::double as engagement_cv_90d,
+        pivoted.top_90d::double as top_post_share_90d,
         pivoted.lpc_30d::double as likes_per_comment_30d,
         pivoted.engagements_30d,
         pivoted.reason_7d as engagement_null_reason_7d,
