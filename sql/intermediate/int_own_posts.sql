@@ -9,6 +9,9 @@ with posts as (
     where is_own_post
         and created_at >= getvariable('as_of') - interval 90 days
         and created_at < getvariable('as_of')
+        -- what was known at as_of: a post loaded later (a late or backfilled fetch) did not
+        -- count then, so a rerun of that day must not count it either
+        and first_seen_at < getvariable('as_of')
         -- a post deleted before as_of no longer counts; one deleted later did count then
         and (deleted_at is null or deleted_at >= getvariable('as_of'))
 ),

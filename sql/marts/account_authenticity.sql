@@ -5,6 +5,8 @@
 -- check: growth_days >= 0
 with accounts as (
     select platform, account_id, handle, from staging.stg_accounts
+    -- as of: an account first seen later did not exist for this run
+    where first_seen_at < getvariable('as_of')
 ),
 
 engagement as (

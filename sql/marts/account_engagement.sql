@@ -11,6 +11,8 @@
 -- check: top_post_share_90d is null or top_post_share_90d between 0 and 1
 with accounts as (
     select * from staging.stg_accounts
+    -- as of: an account first seen later did not exist for this run
+    where first_seen_at < getvariable('as_of')
 ),
 
 followers as (
