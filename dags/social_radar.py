@@ -6,11 +6,15 @@ Daily end-to-end run for one data interval: replay or fetch each platform's page
 warehouse with a single writer, rebuild the signal and candidate marts as of the
 interval's end, and log the top candidates per niche.
 
+One platform failing does not hold the others back: the load and the signals run on
+whatever arrived, and `check_extracts` then fails the run, naming the failed batches.
+
 Settings come from `RADAR_*` environment variables (see `.env.example`).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -19,7 +23,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 DEFAULT_ARGS = {
     "owner": "radar",
     "retries": 2,
-    "retry_delay": timedelta(seconds=20),
+    "retry_delay": timedelta(seconds=int(os.environ.get("RADAR_RETRY_DELAY_SECONDS", "30"))),
     "retry_exponential_backoff": True,
     "execution_timeout": timedelta(hours=2),
 }
@@ -47,9 +51,11 @@ def social_radar():
         from ingest.runs import extract
 
         task_name = f"extract-{context['ti'].map_index}"
+        print(f"extracting {batch['platform']}: {len(batch['files'])} recording files")
         return extract(batch, context["data_interval_start"], context["run_id"], task_name)
 
-    @task(trigger_rule="none_failed")
+    # all_done: a failed platform must not keep the others' data out of the warehouse
+    @task(trigger_rule="all_done")
     def load(extracted: list[dict], **context) -> dict:
         from ingest.runs import load
 
@@ -72,8 +78,20 @@ def social_radar():
 
         print(report(context["data_interval_end"]))
 
-    extracted = extract.expand(batch=plan_extract())
-    report(build_signals(load(extracted)))
+    @task(trigger_rule="all_done")
+    def check_extracts(planned: list[dict], extracted: list[dict]) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ingest.runs import failed_batches
+
+        failed = failed_batches(planned, [e for e in extracted if e])
+        if failed:
+            raise AirflowFailException(f"{len(failed)} extract batch(es) failed: {failed}")
+
+    planned = plan_extract()
+    extracted = extract.expand(batch=planned)
+    reported = report(build_signals(load(extracted)))
+    reported >> check_extracts(planned, extracted)
 
 
 social_radar()

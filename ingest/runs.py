@@ -48,7 +48,18 @@ def extract(batch: dict, interval_start: datetime, run_id: str, task: str) -> di
         run_id,
         task,
     )
-    return asdict(summary)
+    return {**asdict(summary), "files": batch["files"]}
+
+
+def failed_batches(planned: list[dict], extracted: list[dict]) -> list[str]:
+    """Planned batches with no extract result, as ``platform: first file (+n more)``."""
+    done = {(e["platform"], tuple(e["files"])) for e in extracted}
+    return [
+        f"{b['platform']}: {b['files'][0]}"
+        + (f" (+{len(b['files']) - 1} more)" if len(b["files"]) > 1 else "")
+        for b in planned
+        if (b["platform"], tuple(b["files"])) not in done
+    ]
 
 
 def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datetime) -> dict:

@@ -1,0 +1,49 @@
+"""One platform failing does not block the others, and the failure shows in the run."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from warehouse_helpers import query
+
+from ingest.settings import RadarSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_failing_platform_leaves_the_others_loaded_and_fails_the_run(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    feed = tmp_path / "feed"
+    shutil.copytree(ROOT / "fixtures" / "demo", feed)
+    # a recording from an endpoint Bluesky has no mapping for: that batch cannot extract
+    broken = feed / "bluesky" / "get_timeline" / "dt=2026-11-20" / "x.jsonl"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{}\n")
+    monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
+    monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RADAR_RETRY_DELAY_SECONDS", "0")
+
+    spec = importlib.util.spec_from_file_location(
+        "social_radar_failure", ROOT / "dags" / "social_radar.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run = module.social_radar().test(logical_date=datetime(2026, 11, 21, tzinfo=UTC))
+
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "failed"
+    assert states[("extract", 0)] == "success"  # mastodon
+    assert states[("extract", 1)] == "failed"  # bluesky
+    assert states[("load", -1)] == "success"
+    assert states[("build_signals", -1)] == "success"
+    assert states[("check_extracts", -1)] == "failed"
+    warehouse = RadarSettings().warehouse
+    assert query(warehouse, "select distinct platform from core.posts") == [("mastodon",)]
+    assert query(
+        warehouse, "select count(*) > 0 from marts.candidates where platform = 'mastodon'"
+    ) == [(True,)]
