@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import datetime
 from pathlib import Path
 
@@ -10,11 +11,13 @@ import duckdb
 from ingest import runs
 from transforms import runs as signal_runs
 
-CORE_AND_MARTS = [
+CORE = [
     "core.accounts",
     "core.account_snapshots",
     "core.posts",
     "core.post_metric_snapshots",
+]
+MARTS = [
     "marts.account_engagement",
     "marts.account_niches",
     "marts.account_peer_position",
@@ -24,6 +27,16 @@ CORE_AND_MARTS = [
     "marts.brand_fit",
     "marts.candidates",
 ]
+CORE_AND_MARTS = CORE + MARTS
+DAG_FILE = Path(__file__).resolve().parents[1] / "dags" / "social_radar.py"
+
+
+def load_social_radar(module_name: str):
+    """A fresh DAG object from dags/social_radar.py, as the DAG processor would parse it."""
+    spec = importlib.util.spec_from_file_location(module_name, DAG_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.social_radar()
 
 
 def run_pipeline(start: datetime, end: datetime, run_id: str = "manual__test") -> dict:

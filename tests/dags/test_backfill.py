@@ -3,27 +3,15 @@ already loaded, reproduces the marts that daily runs produced."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
-from warehouse_helpers import query, table_contents
+from warehouse_helpers import MARTS, load_social_radar, query, table_contents
 
 from ingest.settings import RadarSettings
 
-DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "social_radar.py"
-MARTS = [
-    "marts.account_engagement",
-    "marts.account_niches",
-    "marts.account_peer_position",
-    "marts.account_authenticity",
-    "marts.tier_benchmarks",
-    "marts.niche_trending_terms",
-    "marts.brand_fit",
-    "marts.candidates",
-]
 DAYS = [datetime(2026, 11, 18), datetime(2026, 11, 19), datetime(2026, 11, 20)]
 INSTANCE = "greens.social"
 
@@ -68,13 +56,6 @@ def build_three_day_feed(feed: Path) -> None:
         write_pages(feed, "mastodon", "account_statuses", stamp, "statuses", statuses)
 
 
-def _dag():
-    spec = importlib.util.spec_from_file_location("social_radar_backfill", DAG_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.social_radar()
-
-
 def _run(dag, data_dir: Path, monkeypatch: pytest.MonkeyPatch, days: list[datetime]) -> None:
     monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))
     for day in days:
@@ -89,7 +70,7 @@ def test_backfilled_days_reproduce_the_daily_marts(
     build_three_day_feed(feed)
     monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
     monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
-    dag = _dag()
+    dag = load_social_radar("social_radar_backfill")
 
     _run(dag, tmp_path / "daily", monkeypatch, DAYS)
     daily = table_contents(RadarSettings().warehouse, MARTS)

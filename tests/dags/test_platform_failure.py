@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import query
+from warehouse_helpers import load_social_radar, query
 
 from ingest.settings import RadarSettings
 
@@ -28,12 +27,9 @@ def test_a_failing_platform_leaves_the_others_loaded_and_fails_the_run(
     monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RADAR_RETRY_DELAY_SECONDS", "0")
 
-    spec = importlib.util.spec_from_file_location(
-        "social_radar_failure", ROOT / "dags" / "social_radar.py"
+    run = load_social_radar("social_radar_failure").test(
+        logical_date=datetime(2026, 11, 21, tzinfo=UTC)
     )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    run = module.social_radar().test(logical_date=datetime(2026, 11, 21, tzinfo=UTC))
 
     states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "failed"

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import CORE_AND_MARTS, query, table_contents
+from warehouse_helpers import CORE_AND_MARTS, load_social_radar, query, table_contents
 
 from ingest.settings import RadarSettings
 
-DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "social_radar.py"
 LOGICAL_DATE = datetime(2026, 11, 21, tzinfo=UTC)  # data interval [11-20, 11-21)
-
-
-def _load_dag():
-    spec = importlib.util.spec_from_file_location("social_radar_dag", DAG_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.social_radar()
 
 
 def _run(dag) -> str:
@@ -29,7 +20,7 @@ def _run(dag) -> str:
 
 @pytest.fixture(scope="module")
 def dag(airflow_db):
-    return _load_dag()
+    return load_social_radar("social_radar_dag")
 
 
 def test_demo_run_succeeds_and_ranks_candidates(dag, radar_env: Path):
