@@ -1,0 +1,64 @@
+"""Mastodon REST client: account lookup and paged statuses, on the shared HTTP layer.
+
+Public data needs no token; when one is configured it goes in the Authorization header
+only, which the raw archive never stores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from ingest.canonical import to_naive_utc
+from ingest.http import PlatformClient, RateLimiter, RawArchive, mastodon_rate_limit, next_link
+from ingest.pages import RecordedPage
+
+STATUSES_PAGE_SIZE = 40  # the API's maximum
+
+
+class MastodonClient(PlatformClient):
+    def __init__(
+        self,
+        base_url: str,
+        archive: RawArchive | None = None,
+        *,
+        token: str | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        **kwargs,
+    ) -> None:
+        extra = {k: v for k, v in (("clock", clock), ("sleep", sleep)) if v is not None}
+        limiter = RateLimiter(mastodon_rate_limit, **extra)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        if sleep is not None:
+            kwargs["sleep"] = sleep
+        super().__init__("mastodon", base_url, limiter, archive, headers=headers, **kwargs)
+
+    def lookup(self, acct: str) -> RecordedPage:
+        return self.get("/api/v1/accounts/lookup", params={"acct": acct})
+
+    def statuses(self, account_id: str, since: datetime) -> Iterator[RecordedPage]:
+        """Newest first, page by page, until a page reaches back past ``since`` (naive UTC).
+
+        ``since`` is the cursor minus the lookback window: counts on recent posts keep
+        changing, so they are read again on every run.
+        """
+        url: str | None = f"/api/v1/accounts/{account_id}/statuses"
+        params: dict | None = {"limit": STATUSES_PAGE_SIZE}
+        while url is not None:
+            page = self.get(url, params=params)
+            yield page
+            times = [t for t in map(_created_at, json.loads(page.body)) if t is not None]
+            oldest = min(times, default=None)
+            if oldest is None or oldest < since:
+                return
+            url, params = next_link(page.headers), None
+
+
+def _created_at(status: object) -> datetime | None:
+    """A status's time, or None for a record the mapping will reject anyway."""
+    try:
+        return to_naive_utc(datetime.fromisoformat(status["created_at"]))  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        return None
