@@ -1,0 +1,125 @@
+"""The Bluesky client against a real server on 127.0.0.1 replaying XRPC shapes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from replay_server import ReplayServer, Reply
+
+from ingest.batch import MappedBatch
+from ingest.bluesky.client import BlueskyClient
+from ingest.bluesky.mapping import map_get_author_feed, map_get_profiles
+from ingest.http import RawArchive
+from ingest.pages import read_pages
+
+NOW = datetime(2026, 11, 20, 6)
+FEED = "/xrpc/app.bsky.feed.getAuthorFeed"
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = NOW.timestamp()
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def feed_item(n: int, indexed: datetime) -> dict:
+    stamp = indexed.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {
+        "post": {
+            "uri": f"at://did:plc:alice/app.bsky.feed.post/{n}",
+            "cid": "bafy",
+            "author": {"did": "did:plc:alice", "handle": "alice.bsky.social"},
+            "record": {"text": "Frisches #Sauerteigbrot", "createdAt": stamp},
+            "likeCount": 5,
+            "repostCount": 1,
+            "replyCount": 0,
+            "quoteCount": 0,
+            "indexedAt": stamp,
+        }
+    }
+
+
+@pytest.fixture
+def server():
+    with ReplayServer() as replay:
+        yield replay
+
+
+def _client(server, tmp_path: Path, fake: FakeTime) -> BlueskyClient:
+    archive = RawArchive(tmp_path / "raw" / "bluesky" / "pages.jsonl.gz")
+    return BlueskyClient(server.url, archive, clock=fake.clock, sleep=fake.sleep)
+
+
+def test_profiles_are_fetched_25_at_a_time(server, tmp_path):
+    actors = [f"user{i}.bsky.social" for i in range(60)]
+    server.routes["/xrpc/app.bsky.actor.getProfiles"] = [
+        Reply(
+            body=json.dumps(
+                {
+                    "profiles": [
+                        {
+                            "did": f"did:plc:{i}",
+                            "handle": f"user{i}.bsky.social",
+                            "followersCount": 12_000,
+                        }
+                        for i in range(25)
+                    ]
+                }
+            )
+        )
+    ]
+    fake = FakeTime()
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.profiles(actors))
+    client.archive.close()
+    asked = [parse_qs(urlsplit(s.path).query)["actors"] for s in server.seen]
+    assert [len(a) for a in asked] == [25, 25, 10]
+    assert asked[2][-1] == "user59.bsky.social"
+    batch = MappedBatch("bluesky")
+    map_get_profiles(next(read_pages(client.archive.path)), batch)
+    assert len(pages) == 3 and len(batch.account_snapshots) == 25
+
+
+def test_author_feed_follows_the_cursor_and_waits_for_the_rate_window(server, tmp_path):
+    reset_epoch = str(int(NOW.timestamp()) + 45)
+    spent = {
+        "RateLimit-Limit": "3000",
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": reset_epoch,
+        "RateLimit-Policy": "3000;w=300",
+    }
+    server.routes[FEED] = [
+        Reply(
+            body=json.dumps(
+                {
+                    "feed": [feed_item(i, NOW - timedelta(hours=i)) for i in range(100)],
+                    "cursor": "c1",
+                }
+            ),
+            headers=spent,
+        ),
+        Reply(body=json.dumps({"feed": [], "cursor": "c2"})),  # moderated away, still a cursor
+        Reply(body=json.dumps({"feed": [feed_item(200, NOW - timedelta(days=9))]})),
+    ]
+    fake = FakeTime()
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.author_feed("did:plc:alice", since=NOW - timedelta(days=7)))
+    client.archive.close()
+    cursors = [parse_qs(urlsplit(s.path).query).get("cursor") for s in server.seen]
+    assert cursors == [None, ["c1"], ["c2"]]
+    assert fake.slept == [pytest.approx(45.0)]  # waited out the spent window once
+    batch = MappedBatch("bluesky")
+    for page in read_pages(client.archive.path):
+        map_get_author_feed(page, batch)
+    assert len(pages) == 3 and len(batch.posts) == 101 and not batch.rejects
