@@ -51,8 +51,15 @@ def social_radar():
         from ingest.runs import extract
 
         task_name = f"extract-{context['ti'].map_index}"
-        print(f"extracting {batch['platform']}: {len(batch['files'])} recording files")
-        return extract(batch, context["data_interval_start"], context["run_id"], task_name)
+        items = batch.get("files") or batch.get("accounts") or []
+        print(f"extracting {batch['platform']}: {len(items)} recording files or accounts")
+        return extract(
+            batch,
+            context["data_interval_start"],
+            context["run_id"],
+            task_name,
+            context["data_interval_end"],
+        )
 
     # all_done: a failed platform must not keep the others' data out of the warehouse
     @task(trigger_rule="all_done")

@@ -19,7 +19,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -157,8 +157,12 @@ class PlatformClient:
         backoff_max: float = 60.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        observe_before: datetime | None = None,
     ) -> None:
         self.platform, self.limiter, self.archive = platform, limiter, archive
+        # a run observes its data interval: a fetch made after the interval's end (the run
+        # starts then) is dated just inside it, so that run's as-of counts what it fetched
+        self.observe_before = observe_before
         self._client = httpx.Client(
             base_url=base_url, headers=headers, timeout=timeout, transport=transport
         )
@@ -197,9 +201,12 @@ class PlatformClient:
                 json.loads(body)
             except ValueError as exc:
                 raise _Retryable(f"undecodable body: {exc}") from exc
+        fetched_at = datetime.now(UTC).replace(tzinfo=None)
+        if self.observe_before is not None:
+            fetched_at = min(fetched_at, self.observe_before - timedelta(microseconds=1))
         page = RecordedPage(
             ref=PageRef("", 0),
-            fetched_at=datetime.now(UTC).replace(tzinfo=None),
+            fetched_at=fetched_at,
             method="GET",
             url=redact_url(str(response.request.url)),
             status=status,

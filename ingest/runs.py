@@ -15,17 +15,17 @@ from ingest.loader import load_pending, record_run_load
 from ingest.settings import RadarSettings
 from ingest.warehouse import apply_schema, connect
 
-
-def _require_fixture_source(settings: RadarSettings) -> None:
-    if settings.source != "fixture":
-        raise NotImplementedError(
-            f"RADAR_SOURCE={settings.source!r}: only the 'fixture' source exists so far"
-        )
+SOURCES = ("fixture", "live")
 
 
 def plan_extract(interval_start: datetime, interval_end: datetime) -> list[dict]:
     settings = RadarSettings()
-    _require_fixture_source(settings)
+    if settings.source not in SOURCES:
+        raise ValueError(f"RADAR_SOURCE={settings.source!r}: choose one of {SOURCES}")
+    if settings.source == "live":
+        from ingest.live_source import load_sources, plan_live_batches
+
+        return plan_live_batches(load_sources(settings.config_dir), settings.platforms)
     if not settings.feed_dir.is_dir():
         raise FileNotFoundError(f"fixture feed {settings.feed_dir} does not exist (RADAR_FEED_DIR)")
     return plan_fixture_batches(
@@ -37,8 +37,24 @@ def plan_extract(interval_start: datetime, interval_end: datetime) -> list[dict]
     )
 
 
-def extract(batch: dict, interval_start: datetime, run_id: str, task: str) -> dict:
+def extract(
+    batch: dict, interval_start: datetime, run_id: str, task: str, interval_end: datetime
+) -> dict:
     settings = RadarSettings()
+    if "accounts" in batch:  # a live batch
+        from ingest.live_source import extract_live_batch, load_sources
+
+        summary = extract_live_batch(
+            load_sources(settings.config_dir),
+            batch["platform"],
+            batch["accounts"],
+            settings.data_dir,
+            to_naive_utc(interval_start),
+            to_naive_utc(interval_end),
+            run_id,
+            task,
+        )
+        return {**asdict(summary), "files": batch["accounts"]}
     summary = extract_fixture_batch(
         settings.feed_dir,
         batch["platform"],
@@ -52,14 +68,15 @@ def extract(batch: dict, interval_start: datetime, run_id: str, task: str) -> di
 
 
 def failed_batches(planned: list[dict], extracted: list[dict]) -> list[str]:
-    """Planned batches with no extract result, as ``platform: first file (+n more)``."""
+    """Planned batches with no extract result, as ``platform: first item (+n more)``."""
     done = {(e["platform"], tuple(e["files"])) for e in extracted}
-    return [
-        f"{b['platform']}: {b['files'][0]}"
-        + (f" (+{len(b['files']) - 1} more)" if len(b["files"]) > 1 else "")
-        for b in planned
-        if (b["platform"], tuple(b["files"])) not in done
-    ]
+    failed = []
+    for b in planned:
+        items = b.get("files") or b.get("accounts") or []
+        if (b["platform"], tuple(items)) not in done:
+            more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
+            failed.append(f"{b['platform']}: {items[0] if items else '-'}{more}")
+    return failed
 
 
 def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datetime) -> dict:

@@ -42,7 +42,7 @@ def load_social_radar(module_name: str):
 def run_pipeline(start: datetime, end: datetime, run_id: str = "manual__test") -> dict:
     """plan → extract → load → transforms, as the DAG does, in-process."""
     for i, batch in enumerate(runs.plan_extract(start, end)):
-        runs.extract(batch, start, run_id, f"extract-{i}")
+        runs.extract(batch, start, run_id, f"extract-{i}", end)
     loaded = runs.load(run_id, "social_radar", start, end)
     return {"load": loaded, "signals": signal_runs.build_signals(end, run_id)}
 

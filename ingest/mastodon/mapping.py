@@ -140,21 +140,31 @@ def map_status(status: models.Status, instance: str, page: RecordedPage, batch: 
     batch.post_metric_snapshots.append(_metrics_row(original, page))
 
 
-def _instance(page: RecordedPage) -> str:
+def _instance(page: RecordedPage, accounts: list[models.Account]) -> str:
+    """The instance that served the page, which local accts (no domain) belong to.
+
+    A local account's own URL names it, even when the request went through a proxy or
+    another base URL; the request's host is the fallback.
+    """
+    for account in accounts:
+        if "@" not in account.acct and account.url:
+            host = urlsplit(account.url).hostname
+            if host:
+                return host
     return urlsplit(page.url).hostname or "unknown"
 
 
 def map_accounts_lookup(page: RecordedPage, batch: MappedBatch) -> None:
     account = validate_page(page, models.Account, models.Account, None, "accounts", batch)
     if account is not None:
-        map_account(account, _instance(page), page, batch)
+        map_account(account, _instance(page, [account]), page, batch)
 
 
 def map_account_statuses(page: RecordedPage, batch: MappedBatch) -> None:
     statuses = validate_page(page, models.StatusesPage, models.Status, None, "posts", batch)
     if statuses is None:
         return
-    instance = _instance(page)
+    instance = _instance(page, [s.account for s in statuses.root])
     for status in statuses.root:
         map_status(status, instance, page, batch)
 

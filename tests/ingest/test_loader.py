@@ -51,7 +51,7 @@ def _feed(feed: Path, day: str, fetched: datetime, followers: int, likes: int) -
 def _extract(day: datetime, run_id: str) -> None:
     end = day.replace(day=day.day + 1)
     for i, batch in enumerate(runs.plan_extract(day, end)):
-        runs.extract(batch, day, run_id, f"extract-{i}")
+        runs.extract(batch, day, run_id, f"extract-{i}", end)
 
 
 @pytest.fixture

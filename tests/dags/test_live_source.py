@@ -1,0 +1,132 @@
+"""The DAG with RADAR_SOURCE=live against platform APIs replayed on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from feed_builder import mastodon_account, mastodon_status
+from replay_server import ReplayServer, Reply
+from warehouse_helpers import load_social_radar, query
+
+from ingest.settings import RadarSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY = datetime(2026, 11, 20)
+
+
+def _bluesky_feed() -> dict:
+    items = []
+    for i in range(6):
+        stamp = (DAY - timedelta(days=i, hours=-10)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        items.append(
+            {
+                "post": {
+                    "uri": f"at://did:plc:bo/app.bsky.feed.post/{i}",
+                    "cid": "c",
+                    "author": {"did": "did:plc:bo", "handle": "bo.bsky.social"},
+                    "record": {"text": "sourdough loaf", "createdAt": stamp},
+                    "likeCount": 300,
+                    "repostCount": 20,
+                    "replyCount": 30,
+                    "quoteCount": 0,
+                    "indexedAt": stamp,
+                }
+            }
+        )
+    return {"feed": items}
+
+
+def test_live_run_fetches_archives_and_ranks(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    with ReplayServer() as server:
+        alice = mastodon_account("alice", "greens.social", 20_000, local_id="7")
+        server.routes["/api/v1/accounts/lookup?acct=alice"] = [Reply(body=json.dumps(alice))]
+        server.routes["/api/v1/accounts/7/statuses?limit=40"] = [
+            Reply(
+                body=json.dumps(
+                    [
+                        mastodon_status(
+                            alice,
+                            "greens.social",
+                            str(100 + i),
+                            DAY - timedelta(days=i),
+                            "tofu bowl",
+                            likes=400,
+                            replies=40,
+                            reblogs=20,
+                        )
+                        for i in range(9)  # the oldest is past the 7-day lookback: no second page
+                    ]
+                )
+            )
+        ]
+        server.routes["/xrpc/app.bsky.actor.getProfiles"] = [
+            Reply(
+                body=json.dumps(
+                    {
+                        "profiles": [
+                            {
+                                "did": "did:plc:bo",
+                                "handle": "bo.bsky.social",
+                                "followersCount": 15_000,
+                            }
+                        ]
+                    }
+                )
+            )
+        ]
+        server.routes["/xrpc/app.bsky.feed.getAuthorFeed"] = [
+            Reply(body=json.dumps(_bluesky_feed()))
+        ]
+
+        config = tmp_path / "config"
+        shutil.copytree(ROOT / "config", config)
+        (config / "sources.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "lookback_days": 7,
+                    "mastodon": {
+                        "accounts": ["alice@greens.social", "ghost@greens.social"],
+                        "instance_urls": {"greens.social": server.url},
+                    },
+                    "bluesky": {"base_url": server.url, "actors": ["bo.bsky.social"]},
+                }
+            )
+        )
+        monkeypatch.setenv("RADAR_SOURCE", "live")
+        monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
+        monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+        run = load_social_radar("social_radar_live").test(
+            logical_date=(DAY + timedelta(days=1)).replace(tzinfo=UTC)
+        )
+
+    assert str(run.state) == "success"
+    warehouse = RadarSettings().warehouse
+    assert query(warehouse, "select platform, count(*) from core.posts group by 1 order by 1") == [
+        ("bluesky", 6),
+        ("mastodon", 9),
+    ]
+    # fetched after the interval ended, observed as of its last instant
+    assert query(warehouse, "select distinct observed_at from core.account_snapshots") == [
+        (datetime(2026, 11, 20, 23, 59, 59, 999999),)
+    ]
+    assert query(warehouse, "select reason from meta.rejects") == [("HTTP 404",)]
+    rates = dict(
+        query(
+            warehouse, "select account_id, engagement_rate_30d_mean from marts.account_engagement"
+        )
+    )
+    assert rates["alice@greens.social"] == pytest.approx(460 / 20_000)
+    assert rates["did:plc:bo"] == pytest.approx(350 / 15_000)
+    archives = sorted((tmp_path / "data" / "raw").rglob("*.jsonl.gz"))
+    endpoints = sorted(p.parent.parent.name for p in archives)
+    assert endpoints == ["account_statuses", "accounts_lookup", "get_author_feed", "get_profiles"]
+    lookups = gzip.open(next(p for p in archives if "accounts_lookup" in str(p)), "rt")
+    assert len(lookups.read().splitlines()) == 2  # alice and the 404 for ghost
