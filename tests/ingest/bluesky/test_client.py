@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from replay_server import ReplayServer, Reply
+from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.bluesky.client import BlueskyClient
@@ -18,19 +18,6 @@ from ingest.pages import read_pages
 
 NOW = datetime(2026, 11, 20, 6)
 FEED = "/xrpc/app.bsky.feed.getAuthorFeed"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = NOW.timestamp()
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def feed_item(n: int, indexed: datetime) -> dict:
@@ -79,7 +66,7 @@ def test_profiles_are_fetched_25_at_a_time(server, tmp_path):
             )
         )
     ]
-    fake = FakeTime()
+    fake = FakeTime(NOW.timestamp())
     with _client(server, tmp_path, fake) as client:
         pages = list(client.profiles(actors))
     client.archive.close()
@@ -112,7 +99,7 @@ def test_author_feed_follows_the_cursor_and_waits_for_the_rate_window(server, tm
         Reply(body=json.dumps({"feed": [], "cursor": "c2"})),  # moderated away, still a cursor
         Reply(body=json.dumps({"feed": [feed_item(200, NOW - timedelta(days=9))]})),
     ]
-    fake = FakeTime()
+    fake = FakeTime(NOW.timestamp())
     with _client(server, tmp_path, fake) as client:
         pages = list(client.author_feed("did:plc:alice", since=NOW - timedelta(days=7)))
     client.archive.close()

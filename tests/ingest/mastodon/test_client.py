@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from feed_builder import iso, mastodon_account, mastodon_status
-from replay_server import ReplayServer, Reply
+from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.http import PlatformHTTPError, RawArchive, RetriesExhausted
@@ -19,21 +19,6 @@ from ingest.pages import read_pages
 
 NOW = datetime(2026, 11, 20, 6)
 STATUSES = "/api/v1/accounts/1/statuses"
-
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = NOW.timestamp()
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def statuses_page(first_id: int, count: int, newest: datetime) -> str:
@@ -78,7 +63,7 @@ def test_walks_link_pages_until_the_lookback_and_archives_each_page_once(server,
             headers={"Link": f'<{server.url}{STATUSES}?max_id=121>; rel="next"'},
         )
     ]
-    fake = FakeTime()
+    fake = FakeTime(NOW.timestamp())
     with _client(server, tmp_path, fake) as client:
         pages = list(client.statuses("1", since=NOW - timedelta(days=2)))
     client.archive.close()
@@ -98,7 +83,7 @@ def test_waits_for_the_window_instead_of_hitting_429(server, tmp_path):
     spent = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
     alice = json.dumps(mastodon_account("alice", "greens.social", 20_000))
     server.routes["/api/v1/accounts/lookup"] = [Reply(body=alice, headers=spent), Reply(body=alice)]
-    fake = FakeTime()
+    fake = FakeTime(NOW.timestamp())
     with _client(server, tmp_path, fake) as client:
         client.lookup("alice")
         client.lookup("alice")
@@ -120,7 +105,7 @@ def test_429_5xx_broken_and_slow_bodies_are_retried(server, tmp_path):
         Reply(200, alice, delay=0.5),  # slower than the timeout
         Reply(200, alice),
     ]
-    fake = FakeTime()
+    fake = FakeTime(NOW.timestamp())
     with _client(server, tmp_path, fake, timeout=0.2, max_attempts=6) as client:
         page = client.lookup("alice")
     client.archive.close()
@@ -132,7 +117,7 @@ def test_429_5xx_broken_and_slow_bodies_are_retried(server, tmp_path):
 
 
 def test_unknown_account_is_an_error_with_its_page_archived(server, tmp_path):
-    fake = FakeTime()
+    fake = FakeTime(NOW.timestamp())
     with _client(server, tmp_path, fake) as client, pytest.raises(PlatformHTTPError) as error:
         client.lookup("nobody")
     client.archive.close()
@@ -144,7 +129,7 @@ def test_unknown_account_is_an_error_with_its_page_archived(server, tmp_path):
 
 def test_a_platform_that_keeps_failing_exhausts_the_retries(server, tmp_path):
     server.routes["/api/v1/accounts/lookup"] = [Reply(502, "<html>Bad Gateway</html>")]
-    fake = FakeTime()
+    fake = FakeTime(NOW.timestamp())
     with (
         _client(server, tmp_path, fake, max_attempts=3) as client,
         pytest.raises(RetriesExhausted, match="HTTP 502"),
@@ -157,7 +142,7 @@ def test_the_token_is_sent_but_never_archived(server, tmp_path):
     server.routes["/api/v1/accounts/lookup"] = [
         Reply(body=json.dumps(mastodon_account("alice", "greens.social", 20_000)))
     ]
-    fake = FakeTime()
+    fake = FakeTime(NOW.timestamp())
     with _client(server, tmp_path, fake, token="s3cret-token") as client:
         client.lookup("alice")
     client.archive.close()
