@@ -46,6 +46,7 @@ class BlueskySources(_Strict):
 
 class Sources(_Strict):
     lookback_days: int = Field(default=7, ge=0)
+    initial_days: int = Field(default=90, ge=1)
     mastodon: MastodonSources = MastodonSources()
     bluesky: BlueskySources = BlueskySources()
 
@@ -54,13 +55,61 @@ def load_sources(config_dir: Path) -> Sources:
     return Sources.model_validate(yaml.safe_load((config_dir / "sources.yaml").read_text()))
 
 
-def plan_live_batches(sources: Sources, platforms: list[str]) -> list[dict]:
+def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
+    """Newest committed post per (platform, account id or handle), from ``meta.cursors``."""
+    if not warehouse.exists():
+        return {}
+    from ingest.warehouse import connect
+
+    with connect(warehouse, read_only=True) as conn:
+        if not conn.execute(
+            "select count(*) from information_schema.tables where table_name = 'cursors'"
+        ).fetchone()[0]:
+            return {}
+        rows = conn.execute(
+            """select c.platform, c.key, a.handle, c.newest_seen_at
+               from meta.cursors as c
+               left join core.accounts as a
+                   on a.platform = c.platform and a.account_id = c.key
+               where c.scope = 'account_posts'"""
+        ).fetchall()
+    cursors = {}
+    for platform, key, handle, newest in rows:
+        cursors[(platform, key.lower())] = newest
+        if handle:  # Bluesky tracks handles, its cursors key on DIDs
+            cursors[(platform, handle.lower())] = newest
+    return cursors
+
+
+def plan_live_batches(
+    sources: Sources,
+    platforms: list[str],
+    cursors: dict[tuple[str, str], datetime],
+    interval_start: datetime,
+) -> list[dict]:
+    """Batches of tracked accounts, each with how far back to read.
+
+    With a cursor: back to the older of the cursor and the interval start, minus the
+    lookback (counts keep changing). Without one: ``initial_days`` before the interval.
+    """
     tracked = {"mastodon": sources.mastodon.accounts, "bluesky": sources.bluesky.actors}
+    lookback, initial = timedelta(days=sources.lookback_days), timedelta(days=sources.initial_days)
+
+    def since(platform: str, account: str) -> str:
+        cursor = cursors.get((platform, account.lstrip("@").lower()))
+        start = min(cursor, interval_start) - lookback if cursor else interval_start - initial
+        return start.isoformat()
+
     return [
-        {"platform": platform, "accounts": accounts[i : i + ACCOUNTS_PER_BATCH]}
+        {
+            "platform": platform,
+            "accounts": chunk,
+            "since": {account: since(platform, account) for account in chunk},
+        }
         for platform in platforms
         for accounts in [tracked.get(platform, [])]
         for i in range(0, len(accounts), ACCOUNTS_PER_BATCH)
+        for chunk in [accounts[i : i + ACCOUNTS_PER_BATCH]]
     ]
 
 
@@ -87,18 +136,18 @@ class _Archives:
 def _mastodon_pages(
     sources: MastodonSources,
     accounts: list[str],
-    since: datetime,
+    since: dict[str, datetime],
     until: datetime,
     archives: _Archives,
 ) -> Iterator[tuple[str, RecordedPage]]:
-    by_instance: dict[str, list[str]] = {}
+    by_instance: dict[str, list[tuple[str, str]]] = {}
     for acct in accounts:
         user, instance = acct.lstrip("@").split("@", 1)
-        by_instance.setdefault(instance, []).append(user)
+        by_instance.setdefault(instance, []).append((user, acct))
     for instance, users in by_instance.items():
         # one client per instance, so its rate limiter sees every request to it
         with MastodonClient(sources.base_url(instance), observe_before=until) as client:
-            for user in users:
+            for user, acct in users:
                 client.archive = archives("accounts_lookup")
                 try:
                     profile = client.lookup(user)
@@ -108,7 +157,8 @@ def _mastodon_pages(
                 yield "accounts_lookup", profile
                 client.archive = archives("account_statuses")
                 try:
-                    for page in client.statuses(json.loads(profile.body)["id"], since):
+                    account_id = json.loads(profile.body)["id"]
+                    for page in client.statuses(account_id, since[acct]):
                         yield "account_statuses", page
                 except PlatformHTTPError as exc:
                     yield "account_statuses", exc.page
@@ -117,7 +167,7 @@ def _mastodon_pages(
 def _bluesky_pages(
     sources: BlueskySources,
     actors: list[str],
-    since: datetime,
+    since: dict[str, datetime],
     until: datetime,
     archives: _Archives,
 ) -> Iterator[tuple[str, RecordedPage]]:
@@ -128,7 +178,7 @@ def _bluesky_pages(
         client.archive = archives("get_author_feed")
         for actor in actors:
             try:
-                for page in client.author_feed(actor, since):
+                for page in client.author_feed(actor, since[actor]):
                     yield "get_author_feed", page
             except PlatformHTTPError as exc:
                 yield "get_author_feed", exc.page
@@ -138,14 +188,14 @@ def extract_live_batch(
     sources: Sources,
     platform: str,
     accounts: list[str],
+    since: dict[str, datetime],
     data_dir: Path,
     interval_start: datetime,
     interval_end: datetime,
     run_id: str,
     task: str,
 ) -> ExtractSummary:
-    """Fetch, archive, map and land one batch of tracked accounts."""
-    since = interval_start - timedelta(days=sources.lookback_days)
+    """Fetch, archive, map and land one batch; ``since`` says how far back per account."""
     archives = _Archives(data_dir, platform, interval_start.date(), run_id, task)
     if platform == "mastodon":
         pages = _mastodon_pages(sources.mastodon, accounts, since, interval_end, archives)

@@ -214,3 +214,23 @@ def record_run_load(
             summary.rows.get("rejects", 0),
         ],
     )
+
+
+def advance_cursors(conn: duckdb.DuckDBPyConnection) -> int:
+    """Move each account's cursor to its newest committed post; never backwards.
+
+    Derived from ``core.posts`` after the load committed, so a cursor never runs ahead of
+    the rows behind it, and recomputing it is harmless.
+    """
+    conn.execute(
+        """insert into meta.cursors
+           select platform, 'account_posts', account_id, null, max(created_at),
+                  now()::timestamp
+           from core.posts
+           where kind <> 'repost'
+           group by platform, account_id
+           on conflict (platform, scope, key) do update set
+               newest_seen_at = greatest(meta.cursors.newest_seen_at, excluded.newest_seen_at),
+               updated_at = excluded.updated_at"""
+    )
+    return conn.execute("select count(*) from meta.cursors").fetchone()[0]

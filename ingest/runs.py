@@ -11,7 +11,7 @@ from datetime import datetime
 
 from ingest.canonical import to_naive_utc
 from ingest.extract import extract_fixture_batch, plan_fixture_batches
-from ingest.loader import load_pending, record_run_load
+from ingest.loader import advance_cursors, load_pending, record_run_load
 from ingest.settings import RadarSettings
 from ingest.warehouse import apply_schema, connect
 
@@ -23,9 +23,14 @@ def plan_extract(interval_start: datetime, interval_end: datetime) -> list[dict]
     if settings.source not in SOURCES:
         raise ValueError(f"RADAR_SOURCE={settings.source!r}: choose one of {SOURCES}")
     if settings.source == "live":
-        from ingest.live_source import load_sources, plan_live_batches
+        from ingest.live_source import load_sources, plan_live_batches, read_cursors
 
-        return plan_live_batches(load_sources(settings.config_dir), settings.platforms)
+        return plan_live_batches(
+            load_sources(settings.config_dir),
+            settings.platforms,
+            read_cursors(settings.warehouse),
+            to_naive_utc(interval_start),
+        )
     if not settings.feed_dir.is_dir():
         raise FileNotFoundError(f"fixture feed {settings.feed_dir} does not exist (RADAR_FEED_DIR)")
     return plan_fixture_batches(
@@ -48,6 +53,7 @@ def extract(
             load_sources(settings.config_dir),
             batch["platform"],
             batch["accounts"],
+            {acct: datetime.fromisoformat(since) for acct, since in batch["since"].items()},
             settings.data_dir,
             to_naive_utc(interval_start),
             to_naive_utc(interval_end),
@@ -84,6 +90,7 @@ def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datet
     with connect(settings.warehouse) as conn:
         apply_schema(conn, settings.sql_dir)
         summary = load_pending(conn, settings.data_dir, run_id)
+        advance_cursors(conn)
         record_run_load(
             conn,
             run_id,

@@ -130,3 +130,71 @@ def test_live_run_fetches_archives_and_ranks(
     assert endpoints == ["account_statuses", "accounts_lookup", "get_author_feed", "get_profiles"]
     lookups = gzip.open(next(p for p in archives if "accounts_lookup" in str(p)), "rt")
     assert len(lookups.read().splitlines()) == 2  # alice and the 404 for ghost
+
+
+def test_cursors_advance_after_the_load_and_shorten_the_next_walk(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    statuses = "/api/v1/accounts/7/statuses"
+    with ReplayServer() as server:
+        alice = mastodon_account("alice", "greens.social", 20_000, local_id="7")
+        server.routes["/api/v1/accounts/lookup?acct=alice"] = [Reply(body=json.dumps(alice))]
+
+        def page(days: range) -> str:
+            return json.dumps(
+                [
+                    mastodon_status(
+                        alice,
+                        "greens.social",
+                        str(500 - d),
+                        DAY - timedelta(days=d),
+                        "tofu bowl",
+                        likes=400,
+                    )
+                    for d in days
+                ]
+            )
+
+        server.routes[f"{statuses}?limit=40"] = [
+            Reply(
+                body=page(range(0, 10)),  # 11-20 back to 11-11
+                headers={"Link": f'<{server.url}{statuses}?max_id=491>; rel="next"'},
+            )
+        ]
+        server.routes[f"{statuses}?max_id=491"] = [Reply(body=page(range(10, 25)))]
+        config = tmp_path / "config"
+        shutil.copytree(ROOT / "config", config)
+        (config / "sources.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "lookback_days": 7,
+                    "initial_days": 30,
+                    "mastodon": {
+                        "accounts": ["alice@greens.social"],
+                        "instance_urls": {"greens.social": server.url},
+                    },
+                }
+            )
+        )
+        monkeypatch.setenv("RADAR_SOURCE", "live")
+        monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
+        monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
+        monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+        dag = load_social_radar("social_radar_cursors")
+
+        first = dag.test(logical_date=(DAY + timedelta(days=1)).replace(tzinfo=UTC))
+        first_walk = [s.path for s in server.seen if s.path.startswith(statuses)]
+        server.seen.clear()
+        second = dag.test(logical_date=(DAY + timedelta(days=2)).replace(tzinfo=UTC))
+        second_walk = [s.path for s in server.seen if s.path.startswith(statuses)]
+
+    assert str(first.state) == str(second.state) == "success"
+    # no cursor: 30 days back, so both pages; then the cursor (11-20) minus the 7-day
+    # lookback ends the walk inside page one
+    assert first_walk == [f"{statuses}?limit=40", f"{statuses}?max_id=491"]
+    assert second_walk == [f"{statuses}?limit=40"]
+    warehouse = RadarSettings().warehouse
+    assert query(warehouse, "select key, newest_seen_at from meta.cursors") == [
+        ("alice@greens.social", DAY)
+    ]
+    assert query(warehouse, "select count(*) from core.posts") == [(25,)]
