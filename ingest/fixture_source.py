@@ -6,7 +6,7 @@ page per line (see ``ingest.pages``). A run replays the days inside its data int
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 
@@ -30,7 +30,3 @@ def feed_files(feed_dir: Path, platform: str, start: datetime, end: datetime) ->
 
 def endpoint_of(path: Path) -> str:
     return path.parent.parent.name
-
-
-def day_of(path: Path) -> date:
-    return date.fromisoformat(path.parent.name.removeprefix("dt="))

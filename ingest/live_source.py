@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -149,19 +149,12 @@ def _mastodon_pages(
         with MastodonClient(sources.base_url(instance), observe_before=until) as client:
             for user, acct in users:
                 client.archive = archives("accounts_lookup")
-                try:
-                    profile = client.lookup(user)
-                except PlatformHTTPError as exc:
-                    yield "accounts_lookup", exc.page  # archived; mapped into a reject
+                profile = yield from _walk("accounts_lookup", _as_pages(client.lookup), user)
+                if profile is None:
                     continue
-                yield "accounts_lookup", profile
                 client.archive = archives("account_statuses")
-                try:
-                    account_id = json.loads(profile.body)["id"]
-                    for page in client.statuses(account_id, since[acct]):
-                        yield "account_statuses", page
-                except PlatformHTTPError as exc:
-                    yield "account_statuses", exc.page
+                account_id = json.loads(profile.body)["id"]
+                yield from _walk("account_statuses", client.statuses, account_id, since[acct])
 
 
 def _bluesky_pages(
@@ -173,15 +166,29 @@ def _bluesky_pages(
 ) -> Iterator[tuple[str, RecordedPage]]:
     with BlueskyClient(sources.base_url, observe_before=until) as client:
         client.archive = archives("get_profiles")
-        for page in client.profiles(actors):
-            yield "get_profiles", page
+        yield from _walk("get_profiles", client.profiles, actors)
         client.archive = archives("get_author_feed")
         for actor in actors:
-            try:
-                for page in client.author_feed(actor, since[actor]):
-                    yield "get_author_feed", page
-            except PlatformHTTPError as exc:
-                yield "get_author_feed", exc.page
+            yield from _walk("get_author_feed", client.author_feed, actor, since[actor])
+
+
+def _as_pages(fetch_one: Callable[..., RecordedPage]) -> Callable[..., list[RecordedPage]]:
+    return lambda *args: [fetch_one(*args)]
+
+
+def _walk(
+    endpoint: str, fetch: Callable[..., Iterable[RecordedPage]], *args: object
+) -> Generator[tuple[str, RecordedPage], None, RecordedPage | None]:
+    """Yield each page fetched; a definitive 4xx ends the walk as its archived page, which
+    the mapping turns into a reject. Returns the last good page, or None after an error."""
+    last = None
+    try:
+        for last in fetch(*args):
+            yield endpoint, last
+    except PlatformHTTPError as exc:
+        yield endpoint, exc.page
+        return None
+    return last
 
 
 def extract_live_batch(
