@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
+
 from ingest.batch import MappedBatch
 from ingest.bluesky.mapping import MAPPERS as BLUESKY_MAPPERS
+from ingest.bulk import BulkMapping, BulkResult, land_bulk
 from ingest.fixture_source import endpoint_of, feed_files
 from ingest.landing import land_batch
+from ingest.mastodon.bulk import BULK_MAPPINGS as MASTODON_BULK
 from ingest.mastodon.mapping import MAPPERS as MASTODON_MAPPERS
 from ingest.pages import RecordedPage, read_pages
 
@@ -22,6 +27,8 @@ MAPPERS: dict[str, dict[str, Mapper]] = {
     "mastodon": MASTODON_MAPPERS,
     "bluesky": BLUESKY_MAPPERS,
 }
+# endpoints with a set-based twin of their Python mapping (see ingest.bulk)
+BULK_MAPPINGS: dict[str, dict[str, BulkMapping]] = {"mastodon": MASTODON_BULK}
 
 
 class UnknownEndpointError(ValueError):
@@ -41,6 +48,12 @@ class ExtractSummary:
             self.rows[entity] = self.rows.get(entity, 0) + len(rows)
         self.landed.extend(str(f) for f in files)
 
+    def add_bulk(self, result: BulkResult) -> None:
+        self.pages += result.pages
+        for entity, n in result.rows.items():
+            self.rows[entity] = self.rows.get(entity, 0) + n
+        self.landed.extend(str(f) for f in result.landed)
+
 
 def plan_fixture_batches(
     feed_dir: Path, platforms: list[str], start: datetime, end: datetime, files_per_batch: int
@@ -56,6 +69,60 @@ def plan_fixture_batches(
     return batches
 
 
+def _bulk_extract(
+    platform: str,
+    by_endpoint: dict[str, list[str]],
+    feed_dir: Path,
+    landing_dir: Path,
+    day: date,
+    run_id: str,
+    task: str,
+    parts: itertools.count,
+    summary: ExtractSummary,
+    memory_limit: str,
+) -> list[str]:
+    """Land what the bulk path can take; returns the files left for the Python path."""
+    mappings = BULK_MAPPINGS.get(platform, {})
+    left = []
+    conn = None
+    for endpoint, rels in by_endpoint.items():
+        if endpoint not in mappings:
+            left.extend(rels)
+            continue
+        if conn is None:
+            conn = duckdb.connect(
+                config={
+                    "memory_limit": memory_limit,
+                    "temp_directory": str(landing_dir.parent / "tmp" / "duckdb"),
+                }
+            )
+        by_path = {str(feed_dir / rel): rel for rel in rels}
+        result = land_bulk(
+            conn,
+            mappings[endpoint],
+            platform,
+            [feed_dir / rel for rel in rels],
+            landing_dir,
+            day,
+            run_id,
+            task,
+            lambda: next(parts),
+        )
+        summary.add_bulk(result)
+        left.extend(by_path[path] for path in result.careful_files)
+        if result.careful_files:
+            log.info(
+                "%s files of %s/%s take the careful Python path: %s",
+                len(result.careful_files),
+                platform,
+                endpoint,
+                result.careful_files[:5],
+            )
+    if conn is not None:
+        conn.close()
+    return sorted(left)
+
+
 def extract_fixture_batch(
     feed_dir: Path,
     platform: str,
@@ -65,24 +132,50 @@ def extract_fixture_batch(
     run_id: str,
     task: str,
     pages_per_part: int = 500,
+    bulk: bool = True,
+    memory_limit: str = "1GB",
 ) -> ExtractSummary:
-    """Map every page of ``files`` and land the rows, one landing part per ``pages_per_part``."""
+    """Map every page of ``files`` and land the rows.
+
+    Endpoints with a bulk mapping go through DuckDB first; the files it hands back, and
+    every other endpoint, are mapped page by page in Python, one landing part per
+    ``pages_per_part`` pages.
+    """
     mappers = MAPPERS[platform]
-    summary = ExtractSummary(platform)
-    batch, part = MappedBatch(platform), 0
+    by_endpoint: dict[str, list[str]] = {}
     for rel in files:
         endpoint = endpoint_of(Path(rel))
-        mapper = mappers.get(endpoint)
-        if mapper is None:
+        if endpoint not in mappers:
             raise UnknownEndpointError(
                 f"{rel}: unknown {platform} endpoint {endpoint!r}; known: {sorted(mappers)}"
             )
+        by_endpoint.setdefault(endpoint, []).append(rel)
+    summary = ExtractSummary(platform)
+    parts = itertools.count()
+    left = files
+    if bulk:
+        left = _bulk_extract(
+            platform,
+            by_endpoint,
+            feed_dir,
+            landing_dir,
+            day,
+            run_id,
+            task,
+            parts,
+            summary,
+            memory_limit,
+        )
+    batch = MappedBatch(platform)
+    for rel in left:
+        mapper = mappers[endpoint_of(Path(rel))]
         for page in read_pages(feed_dir / rel, display_path=f"{feed_dir.name}/{rel}"):
             mapper(page, batch)
             batch.pages += 1
             if batch.pages >= pages_per_part:
-                summary.add(batch, land_batch(batch, landing_dir, day, run_id, task, part))
-                batch, part = MappedBatch(platform), part + 1
-    summary.add(batch, land_batch(batch, landing_dir, day, run_id, task, part))
+                summary.add(batch, land_batch(batch, landing_dir, day, run_id, task, next(parts)))
+                batch = MappedBatch(platform)
+    if batch.pages:
+        summary.add(batch, land_batch(batch, landing_dir, day, run_id, task, next(parts)))
     log.info("extracted %s: %s pages, rows %s", platform, summary.pages, summary.rows)
     return summary

@@ -45,6 +45,9 @@ MERGE_SPECS: dict[str, MergeSpec] = {
     ),
 }
 LOAD_ORDER = list(MERGE_SPECS)
+# Parquet merged per transaction: large enough that a backfill is a few merges, small
+# enough that the staged rows fit the memory limit
+LOAD_GROUP_BYTES = 256 * 1024 * 1024
 
 
 class LandingFileChangedError(RuntimeError):
@@ -84,12 +87,16 @@ def _merge_sql(spec: MergeSpec, columns: list[str]) -> list[str]:
     """Statements that merge the temp table ``staged`` into ``spec.table``.
 
     Per key, the newest observation supplies the values; ``first_seen_at`` and the
-    ``keep_first`` columns come from the oldest one, whichever side it is on.
+    ``keep_first`` columns come from the oldest one, whichever side it is on. Ties on
+    ``observed_at`` go to the later file, and within a file to the later row, so loading
+    files together gives what loading them one by one in path order gives.
     """
     on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
     keys = ", ".join(spec.key)
+    window = f"partition by {keys} order by observed_at, _file, _row"
     newer = "(t.observed_at is null or i.observed_at >= t.observed_at)"
     older = "(t.first_seen_at is not null and t.first_seen_at <= i.first_in_file)"
+    firsts = "".join(f", first_value({c}) over ({window}) as {c}__first" for c in spec.keep_first)
     select = []
     for column in columns:
         if column in spec.key:
@@ -100,14 +107,17 @@ def _merge_sql(spec: MergeSpec, columns: list[str]) -> list[str]:
                 " as first_seen_at"
             )
         elif column in spec.keep_first:
-            select.append(f"case when {older} then t.{column} else i.{column} end as {column}")
+            select.append(
+                f"case when {older} then t.{column} else i.{column}__first end as {column}"
+            )
         else:
             select.append(f"case when {newer} then i.{column} else t.{column} end as {column}")
     return [
         f"""create or replace temp table incoming as
-            select *, min(observed_at) over (partition by {keys}) as first_in_file
+            select *, min(observed_at) over (partition by {keys}) as first_in_file{firsts}
             from staged
-            qualify row_number() over (partition by {keys} order by observed_at desc) = 1""",
+            qualify row_number() over (partition by {keys}
+                                       order by observed_at desc, _file desc, _row desc) = 1""",
         f"""create or replace temp table merged as
             select {", ".join(select)}
             from incoming as i
@@ -117,33 +127,47 @@ def _merge_sql(spec: MergeSpec, columns: list[str]) -> list[str]:
     ]
 
 
-def load_file(
+@dataclass(frozen=True)
+class PendingFile:
+    platform: str
+    entity: str
+    path: Path
+    rel_path: str
+    digest: str
+
+
+def load_files(
     conn: duckdb.DuckDBPyConnection,
-    platform: str,
     entity: str,
-    path: Path,
-    rel_path: str,
-    digest: str,
+    files: list[PendingFile],
     run_id: str,
     before_commit: Callable[[], None] | None = None,
 ) -> int:
+    """Merge landing files of one entity in one transaction that also records them."""
     spec = MERGE_SPECS[entity]
     conn.execute("begin transaction")
     try:
+        # _file is the file's rank in path order, _row its row number: the merge's tie-breaks
         conn.execute(
-            "create or replace temp table staged as "
-            "select * from read_parquet(?, hive_partitioning = false)",
-            [str(path)],
+            """create or replace temp table staged as
+               select * exclude (filename, file_row_number),
+                      list_position(?, filename) as _file, file_row_number as _row
+               from read_parquet(?, hive_partitioning = false, filename = true,
+                                 file_row_number = true)""",
+            [[str(f.path) for f in files], [str(f.path) for f in files]],
         )
         if entity == "rejects":
             conn.execute("alter table staged add column run_id varchar")
             conn.execute("update staged set run_id = ?", [run_id])
-        row_count = conn.execute("select count(*) from staged").fetchone()[0]
+        counts = dict(conn.execute("select _file, count(*) from staged group by 1").fetchall())
         for statement in _merge_sql(spec, table_columns(conn, spec.table)):
             conn.execute(statement)
-        conn.execute(
+        conn.executemany(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",
-            [rel_path, digest, platform, entity, row_count, run_id],
+            [
+                [f.rel_path, f.digest, f.platform, entity, counts.get(i, 0), run_id]
+                for i, f in enumerate(files, start=1)
+            ],
         )
         if before_commit is not None:
             before_commit()
@@ -151,7 +175,21 @@ def load_file(
     except BaseException:
         conn.execute("rollback")
         raise
-    return row_count
+    return sum(counts.values())
+
+
+def _groups(files: list[PendingFile]) -> list[list[PendingFile]]:
+    """Consecutive files of one entity, up to LOAD_GROUP_BYTES of Parquet per group."""
+    groups: list[list[PendingFile]] = []
+    size = 0
+    for f in files:
+        length = f.path.stat().st_size
+        if not groups or groups[-1][0].entity != f.entity or size + length > LOAD_GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(f)
+        size += length
+    return groups
 
 
 def load_pending(
@@ -160,10 +198,11 @@ def load_pending(
     run_id: str,
     before_commit: Callable[[], None] | None = None,
 ) -> LoadSummary:
-    """Load every landing file not loaded yet, each in its own transaction."""
+    """Load every landing file not loaded yet, a group of one entity per transaction."""
     landing_dir = data_dir / "landing"
     loaded = dict(conn.execute("select path, checksum from meta.loaded_files").fetchall())
     summary = LoadSummary()
+    pending = []
     for platform, entity, path in pending_files(landing_dir):
         rel_path = path.relative_to(data_dir).as_posix()
         digest = checksum(path)
@@ -175,8 +214,11 @@ def load_pending(
                 )
             summary.files_skipped += 1
             continue
-        rows = load_file(conn, platform, entity, path, rel_path, digest, run_id, before_commit)
-        summary.files_loaded += 1
+        pending.append(PendingFile(platform, entity, path, rel_path, digest))
+    for group in _groups(pending):
+        entity = group[0].entity
+        rows = load_files(conn, entity, group, run_id, before_commit)
+        summary.files_loaded += len(group)
         summary.rows[entity] = summary.rows.get(entity, 0) + rows
     log.info(
         "loaded %s files (%s skipped as already loaded): %s",

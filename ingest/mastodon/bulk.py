@@ -1,0 +1,212 @@
+"""Mastodon recordings mapped in DuckDB: the bulk twin of ``ingest.mastodon.mapping``.
+
+Same keys, text cleanup and kinds as the Python mapping (see there for why). HTML becomes
+text with regular expressions, which agree with Python's HTMLParser on the HTML Mastodon
+sends; content with anything else (comments, a bare ``<``, an entity other than the five
+Mastodon escapes, exotic whitespace) marks its file careful, and Python maps it.
+"""
+
+from __future__ import annotations
+
+from ingest.bulk import BulkMapping
+
+_ACCOUNT = (
+    "id VARCHAR, username VARCHAR, acct VARCHAR, display_name VARCHAR, note VARCHAR, "
+    "url VARCHAR, bot BOOLEAN, created_at VARCHAR, followers_count BIGINT, "
+    "following_count BIGINT, statuses_count BIGINT, suspended BOOLEAN, "
+    "moved STRUCT(id VARCHAR, username VARCHAR, acct VARCHAR, url VARCHAR)"
+)
+_STATUS_FIELDS = (
+    "id VARCHAR, uri VARCHAR, created_at VARCHAR, url VARCHAR, in_reply_to_id VARCHAR, "
+    "language VARCHAR, content VARCHAR, spoiler_text VARCHAR, replies_count BIGINT, "
+    "reblogs_count BIGINT, favourites_count BIGINT, quotes_count BIGINT, "
+    f"account STRUCT({_ACCOUNT}), quote STRUCT(quoted_status STRUCT(uri VARCHAR)), "
+    "tags STRUCT(name VARCHAR)[], mentions STRUCT(acct VARCHAR)[]"
+)
+_STATUS = f"STRUCT({_STATUS_FIELDS}, reblog STRUCT({_STATUS_FIELDS}))"
+
+
+def _read_columns(body_type: str) -> str:
+    return (
+        "{fetched_at: 'VARCHAR', request: 'STRUCT(method VARCHAR, url VARCHAR)', "
+        f"response: 'STRUCT(status INTEGER, body {body_type}, body_text VARCHAR)'}}"
+    )
+
+
+MACROS = r"""
+create or replace temp macro masto_key(acct, instance) as
+    case when strpos(acct, '@') > 0 then lower(acct) else lower(acct) || '@' || lower(instance) end;
+create or replace temp macro masto_unescape(h) as
+    case when not contains(h, '&') then h else
+        replace(replace(replace(replace(replace(replace(replace(replace(h,
+            '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#34;', '"'),
+            '&#39;', chr(39)), '&#x27;', chr(39)), '&apos;', chr(39)), '&amp;', '&') end;
+-- ingest.text.html_to_text: <br> is a line break, a closing block a paragraph break,
+-- other tags go, entities are unescaped, lines are stripped, blank runs collapse
+create or replace temp macro masto_html_text(h) as radar_clean(regexp_replace(trim(
+    regexp_replace(
+        masto_unescape(regexp_replace(regexp_replace(regexp_replace(h,
+            '<br\b[^>]*>', chr(10), 'gi'),
+            '</(p|div|li|blockquote|pre)\s*>', chr(10) || chr(10), 'gi'),
+            '<[^>]*>', '', 'g')),
+        '[ \t\r\f\v]*\n[ \t\r\f\v]*', chr(10), 'g'),
+    ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)),
+    '\n{3,}', chr(10) || chr(10), 'g'));
+-- HTML whose tags the expressions above might read otherwise than HTMLParser: comments,
+-- a bare '<', an unclosed tag, a self-closed block (HTMLParser ends a paragraph there)
+create or replace temp macro masto_html_odd(h) as h is not null and regexp_matches(h,
+    '<[^a-zA-Z/]|</[^a-zA-Z]|<$|<[a-zA-Z/][^>]*$|<(?i:p|div|li|blockquote|pre)\b[^>]*/>');
+-- text left with an entity the unescape above does not know, or with whitespace that
+-- str.strip() removes and trim() keeps
+create or replace temp macro masto_text_odd(t) as t is not null and regexp_matches(t,
+    '&[#A-Za-z0-9]|[\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}'
+    || '\x{202f}\x{205f}\x{3000}]');
+create or replace temp macro masto_account_odd(a) as
+    a is null or a.id is null or a.username is null or a.acct is null
+    or regexp_matches(a.acct, '[^\x{20}-\x{7e}]') or not radar_url_ok(a.url)
+    or not radar_iso_ok(a.created_at) or masto_html_odd(a.note)
+    or (a.moved is not null and (a.moved.id is null or a.moved.username is null
+                                 or a.moved.acct is null));
+create or replace temp macro masto_status_odd(s) as
+    s.id is null or s.uri is null or s.created_at is null or not radar_iso_ok(s.created_at)
+    or masto_account_odd(s.account) or masto_html_odd(s.content)
+    or list_bool_or([not radar_tag_ok(t.name) for t in coalesce(s.tags, [])])
+    or list_bool_or([m.acct is null for m in coalesce(s.mentions, [])]);
+"""
+
+# --- accounts/lookup: one account per page -------------------------------------------
+
+_PAGE_CAREFUL = """status <> 200 or body is null or body_text is not null
+    or not radar_iso_ok(fetched_at) or not radar_url_ok(url)"""
+
+_LOOKUP_PREPARE = """
+create or replace temp table mapped as
+select filename, radar_ts(fetched_at) as observed_at, body as a,
+       masto_key(body.acct, coalesce(
+           case when strpos(body.acct, '@') = 0 then radar_host(body.url) end,
+           radar_host(url), 'unknown')) as account_id,
+       nullif(masto_html_text(coalesce(body.note, '')), '') as bio,
+       careful or masto_account_odd(body) as careful
+from pages;
+update mapped set careful = true where masto_text_odd(bio);
+"""
+
+_LOOKUP_ACCOUNTS = """
+select 'mastodon' as platform, account_id, account_id as handle,
+       nullif(radar_clean(coalesce(a.display_name, '')), '') as display_name, bio, a.url,
+       substr(account_id, strpos(account_id, '@') + 1) as home_instance,
+       coalesce(a.bot, false) as is_bot,
+       case when coalesce(a.suspended, false) then 'suspended'
+            when a.moved is not null then 'moved' else 'active' end as status,
+       case when a.moved is not null
+            then masto_key(a.moved.acct, substr(account_id, strpos(account_id, '@') + 1))
+       end as moved_to,
+       radar_ts(a.created_at) as created_at, 'tracked' as discovered_via, observed_at
+from mapped
+"""
+
+_LOOKUP_SNAPSHOTS = """
+select 'mastodon' as platform, account_id, observed_at,
+       case when a.followers_count > 0 then a.followers_count end as followers,
+       a.following_count as following, a.statuses_count as posts_count,
+       case when a.followers_count > 0 then 'exact' else 'hidden' end as follower_precision
+from mapped
+"""
+
+ACCOUNTS_LOOKUP = BulkMapping(
+    read_columns=_read_columns(f"STRUCT({_ACCOUNT})"),
+    page_columns=f"{_PAGE_CAREFUL} as careful",
+    prepare=_LOOKUP_PREPARE,
+    macros=MACROS,
+    outputs={"accounts": _LOOKUP_ACCOUNTS, "account_snapshots": _LOOKUP_SNAPSHOTS},
+)
+
+# --- accounts/:id/statuses: a page of statuses, boosts carrying the original ---------
+# One row per status in ``mapped``; for a boost, ``p`` is the original it carries.
+
+# the instance that served the page: a local account's own URL names it
+_STATUS_PAGE_COLUMNS = f"""
+    coalesce(radar_host(list_filter(body, lambda s: strpos(s.account.acct, '@') = 0
+                                              and coalesce(s.account.url, '') <> ''
+                                    )[1].account.url),
+             radar_host(url), 'unknown') as instance,
+    {_PAGE_CAREFUL} as careful"""
+
+_STATUSES_PREPARE = """
+create or replace temp table statuses as
+select filename, radar_ts(fetched_at) as observed_at, instance, careful, unnest(body) as s
+from pages;
+
+create or replace temp table mapped as
+    select filename, observed_at, false as boosted, null as status_uri, null as status_url,
+           null::timestamp as status_created, null as status_account, POST_FIELDS(s),
+           careful or masto_status_odd(s) as careful
+    from statuses where s.reblog is null
+    union all
+    select filename, observed_at, true, s.uri, s.url, radar_ts(s.created_at),
+           masto_key(s.account.acct, instance), POST_FIELDS(s.reblog),
+           careful or masto_status_odd(s) or masto_status_odd(s.reblog)
+    from statuses where s.reblog is not null
+union all by name
+-- a careful page with no statuses still has to mark its file
+select filename, careful from pages where careful and coalesce(len(body), 0) = 0;
+
+update mapped set careful = true where masto_text_odd(text);
+drop table statuses;
+"""
+
+# The canonical post columns of status ``p``: the status itself, or the original a boost
+# carries. Spelled out per field: copying whole structs (coalesce(s.reblog, s)) is slow.
+_POST_FIELDS = """
+    p.uri as post_id, masto_key(p.account.acct, instance) as account_id,
+    radar_ts(p.created_at) as created_at,
+    case when coalesce(p.spoiler_text, '') <> ''
+         then radar_clean(p.spoiler_text) || chr(10) || chr(10) else '' end
+        || masto_html_text(coalesce(p.content, '')) as text,
+    p.language,
+    list_sort(list_distinct([radar_tag(t.name) for t in coalesce(p.tags, [])])) as hashtags,
+    list_sort(list_distinct([masto_key(m.acct, instance) for m in coalesce(p.mentions, [])]))
+        as mentions,
+    p.url,
+    nullif(p.quote.quoted_status.uri, '') as quoted,
+    case when nullif(p.quote.quoted_status.uri, '') is not null then 'quote'
+         when p.in_reply_to_id is not null then 'reply' else 'original' end as kind,
+    p.favourites_count as likes, p.replies_count as comments, p.reblogs_count as shares,
+    p.quotes_count as quotes"""
+
+
+def _with_post_fields(sql: str) -> str:
+    for arg in ("s.reblog", "s"):
+        fields = _POST_FIELDS.replace("p.", f"{arg}.")
+        sql = sql.replace(f"POST_FIELDS({arg})", fields)
+    return sql
+
+
+_STATUSES_PREPARE = _with_post_fields(_STATUSES_PREPARE)
+
+_POSTS = """
+select 'mastodon' as platform, post_id, account_id, created_at, null as client_created_at,
+       text, language, hashtags, mentions, url, kind, quoted as original_post_id,
+       null as original_account_id, observed_at
+from mapped where post_id is not null
+union all
+select 'mastodon', status_uri, status_account, status_created, null, null, null, [], [],
+       status_url, 'repost', post_id, account_id, observed_at
+from mapped where boosted
+"""
+
+_METRICS = """
+select 'mastodon' as platform, post_id, observed_at, likes, comments, shares, quotes,
+       null as views
+from mapped where post_id is not null
+"""
+
+ACCOUNT_STATUSES = BulkMapping(
+    read_columns=_read_columns(f"{_STATUS}[]"),
+    page_columns=_STATUS_PAGE_COLUMNS,
+    prepare=_STATUSES_PREPARE,
+    macros=MACROS,
+    outputs={"posts": _POSTS, "post_metric_snapshots": _METRICS},
+)
+
+BULK_MAPPINGS = {"accounts_lookup": ACCOUNTS_LOOKUP, "account_statuses": ACCOUNT_STATUSES}
