@@ -19,3 +19,19 @@ def test_transforms_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path):
     assert all(r["wall_s"] > 0 and r["peak_rss_mb"] > 0 for r in results)
     text = report(results, 3_000, 20, 100)
     assert "| full |" in text and "incremental day / full rebuild" in text
+
+
+def test_ingest_benchmark_runs_all_three_paths_at_a_tiny_size(tmp_path: Path):
+    from bench.ingest_bench import bench as ingest_bench
+    from bench.ingest_bench import report as ingest_report
+
+    run = ingest_bench(posts=600, workdir=tmp_path, with_dlt=True, workers=2)
+    paths = [r["path"].split(" ")[0] for r in run["results"]]
+    assert paths == ["floor:", "ours", "dlt"]
+    # every path put the same statuses in its tables: a boost is one status everywhere
+    # (ours keys it as a repost row; the original it carries is its author's post)
+    floor, ours, dlt = (r["posts"] for r in run["results"])
+    assert floor == ours == dlt > run["posts"] > 0
+    assert all(r["wall_s"] > 0 and r["peak_rss_mb"] > 0 for r in run["results"])
+    text = ingest_report([run])
+    assert "faster than dlt" in text and "× floor" in text

@@ -1,0 +1,334 @@
+"""Ingest benchmark: recorded Mastodon pages → warehouse tables, three ways, side by side.
+
+For each size a synthetic Mastodon feed is written once (``python -m ingest.synthetic``,
+cached under the work directory), then on the same files, each in fresh processes:
+
+- floor: DuckDB's own ``read_json`` of the pages straight into a posts and an accounts
+  table with the same typed schema our bulk path reads (no cleanup, no dedupe, no landing);
+- ours: the DAG's path: the planned extract batches run by as many worker processes as
+  there are cores (Airflow's mapped ``extract`` tasks), then the one ``load``;
+- dlt: a default dlt pipeline (``dlt[duckdb]``, the ``bench`` dependency group) fed the
+  same statuses and accounts as Python dicts.
+
+    python -m bench.ingest_bench --posts 500000 5000000 --dlt-max-posts 500000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+START = date(2026, 8, 1)
+DAYS = 50
+POSTS_PER_DAY = 4.0
+
+
+# --- the three paths, each run in its own process by --step -----------------------------
+
+
+def floor(feed: str, out: str) -> dict:
+    from ingest.mastodon.bulk import ACCOUNT_STATUSES, ACCOUNTS_LOOKUP
+
+    statuses = f"{feed}/mastodon/account_statuses/*/*.jsonl"
+    lookups = f"{feed}/mastodon/accounts_lookup/*/*.jsonl"
+    with duckdb.connect(str(out)) as conn:
+        conn.execute(
+            f"""create table posts as
+                select s.uri as post_id, s.account.acct as account, s.created_at::timestamptz
+                       as created_at, s.content, s.spoiler_text, s.language,
+                       [t.name for t in s.tags] as hashtags,
+                       [m.acct for m in s.mentions] as mentions, s.url, s.in_reply_to_id,
+                       s.reblog.uri as reblog_of, s.favourites_count as likes,
+                       s.replies_count as comments, s.reblogs_count as shares,
+                       s.quotes_count as quotes, fetched_at::timestamptz as observed_at
+                from (select fetched_at, unnest(response.body) as s
+                      from read_json('{statuses}', format = 'newline_delimited',
+                                     columns = {ACCOUNT_STATUSES.read_columns}))"""
+        )
+        conn.execute(
+            f"""create table accounts as
+                select a.acct as account, a.display_name, a.note, a.url, a.bot,
+                       a.created_at::timestamptz as created_at, a.followers_count,
+                       a.following_count, a.statuses_count,
+                       fetched_at::timestamptz as observed_at
+                from (select fetched_at, response.body as a
+                      from read_json('{lookups}', format = 'newline_delimited',
+                                     columns = {ACCOUNTS_LOOKUP.read_columns}))"""
+        )
+        posts = conn.execute("select count(*) from posts").fetchone()[0]
+    return {"posts": posts}
+
+
+def ours_extract(feed: str, data_dir: str, batches_json: str) -> dict:
+    from ingest.extract import extract_fixture_batch
+
+    feed, landing = Path(feed), Path(data_dir) / "landing"
+    rows = 0
+    for i, files in json.loads(batches_json):
+        summary = extract_fixture_batch(
+            feed, "mastodon", files, landing, START, "bench", f"extract-{i}"
+        )
+        rows += summary.rows.get("posts", 0)
+    return {"posts": rows}
+
+
+def ours_load(data_dir: str) -> dict:
+    from ingest.loader import load_pending
+    from ingest.settings import RadarSettings
+    from ingest.warehouse import apply_schema, connect
+
+    with connect(Path(data_dir) / "warehouse.duckdb") as conn:
+        apply_schema(conn, RadarSettings().sql_dir)
+        load_pending(conn, Path(data_dir), "bench")
+        posts = conn.execute("select count(*) from core.posts").fetchone()[0]
+    return {"posts": posts}
+
+
+def dlt_pipeline(feed: str, work: str) -> dict:
+    import dlt
+
+    feed, work = Path(feed), Path(work)
+
+    def pages(endpoint: str):
+        for path in sorted((feed / "mastodon" / endpoint).glob("dt=*/*.jsonl")):
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    yield json.loads(line)
+
+    @dlt.resource(name="statuses", write_disposition="append")
+    def statuses():
+        for page in pages("account_statuses"):
+            for status in page["response"]["body"]:
+                status["fetched_at"] = page["fetched_at"]
+                yield status
+
+    @dlt.resource(name="accounts", write_disposition="append")
+    def accounts():
+        for page in pages("accounts_lookup"):
+            yield {**page["response"]["body"], "fetched_at": page["fetched_at"]}
+
+    os.environ["DLT_DATA_DIR"] = str(work / "dlt-data")
+    pipeline = dlt.pipeline(
+        pipeline_name="radar_bench",
+        pipelines_dir=str(work / "dlt-pipelines"),
+        destination=dlt.destinations.duckdb(str(work / "dlt.duckdb")),
+        dataset_name="mastodon",
+    )
+    pipeline.run([statuses(), accounts()])
+    with duckdb.connect(str(work / "dlt.duckdb"), read_only=True) as conn:
+        posts = conn.execute("select count(*) from mastodon.statuses").fetchone()[0]
+    return {"posts": posts}
+
+
+STEPS = {"floor": floor, "ours_extract": ours_extract, "ours_load": ours_load, "dlt": dlt_pipeline}
+
+
+def _step_main(step: str, args: list[str]) -> None:
+    result = STEPS[step](*args)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({**result, "peak_rss_mb": round(peak_kb / 1024)}))
+
+
+def _start(step: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.ingest_bench", "--step", step, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def _finish(proc: subprocess.Popen, step: str) -> dict:
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench step {step} failed:\n{err[-3000:]}")
+    return json.loads(out.splitlines()[-1])
+
+
+# --- the driver ---------------------------------------------------------------------------
+
+
+def feed_for(posts: int, workdir: Path, seed: int = 7) -> Path:
+    """The synthetic feed of about ``posts`` Mastodon posts; written once, then reused."""
+    accounts = max(2, math.ceil(posts / (DAYS * POSTS_PER_DAY)))
+    feed = workdir / f"feed-{posts}-{seed}"
+    if not (feed / "world.json").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ingest.synthetic",
+                "--seed",
+                str(seed),
+                "--accounts",
+                str(accounts),
+                "--days",
+                str(DAYS),
+                "--posts-per-day",
+                str(POSTS_PER_DAY),
+                "--platforms",
+                "mastodon",
+                "--start",
+                START.isoformat(),
+                "--out",
+                str(feed),
+                "--quiet",
+            ],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+    return feed
+
+
+def _timed(fn) -> tuple[float, list[dict]]:
+    started = time.perf_counter()
+    results = fn()
+    return time.perf_counter() - started, results
+
+
+def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
+    from ingest.extract import plan_fixture_batches
+    from ingest.settings import RadarSettings
+
+    data_dir = workdir / "ours"
+    start = datetime.combine(START, datetime.min.time())
+    planned = plan_fixture_batches(
+        feed, ["mastodon"], start, start + timedelta(days=DAYS), RadarSettings().files_per_batch
+    )
+    # as the scheduler would: batches handed to `workers` parallel task processes
+    shares = [
+        [[i, b["files"]] for i, b in enumerate(planned) if i % workers == w] for w in range(workers)
+    ]
+
+    def extract_then_load() -> list[dict]:
+        procs = [
+            _start("ours_extract", str(feed), str(data_dir), json.dumps(share))
+            for share in shares
+            if share
+        ]
+        done = [_finish(p, "ours_extract") for p in procs]
+        return done + [_finish(_start("ours_load", str(data_dir)), "ours_load")]
+
+    wall, results = _timed(extract_then_load)
+    return {
+        "path": f"ours ({len(planned)} batches on {workers} workers, then load)",
+        "wall_s": wall,
+        "posts": results[-1]["posts"],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+    }
+
+
+def run_one(name: str, step: str, *args: str) -> dict:
+    wall, result = _timed(lambda: _finish(_start(step, *args), step))
+    return {"path": name, "wall_s": wall, **result}
+
+
+def bench(posts: int, workdir: Path, with_dlt: bool, workers: int | None = None) -> dict:
+    workers = workers or os.cpu_count() or 1
+    feed = feed_for(posts, workdir)
+    world = json.loads((feed / "world.json").read_text())
+    run = workdir / f"run-{posts}-{time.time_ns()}"
+    run.mkdir()
+    results = [
+        run_one("floor: DuckDB read_json", "floor", str(feed), str(run / "floor.duckdb")),
+        run_ours(feed, run, workers),
+    ]
+    if with_dlt:
+        results.append(run_one("dlt 1 pipeline", "dlt", str(feed), str(run)))
+    return {
+        "posts": world["totals"]["posts"],
+        "feed_mb": round(world["totals"]["bytes"] / 1e6),
+        "results": results,
+    }
+
+
+def report(runs: list[dict]) -> str:
+    lines = [
+        f"### Ingest, recorded Mastodon pages → tables ({datetime.now():%Y-%m-%d}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, duckdb {duckdb.__version__}, "
+        f"python {platform.python_version()}{_dlt_version()})",
+        "",
+        "| posts | feed (MB) | path | wall (s) | posts/s | peak RSS (MB) | × floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        floor_s = run["results"][0]["wall_s"]
+        for r in run["results"]:
+            lines.append(
+                f"| {run['posts']:,} | {run['feed_mb']:,} | {r['path']} | {r['wall_s']:.2f} | "
+                f"{run['posts'] / r['wall_s']:,.0f} | {r['peak_rss_mb']} | "
+                f"{r['wall_s'] / floor_s:.1f}× |"
+            )
+    lines.append("")
+    for run in runs:
+        by = {r["path"].split(" ")[0].rstrip(":"): r for r in run["results"]}
+        if "dlt" in by:
+            speedup = by["dlt"]["wall_s"] / by["ours"]["wall_s"]
+            lines.append(f"- {run['posts']:,} posts: ours is {speedup:.1f}× faster than dlt")
+    if len(runs) > 1:
+        small, large = runs[0]["results"][1], runs[-1]["results"][1]
+        lines.append(
+            f"- our peak RSS at {runs[-1]['posts']:,} posts is "
+            f"{large['peak_rss_mb'] / small['peak_rss_mb'] - 1:+.0%} against {runs[0]['posts']:,}"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _dlt_version() -> str:
+    try:
+        import dlt
+    except ImportError:
+        return ""
+    return f", dlt {dlt.__version__}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest_bench")
+    parser.add_argument("--posts", type=int, nargs="+", default=[500_000, 5_000_000])
+    parser.add_argument(
+        "--dlt-max-posts",
+        type=int,
+        default=500_000,
+        help="run dlt only up to this size (it needs ~10 GB per 1 M posts)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=ROOT / "data" / "bench",
+        help="feeds are cached here between runs",
+    )
+    parser.add_argument("--append-to", type=Path, help="markdown file to append the table to")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args()
+    if args.step:
+        _step_main(args.step, rest)
+        return
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for posts in args.posts:
+        print(f"ingest benchmark at {posts:,} posts…", file=sys.stderr, flush=True)
+        runs.append(bench(posts, args.workdir, with_dlt=posts <= args.dlt_max_posts))
+    text = report(runs)
+    print(text)
+    if args.append_to:
+        with args.append_to.open("a", encoding="utf-8") as handle:
+            handle.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
