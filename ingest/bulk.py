@@ -35,9 +35,13 @@ MACROS = r"""
 create or replace temp macro radar_iso_ok(v) as v is null or regexp_full_match(v,
     '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)');
 create or replace temp macro radar_ts(v) as try_cast(v as timestamptz)::timestamp;
--- NFC without NULs, as ingest.text.clean_text; ASCII is already NFC, and common
+-- NFC without NULs, as ingest.text.clean_text. Text made only of characters that are
+-- NFC on their own and never compose with a neighbour (Latin up to U+02FF, punctuation,
+-- symbols, emoji, variation selectors; checked against Python's unicodedata in the tests)
+-- is already NFC, and skips the costly normalisation.
 create or replace temp macro radar_clean(v) as
-    case when strlen(v) = length(v) and not contains(v, chr(0)) then v
+    case when not regexp_matches(v, '[^\x{1}-\x{2ff}\x{2002}-\x{206f}\x{2600}-\x{27bf}'
+                                    || '\x{fe00}-\x{fe0f}\x{1f000}-\x{1faff}]') then v
          else nfc_normalize(replace(v, chr(0), '')) end;
 create or replace temp macro radar_host(url) as nullif(lower(regexp_extract(url,
     '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#@:\[\]]+)(:[0-9]*)?([/?#]|$)', 1)), '');
@@ -62,11 +66,12 @@ class BulkMapping:
     """One endpoint's set-based mapping.
 
     ``read_columns``: the typed ``read_json`` columns of a recorded page.
-    ``page_columns``: more columns of the temp table ``pages``, computed as it is read from
-    filename, fetched_at, url, status, body and body_text; one must be ``careful``.
-    ``prepare``: SQL that turns ``pages`` into the temp table ``mapped``, which has a
-    ``filename`` and a ``careful`` column. ``outputs``: entity → a SELECT over ``mapped``
-    that gives that entity's landing columns.
+    ``page_columns``: more columns of each page, computed as it is read from filename,
+    fetched_at, url, status, body and body_text; one must be ``careful``.
+    ``prepare``: SQL that reads ``{pages}`` (the pages, streamed, read once) into the temp
+    table ``mapped``, with a ``filename``, a ``page_key`` and a ``careful`` column; a page
+    with no items still needs a row. ``outputs``: entity → a SELECT over ``mapped`` that
+    gives that entity's landing columns.
     """
 
     read_columns: str
@@ -90,16 +95,14 @@ def _chunks(files: list[Path]) -> list[list[Path]]:
     return chunks
 
 
-def _read_pages(conn: duckdb.DuckDBPyConnection, mapping: BulkMapping, files: list[Path]) -> None:
-    conn.execute(
-        f"""create or replace temp table pages as
-            select filename, fetched_at, url, status, body, {mapping.page_columns}
-            from (select filename, fetched_at, request.url as url, response.status as status,
-                         response.body as body, response.body_text as body_text
-                  from read_json(?, format = 'newline_delimited', filename = true,
-                                 columns = {mapping.read_columns}))""",
-        [[str(p) for p in files]],
-    )
+def _pages_source(mapping: BulkMapping, files: list[Path]) -> str:
+    paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+    return f"""(
+        select filename, fetched_at, url, status, body, {mapping.page_columns}
+        from (select filename, fetched_at, request.url as url, response.status as status,
+                     response.body as body, response.body_text as body_text
+              from read_json([{paths}], format = 'newline_delimited', filename = true,
+                             columns = {mapping.read_columns})))"""
 
 
 def _copy_atomic(conn: duckdb.DuckDBPyConnection, select: str, entity: str, path: Path) -> int:
@@ -146,7 +149,7 @@ def land_bulk(
     conn.execute(MACROS + mapping.macros)
     for chunk in _chunks(files):
         try:
-            _read_pages(conn, mapping, chunk)
+            conn.execute(mapping.prepare.replace("{pages}", _pages_source(mapping, chunk)))
         except duckdb.Error as exc:
             if len(chunk) == 1:
                 log.info("bulk read of %s failed (%s); mapping it in Python", chunk[0], exc)
@@ -159,7 +162,6 @@ def land_bulk(
                 )
                 _merge(result, sub)
             continue
-        conn.execute(mapping.prepare)
         careful = [
             row[0]
             for row in conn.execute(
@@ -170,7 +172,7 @@ def land_bulk(
             conn.execute("delete from mapped where filename in (select unnest(?))", [careful])
             result.careful_files.extend(careful)
         result.pages += conn.execute(
-            "select count(*) from pages where filename not in (select unnest(?))", [careful]
+            "select count(distinct (filename, page_key)) from mapped"
         ).fetchone()[0]
         result.files_mapped.extend(str(p) for p in chunk if str(p) not in careful)
         part = next_part()
@@ -182,7 +184,6 @@ def land_bulk(
                 result.rows[entity] = result.rows.get(entity, 0) + rows
                 result.landed.append(path)
         conn.execute("drop table if exists mapped")
-        conn.execute("drop table if exists pages")
     return result
 
 

@@ -83,47 +83,60 @@ def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
     return sorted(found, key=lambda f: (LOAD_ORDER.index(f[1]), str(f[2])))
 
 
-def _merge_sql(spec: MergeSpec, columns: list[str]) -> list[str]:
-    """Statements that merge the temp table ``staged`` into ``spec.table``.
+def _merge_sql(spec: MergeSpec, columns: list[str], duplicates: bool) -> list[str]:
+    """Statements that merge the view ``staged`` into ``spec.table``.
 
     Per key, the newest observation supplies the values; ``first_seen_at`` and the
     ``keep_first`` columns come from the oldest one, whichever side it is on. Ties on
     ``observed_at`` go to the later file, and within a file to the later row, so loading
     files together gives what loading them one by one in path order gives.
+
+    Only keys already in the table need the old row: those are merged, deleted and
+    re-inserted; new keys are inserted straight from the landing files.
     """
     on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
     keys = ", ".join(spec.key)
-    window = f"partition by {keys} order by observed_at, _file, _row"
     newer = "(t.observed_at is null or i.observed_at >= t.observed_at)"
     older = "(t.first_seen_at is not null and t.first_seen_at <= i.first_in_file)"
-    firsts = "".join(f", first_value({c}) over ({window}) as {c}__first" for c in spec.keep_first)
-    select = []
+    if duplicates:
+        window = f"partition by {keys} order by observed_at, _file, _row"
+        firsts = "".join(
+            f", first_value({c}) over ({window}) as {c}__first" for c in spec.keep_first
+        )
+        incoming = f"""select *, min(observed_at) over (partition by {keys}) as first_in_file
+                              {firsts}
+                       from staged
+                       qualify row_number() over (partition by {keys}
+                           order by observed_at desc, _file desc, _row desc) = 1"""
+    else:  # each key once: no window to pay for
+        firsts = "".join(f", {c} as {c}__first" for c in spec.keep_first)
+        incoming = f"select *, observed_at as first_in_file {firsts} from staged"
+    merged, fresh = [], []
     for column in columns:
         if column in spec.key:
-            select.append(f"i.{column}")
+            merged.append(f"i.{column}")
+            fresh.append(f"i.{column}")
         elif column == "first_seen_at":
-            select.append(
-                "least(i.first_in_file, coalesce(t.first_seen_at, i.first_in_file))"
-                " as first_seen_at"
-            )
+            merged.append("least(i.first_in_file, coalesce(t.first_seen_at, i.first_in_file))")
+            fresh.append("i.first_in_file")
         elif column in spec.keep_first:
-            select.append(
-                f"case when {older} then t.{column} else i.{column}__first end as {column}"
-            )
+            merged.append(f"case when {older} then t.{column} else i.{column}__first end")
+            fresh.append(f"i.{column}__first")
         else:
-            select.append(f"case when {newer} then i.{column} else t.{column} end as {column}")
+            merged.append(f"case when {newer} then i.{column} else t.{column} end")
+            fresh.append(f"i.{column}")
+    names = ", ".join(columns)
     return [
-        f"""create or replace temp table incoming as
-            select *, min(observed_at) over (partition by {keys}) as first_in_file{firsts}
-            from staged
-            qualify row_number() over (partition by {keys}
-                                       order by observed_at desc, _file desc, _row desc) = 1""",
+        f"create or replace temp table incoming as {incoming}",
         f"""create or replace temp table merged as
-            select {", ".join(select)}
-            from incoming as i
-            left join {spec.table} as t on {on}""",
+            select {", ".join(f"{e} as {c}" for e, c in zip(merged, columns, strict=True))}
+            from incoming as i join {spec.table} as t on {on}""",
+        f"""insert into {spec.table} ({names})
+            select {", ".join(fresh)} from incoming as i anti join merged as t on {on}""",
         f"delete from {spec.table} as t using merged as i where {on}",
         f"insert into {spec.table} by name select * from merged",
+        "drop table incoming",
+        "drop table merged",
     ]
 
 
@@ -147,26 +160,38 @@ def load_files(
     spec = MERGE_SPECS[entity]
     conn.execute("begin transaction")
     try:
+        paths = [str(f.path) for f in files]
+        listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+        extra = ""
+        if entity == "rejects":
+            extra = ", '" + run_id.replace("'", "''") + "' as run_id"
         # _file is the file's rank in path order, _row its row number: the merge's tie-breaks
         conn.execute(
-            """create or replace temp table staged as
-               select * exclude (filename, file_row_number),
-                      list_position(?, filename) as _file, file_row_number as _row
-               from read_parquet(?, hive_partitioning = false, filename = true,
-                                 file_row_number = true)""",
-            [[str(f.path) for f in files], [str(f.path) for f in files]],
+            f"""create or replace temp view staged as
+                select * exclude (filename, file_row_number),
+                       list_position({listed}, filename) as _file, file_row_number as _row
+                       {extra}
+                from read_parquet({listed}, hive_partitioning = false, filename = true,
+                                  file_row_number = true)"""
         )
-        if entity == "rejects":
-            conn.execute("alter table staged add column run_id varchar")
-            conn.execute("update staged set run_id = ?", [run_id])
-        counts = dict(conn.execute("select _file, count(*) from staged group by 1").fetchall())
-        for statement in _merge_sql(spec, table_columns(conn, spec.table)):
+        counts = dict(
+            conn.execute(
+                "select file_name, sum(row_group_num_rows) from parquet_metadata(?) "
+                "where column_id = 0 group by 1",
+                [paths],
+            ).fetchall()
+        )
+        keys = ", ".join(spec.key)
+        duplicates = conn.execute(
+            f"select count(*) > count(distinct ({keys})) from staged"
+        ).fetchone()[0]
+        for statement in _merge_sql(spec, table_columns(conn, spec.table), duplicates):
             conn.execute(statement)
         conn.executemany(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",
             [
-                [f.rel_path, f.digest, f.platform, entity, counts.get(i, 0), run_id]
-                for i, f in enumerate(files, start=1)
+                [f.rel_path, f.digest, f.platform, entity, counts.get(str(f.path), 0), run_id]
+                for f in files
             ],
         )
         if before_commit is not None:
@@ -175,7 +200,7 @@ def load_files(
     except BaseException:
         conn.execute("rollback")
         raise
-    return sum(counts.values())
+    return int(sum(counts.values()))
 
 
 def _groups(files: list[PendingFile]) -> list[list[PendingFile]]:

@@ -8,6 +8,8 @@ Mastodon escapes, exotic whitespace) marks its file careful, and Python maps it.
 
 from __future__ import annotations
 
+import re
+
 from ingest.bulk import BulkMapping
 
 _ACCOUNT = (
@@ -42,16 +44,22 @@ create or replace temp macro masto_unescape(h) as
             '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#34;', '"'),
             '&#39;', chr(39)), '&#x27;', chr(39)), '&apos;', chr(39)), '&amp;', '&') end;
 -- ingest.text.html_to_text: <br> is a line break, a closing block a paragraph break,
--- other tags go, entities are unescaped, lines are stripped, blank runs collapse
-create or replace temp macro masto_html_text(h) as radar_clean(regexp_replace(trim(
+-- other tags go, entities are unescaped, lines are stripped, blank runs collapse. Each
+-- step runs only when its pattern occurs: most posts need few of them.
+create or replace temp macro masto_tags_to_breaks(h) as
     regexp_replace(
-        masto_unescape(regexp_replace(regexp_replace(regexp_replace(h,
-            '<br\b[^>]*>', chr(10), 'gi'),
-            '</(p|div|li|blockquote|pre)\s*>', chr(10) || chr(10), 'gi'),
-            '<[^>]*>', '', 'g')),
-        '[ \t\r\f\v]*\n[ \t\r\f\v]*', chr(10), 'g'),
-    ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)),
-    '\n{3,}', chr(10) || chr(10), 'g'));
+        case when regexp_matches(h, '(?i)<br\b')
+             then regexp_replace(h, '<br\b[^>]*>', chr(10), 'gi') else h end,
+        '</(p|div|li|blockquote|pre)\s*>', chr(10) || chr(10), 'gi');
+create or replace temp macro masto_strip_lines(t) as
+    case when regexp_matches(t, '[ \t\r\f\v]\n|\n[ \t\r\f\v]')
+         then regexp_replace(t, '[ \t\r\f\v]*\n[ \t\r\f\v]*', chr(10), 'g') else t end;
+create or replace temp macro masto_collapse(t) as
+    case when contains(t, chr(10) || chr(10) || chr(10))
+         then regexp_replace(t, '\n{3,}', chr(10) || chr(10), 'g') else t end;
+create or replace temp macro masto_html_text(h) as radar_clean(masto_collapse(trim(
+    masto_strip_lines(masto_unescape(regexp_replace(masto_tags_to_breaks(h), '<[^>]*>', '', 'g'))),
+    ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))));
 -- HTML whose tags the expressions above might read otherwise than HTMLParser: comments,
 -- a bare '<', an unclosed tag, a self-closed block (HTMLParser ends a paragraph there)
 create or replace temp macro masto_html_odd(h) as h is not null and regexp_matches(h,
@@ -81,13 +89,13 @@ _PAGE_CAREFUL = """status <> 200 or body is null or body_text is not null
 
 _LOOKUP_PREPARE = """
 create or replace temp table mapped as
-select filename, radar_ts(fetched_at) as observed_at, body as a,
+select filename, fetched_at as page_key, radar_ts(fetched_at) as observed_at, body as a,
        masto_key(body.acct, coalesce(
            case when strpos(body.acct, '@') = 0 then radar_host(body.url) end,
            radar_host(url), 'unknown')) as account_id,
        nullif(masto_html_text(coalesce(body.note, '')), '') as bio,
        careful or masto_account_odd(body) as careful
-from pages;
+from {pages};
 update mapped set careful = true where masto_text_odd(bio);
 """
 
@@ -132,42 +140,42 @@ _STATUS_PAGE_COLUMNS = f"""
              radar_host(url), 'unknown') as instance,
     {_PAGE_CAREFUL} as careful"""
 
+# One row per status; a boost's post columns are those of the original it carries.
 _STATUSES_PREPARE = """
-create or replace temp table statuses as
-select filename, radar_ts(fetched_at) as observed_at, instance, careful, unnest(body) as s
-from pages;
-
 create or replace temp table mapped as
-    select filename, observed_at, false as boosted, null as status_uri, null as status_url,
-           null::timestamp as status_created, null as status_account, POST_FIELDS(s),
-           careful or masto_status_odd(s) as careful
-    from statuses where s.reblog is null
-    union all
-    select filename, observed_at, true, s.uri, s.url, radar_ts(s.created_at),
-           masto_key(s.account.acct, instance), POST_FIELDS(s.reblog),
-           careful or masto_status_odd(s) or masto_status_odd(s.reblog)
-    from statuses where s.reblog is not null
-union all by name
--- a careful page with no statuses still has to mark its file
-select filename, careful from pages where careful and coalesce(len(body), 0) = 0;
+select filename, page_key, observed_at, s.reblog is not null as boosted,
+       case when s.reblog is not null then s.uri end as status_uri,
+       case when s.reblog is not null then s.url end as status_url,
+       case when s.reblog is not null then radar_ts(s.created_at) end as status_created,
+       case when s.reblog is not null then masto_key(s.account.acct, instance) end
+           as status_account,
+       POST_FIELDS,
+       careful or (s is not null and (masto_status_odd(s)
+                                       or (s.reblog is not null and masto_status_odd(s.reblog))))
+           as careful
+from (select filename, fetched_at || ' ' || url as page_key,
+             radar_ts(fetched_at) as observed_at, instance, careful,
+             -- a page with no statuses keeps one row: it is counted, and may be careful
+             unnest(case when len(body) > 0 then body else [null] end) as s
+      from {pages});
 
 update mapped set careful = true where masto_text_odd(text);
-drop table statuses;
 """
 
 # The canonical post columns of status ``p``: the status itself, or the original a boost
-# carries. Spelled out per field: copying whole structs (coalesce(s.reblog, s)) is slow.
+# carries. Each ``p.field`` becomes a choice between the two fields, as copying whole
+# structs (coalesce(s.reblog, s)) is several times slower.
 _POST_FIELDS = """
     p.uri as post_id, masto_key(p.account.acct, instance) as account_id,
     radar_ts(p.created_at) as created_at,
     case when coalesce(p.spoiler_text, '') <> ''
          then radar_clean(p.spoiler_text) || chr(10) || chr(10) else '' end
         || masto_html_text(coalesce(p.content, '')) as text,
-    p.language,
+    p.language as language,
     list_sort(list_distinct([radar_tag(t.name) for t in coalesce(p.tags, [])])) as hashtags,
     list_sort(list_distinct([masto_key(m.acct, instance) for m in coalesce(p.mentions, [])]))
         as mentions,
-    p.url,
+    p.url as url,
     nullif(p.quote.quoted_status.uri, '') as quoted,
     case when nullif(p.quote.quoted_status.uri, '') is not null then 'quote'
          when p.in_reply_to_id is not null then 'reply' else 'original' end as kind,
@@ -175,14 +183,14 @@ _POST_FIELDS = """
     p.quotes_count as quotes"""
 
 
-def _with_post_fields(sql: str) -> str:
-    for arg in ("s.reblog", "s"):
-        fields = _POST_FIELDS.replace("p.", f"{arg}.")
-        sql = sql.replace(f"POST_FIELDS({arg})", fields)
-    return sql
-
-
-_STATUSES_PREPARE = _with_post_fields(_STATUSES_PREPARE)
+_STATUSES_PREPARE = _STATUSES_PREPARE.replace(
+    "POST_FIELDS",
+    re.sub(
+        r"\bp\.([a-z_]+(?:\.[a-z_]+)*)",
+        r"(case when s.reblog is null then s.\1 else s.reblog.\1 end)",
+        _POST_FIELDS,
+    ),
+)
 
 _POSTS = """
 select 'mastodon' as platform, post_id, account_id, created_at, null as client_created_at,
