@@ -17,7 +17,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export RADAR_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup demo test lint format report bench bench-ingest bench-transforms synthetic clean
+.PHONY: setup demo test lint format report bench bench-ingest bench-transforms bench-extract bench-demo synthetic clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -37,11 +37,16 @@ setup: $(VENV)/.synced
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	$(BIN)/airflow db migrate > /dev/null
 
-## run the main DAG for one day of the bundled fixture feed, then print the candidates
+## run the DAGs for one day of the bundled fixture feed (social_ingest, then signals as of
+## the interval's end, as the asset would), then print the candidates
 demo: setup $(AIRFLOW_HOME)/airflow.db
-	$(BIN)/airflow dags test social_radar $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-run.log 2>&1 \
-		|| (tail -n 60 $(AIRFLOW_HOME)/demo-run.log; echo "DAG run failed; full log: $(AIRFLOW_HOME)/demo-run.log"; exit 1)
-	@grep -E "DagRun Finished" $(AIRFLOW_HOME)/demo-run.log | sed -E 's/.*(state=[a-z]+).*/social_radar run: \1 (log: .airflow\/demo-run.log)/'
+	@for dag in social_ingest signals; do \
+		$(BIN)/airflow dags test $$dag $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-$$dag.log 2>&1 \
+			|| { tail -n 60 $(AIRFLOW_HOME)/demo-$$dag.log; \
+			     echo "$$dag failed; full log: $(AIRFLOW_HOME)/demo-$$dag.log"; exit 1; }; \
+		grep -E "DagRun Finished" $(AIRFLOW_HOME)/demo-$$dag.log \
+			| sed -E "s/.*(state=[a-z]+).*/$$dag run: \1 (log: .airflow\/demo-$$dag.log)/"; \
+	done
 	@$(BIN)/python -m transforms report
 
 report: setup
@@ -52,8 +57,8 @@ test: $(VENV)/.synced-bench
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-## every benchmark at full size (about 30 minutes, 15 GB of disk); appends to docs/benchmarks.md
-bench: bench-ingest bench-transforms
+## every benchmark at full size (about 40 minutes, 15 GB of disk); appends to docs/benchmarks.md
+bench: bench-ingest bench-transforms bench-extract bench-demo
 
 ## ingest at 0.5 M and 5 M Mastodon posts: DuckDB's read_json floor, ours, dlt (at 0.5 M)
 bench-ingest: $(VENV)/.synced-bench
@@ -64,6 +69,14 @@ bench-ingest: $(VENV)/.synced-bench
 bench-transforms: setup
 	$(BIN)/python -m bench.transforms_bench --posts 5000000 --days 365 --accounts 20000 \
 		--append-to docs/benchmarks.md
+
+## extraction against a rate-limited loopback Mastodon: utilisation and 429s
+bench-extract: setup
+	$(BIN)/python -m bench.extract_bench --append-to docs/benchmarks.md
+
+## the README's main command after setup
+bench-demo: setup
+	$(BIN)/python -m bench.demo_bench --runs 3 --append-to docs/benchmarks.md
 
 ## a seeded synthetic world as a fixture feed (see docs/synthetic.md)
 synthetic: setup

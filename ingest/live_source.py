@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Generator, Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -47,6 +47,9 @@ class BlueskySources(_Strict):
 class Sources(_Strict):
     lookback_days: int = Field(default=7, ge=0)
     initial_days: int = Field(default=90, ge=1)
+    # the APIs answer with today's counts: a run for an interval further back than this
+    # would stamp today's numbers on an old day, so it fetches nothing and says so
+    backfill_horizon_days: int = Field(default=2, ge=1)
     mastodon: MastodonSources = MastodonSources()
     bluesky: BlueskySources = BlueskySources()
 
@@ -86,12 +89,26 @@ def plan_live_batches(
     platforms: list[str],
     cursors: dict[tuple[str, str], datetime],
     interval_start: datetime,
+    interval_end: datetime | None = None,
+    now: datetime | None = None,
 ) -> list[dict]:
     """Batches of tracked accounts, each with how far back to read.
 
     With a cursor: back to the older of the cursor and the interval start, minus the
     lookback (counts keep changing). Without one: ``initial_days`` before the interval.
+    An interval that ended more than ``backfill_horizon_days`` ago gets no batches: the
+    platforms cannot tell what the counts were then (replay its raw archive instead).
     """
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    end = interval_end or interval_start
+    if end < now - timedelta(days=sources.backfill_horizon_days):
+        log.warning(
+            "live source: the interval ending %s lies past the %s-day backfill horizon; "
+            "nothing fetched (replay data/raw for past days)",
+            end,
+            sources.backfill_horizon_days,
+        )
+        return []
     tracked = {"mastodon": sources.mastodon.accounts, "bluesky": sources.bluesky.actors}
     lookback, initial = timedelta(days=sources.lookback_days), timedelta(days=sources.initial_days)
 

@@ -18,8 +18,16 @@ from ingest.warehouse import apply_schema, connect
 SOURCES = ("fixture", "live")
 
 
-def plan_extract(interval_start: datetime, interval_end: datetime) -> list[dict]:
+# mapped tasks per platform and run, well under Airflow's max_map_length (1024)
+MAX_BATCHES = 256
+
+
+def plan_extract(
+    interval_start: datetime, interval_end: datetime, platforms: list[str] | None = None
+) -> list[dict]:
+    """The extract batches of one interval, for ``platforms`` (default: all configured)."""
     settings = RadarSettings()
+    platforms = settings.platforms if platforms is None else platforms
     if settings.source not in SOURCES:
         raise ValueError(f"RADAR_SOURCE={settings.source!r}: choose one of {SOURCES}")
     if settings.source == "live":
@@ -27,19 +35,26 @@ def plan_extract(interval_start: datetime, interval_end: datetime) -> list[dict]
 
         return plan_live_batches(
             load_sources(settings.config_dir),
-            settings.platforms,
+            platforms,
             read_cursors(settings.warehouse),
             to_naive_utc(interval_start),
+            to_naive_utc(interval_end),
         )
     if not settings.feed_dir.is_dir():
         raise FileNotFoundError(f"fixture feed {settings.feed_dir} does not exist (RADAR_FEED_DIR)")
-    return plan_fixture_batches(
-        settings.feed_dir,
-        settings.platforms,
-        to_naive_utc(interval_start),
-        to_naive_utc(interval_end),
-        settings.files_per_batch,
-    )
+    per_batch = settings.files_per_batch
+    while True:
+        batches = plan_fixture_batches(
+            settings.feed_dir,
+            platforms,
+            to_naive_utc(interval_start),
+            to_naive_utc(interval_end),
+            per_batch,
+        )
+        # a long backfill interval holds many files: bigger batches, never too many tasks
+        if len(batches) <= MAX_BATCHES * max(1, len(platforms)):
+            return batches
+        per_batch *= 2
 
 
 def extract(

@@ -25,6 +25,9 @@ class RadarSettings(BaseSettings):
     # DuckDB spills to disk past this, so memory stays flat however large the warehouse;
     # empty means DuckDB's own default (80 % of RAM)
     duckdb_memory_limit: str = "2GB"
+    # radar_maintenance: raw-archive days kept for replays; loaded landing files kept
+    raw_retention_days: int = 90
+    landing_retention_days: int = 30
 
     @property
     def warehouse(self) -> Path:
@@ -33,3 +36,11 @@ class RadarSettings(BaseSettings):
     @property
     def landing_dir(self) -> Path:
         return self.data_dir / "landing"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"

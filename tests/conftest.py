@@ -22,6 +22,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.pop("RADAR_WAREHOUSE_PATH", None)
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT))  # bench/ is not an installed package
+sys.path.append(str(ROOT / "dags"))  # as Airflow does for the DAG bundle (_radar.py)
 
 DEMO_FEED = ROOT / "fixtures" / "demo"
 DEMO_INTERVAL = (datetime(2026, 11, 20), datetime(2026, 11, 21))

@@ -28,22 +28,30 @@ MARTS = [
     "marts.candidates",
 ]
 CORE_AND_MARTS = CORE + MARTS
-DAG_FILE = Path(__file__).resolve().parents[1] / "dags" / "social_radar.py"
+DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
 
 
-def load_social_radar(module_name: str):
-    """A fresh DAG object from dags/social_radar.py, as the DAG processor would parse it."""
-    spec = importlib.util.spec_from_file_location(module_name, DAG_FILE)
+def load_dag(dag_id: str):
+    """A fresh DAG object from dags/<dag_id>.py, parsed now (it reads RADAR_* as it parses)."""
+    spec = importlib.util.spec_from_file_location(f"{dag_id}_under_test", DAGS_DIR / f"{dag_id}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.social_radar()
+    return getattr(module, dag_id)()
+
+
+def run_radar(logical_date: datetime):
+    """``social_ingest`` for the interval ending at ``logical_date``, then ``signals`` as of
+    it, each a real ``dag.test()``; returns both DAG runs."""
+    ingest = load_dag("social_ingest").test(logical_date=logical_date)
+    signals = load_dag("signals").test(logical_date=logical_date)
+    return ingest, signals
 
 
 def run_pipeline(start: datetime, end: datetime, run_id: str = "manual__test") -> dict:
     """plan → extract → load → transforms, as the DAG does, in-process."""
     for i, batch in enumerate(runs.plan_extract(start, end)):
         runs.extract(batch, start, run_id, f"extract-{i}", end)
-    loaded = runs.load(run_id, "social_radar", start, end)
+    loaded = runs.load(run_id, "social_ingest", start, end)
     return {"load": loaded, "signals": signal_runs.build_signals(end, run_id)}
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import datetime
+from pathlib import Path
 
 from ingest.canonical import to_naive_utc
 from ingest.settings import RadarSettings
@@ -10,20 +13,60 @@ from ingest.warehouse import apply_schema, connect
 from transforms.report import format_report
 from transforms.runner import run_transforms
 
+log = logging.getLogger(__name__)
+
+
+def as_of_instants(
+    requested: str | None, event_extras: list[dict], logical_date: datetime | None
+) -> list[str]:
+    """What a signals run computes, oldest first: the requested instant; else the end of
+    every interval the triggering loads covered (a backfill may queue several); else the
+    run's logical date. ISO strings, so they travel through XCom."""
+    if requested:
+        return [datetime.fromisoformat(requested).isoformat()]
+    ends = {e["data_interval_end"] for e in event_extras if e.get("data_interval_end")}
+    if ends:
+        return sorted(ends, key=datetime.fromisoformat)
+    if logical_date is not None:
+        return [logical_date.isoformat()]
+    raise ValueError("no as_of: set params.as_of, or let the radar_warehouse_core asset start it")
+
 
 def build_signals(as_of: datetime, run_id: str) -> dict[str, int]:
-    """Rebuild every model as of the run's data-interval end; record it in meta.runs."""
+    """Rebuild every model as of ``as_of``; mark the ingest runs of that interval done.
+
+    ``run_id`` is the signals run, for the log."""
     settings = RadarSettings()
     as_of = to_naive_utc(as_of)
     with connect(settings.warehouse) as conn:
         apply_schema(conn, settings.sql_dir)
         summary = run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
+        log.info("%s: signals as of %s: %s", run_id, as_of, summary.rows)
+        # the ingest runs whose interval ends here now have their signals
         conn.execute(
             "update meta.runs set transformed_at = now()::timestamp, candidates = ? "
-            "where run_id = ?",
-            [summary.rows.get("marts.candidates", 0), run_id],
+            "where data_interval_end = ?",
+            [summary.rows.get("marts.candidates", 0), as_of],
         )
     return summary.rows
+
+
+def export_candidates(as_of: datetime) -> Path:
+    """``data/exports/candidates-<as_of day>.csv``: the candidate rows of one as-of."""
+    settings = RadarSettings()
+    as_of = to_naive_utc(as_of)
+    path = settings.exports_dir / f"candidates-{as_of:%Y-%m-%d}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with connect(settings.warehouse, read_only=True) as conn:
+        conn.execute(
+            f"""copy (select * from marts.candidates where as_of = ?
+                      order by scope_type, scope, scope_rank)
+                to '{tmp}' (header, delimiter ',')""",
+            [as_of],
+        )
+    os.replace(tmp, path)
+    return path
 
 
 def report(as_of: datetime) -> str:

@@ -35,3 +35,25 @@ def test_ingest_benchmark_runs_all_three_paths_at_a_tiny_size(tmp_path: Path):
     assert all(r["wall_s"] > 0 and r["peak_rss_mb"] > 0 for r in run["results"])
     text = ingest_report([run])
     assert "faster than dlt" in text and "× floor" in text
+
+
+def test_extract_benchmark_stays_inside_the_rate_limit_at_a_tiny_size(tmp_path: Path):
+    from bench.extract_bench import report as extract_report
+    from bench.extract_bench import run as extract_run
+
+    # 4 accounts × 5 pages = 20 requests against 8 per 0.4 s: the client must wait twice
+    result = extract_run(limit=8, window=0.4, accounts=4, pages=5, workdir=tmp_path)
+    assert result["requests"] == 20
+    assert result["http_429"] == 0
+    assert result["waited_s"] > 0
+    assert (tmp_path / "raw" / "statuses.jsonl.gz").exists()
+    assert "utilisation" in extract_report(result, 8, 0.4)
+
+
+def test_demo_benchmark_times_the_readme_command(tmp_path: Path):
+    from bench.demo_bench import bench as demo_bench
+    from bench.demo_bench import report as demo_report
+
+    times = demo_bench(runs=1, workdir=tmp_path)
+    assert len(times) == 1 and times[0] > 0
+    assert "make demo" in demo_report(times)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
-from warehouse_helpers import MARTS, load_social_radar, query, table_contents
+from warehouse_helpers import MARTS, query, run_radar, table_contents
 
 from ingest.settings import RadarSettings
 
@@ -56,11 +56,11 @@ def build_three_day_feed(feed: Path) -> None:
         write_pages(feed, "mastodon", "account_statuses", stamp, "statuses", statuses)
 
 
-def _run(dag, data_dir: Path, monkeypatch: pytest.MonkeyPatch, days: list[datetime]) -> None:
+def _run(data_dir: Path, monkeypatch: pytest.MonkeyPatch, days: list[datetime]) -> None:
     monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))
     for day in days:
-        run = dag.test(logical_date=(day + timedelta(days=1)).replace(tzinfo=UTC))
-        assert str(run.state) == "success", day
+        runs = run_radar((day + timedelta(days=1)).replace(tzinfo=UTC))
+        assert [str(r.state) for r in runs] == ["success", "success"], day
 
 
 def test_backfilled_days_reproduce_the_daily_marts(
@@ -70,14 +70,12 @@ def test_backfilled_days_reproduce_the_daily_marts(
     build_three_day_feed(feed)
     monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
     monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
-    dag = load_social_radar("social_radar_backfill")
-
-    _run(dag, tmp_path / "daily", monkeypatch, DAYS)
+    _run(tmp_path / "daily", monkeypatch, DAYS)
     daily = table_contents(RadarSettings().warehouse, MARTS)
 
     # the live schedule ran the newest day first; then the two past days were backfilled,
     # and the newest day rerun on top of the full history
-    _run(dag, tmp_path / "backfill", monkeypatch, [DAYS[2], DAYS[0], DAYS[1], DAYS[2]])
+    _run(tmp_path / "backfill", monkeypatch, [DAYS[2], DAYS[0], DAYS[1], DAYS[2]])
     backfilled = table_contents(RadarSettings().warehouse, MARTS)
 
     assert {t: len(rows) for t, rows in daily.items()} == {

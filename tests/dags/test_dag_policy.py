@@ -17,6 +17,7 @@ HEAVY = ["duckdb", "pyarrow", "httpx", "yaml", "ingest", "transforms", "pandas"]
 _PROBE = """
 import importlib.util, json, sys, time
 import airflow.sdk  # the baseline every DAG file pays anyway
+sys.path.append(sys.argv[2])  # Airflow puts the DAG bundle on sys.path (for _radar.py)
 before = set(sys.modules)
 start = time.perf_counter()
 spec = importlib.util.spec_from_file_location("dag_under_test", sys.argv[1])
@@ -32,7 +33,7 @@ print(json.dumps({"seconds": elapsed, "new_modules": new}))
 def test_dag_file_imports_fast_without_heavy_modules_or_io(dag_file: Path, tmp_path: Path):
     env = {**os.environ, "RADAR_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(dag_file)],
+        [sys.executable, "-c", _PROBE, str(dag_file), str(DAGS_DIR)],
         capture_output=True,
         text=True,
         check=True,
@@ -68,3 +69,33 @@ def test_every_dag_follows_the_house_rules(dagbag):
             assert task.owner not in ("", "airflow"), f"{dag_id}.{task.task_id}: no owner"
             assert task.retries >= 2, f"{dag_id}.{task.task_id}: retries < 2"
             assert task.execution_timeout is not None, f"{dag_id}.{task.task_id}: no timeout"
+
+
+def test_every_pool_a_task_takes_is_defined_and_created_by_the_compose_init(dagbag):
+    pools = json.loads((DAGS_DIR.parent / "config" / "pools.json").read_text())
+    assert pools["radar_warehouse"]["slots"] == 1  # DuckDB has one writer
+    used = {task.pool for dag in dagbag.dags.values() for task in dag.tasks}
+    assert used - {"default_pool"} <= set(pools)
+    # every platform of the default RADAR_PLATFORMS gets its own extract pool
+    extracts = {t.task_id: t.pool for t in dagbag.dags["social_ingest"].tasks}
+    assert extracts["extract_mastodon"] == "radar_mastodon"
+    assert extracts["extract_bluesky"] == "radar_bluesky"
+    # every warehouse writer queues on the one slot
+    writers = {
+        ("social_ingest", "load"),
+        ("signals", "build_signals"),
+        ("radar_maintenance", "prune_landing"),
+        ("radar_maintenance", "checkpoint_warehouse"),
+    }
+    for dag_id, task_id in writers:
+        assert dagbag.dags[dag_id].get_task(task_id).pool == "radar_warehouse"
+    compose = (DAGS_DIR.parent / "docker-compose.yml").read_text()
+    assert "airflow pools import /opt/radar/config/pools.json" in compose
+
+
+def test_signals_runs_on_the_asset_that_the_ingest_load_marks(dagbag):
+    load = dagbag.dags["social_ingest"].get_task("load")
+    (outlet,) = load.outlets
+    signals = dagbag.dags["signals"]
+    assert outlet.name == "radar_warehouse_core"
+    assert list(signals.timetable.asset_condition.objects) == [outlet]

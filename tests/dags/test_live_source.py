@@ -12,7 +12,7 @@ import pytest
 import yaml
 from feed_builder import mastodon_account, mastodon_status
 from replay_server import ReplayServer, Reply
-from warehouse_helpers import load_social_radar, query
+from warehouse_helpers import load_dag, query, run_radar
 
 from ingest.settings import RadarSettings
 
@@ -92,6 +92,8 @@ def test_live_run_fetches_archives_and_ranks(
             yaml.safe_dump(
                 {
                     "lookback_days": 7,
+                    # the replayed server answers for DAY whenever the test runs
+                    "backfill_horizon_days": 36500,
                     "mastodon": {
                         "accounts": ["alice@greens.social", "ghost@greens.social"],
                         "instance_urls": {"greens.social": server.url},
@@ -103,11 +105,9 @@ def test_live_run_fetches_archives_and_ranks(
         monkeypatch.setenv("RADAR_SOURCE", "live")
         monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
         monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
-        run = load_social_radar("social_radar_live").test(
-            logical_date=(DAY + timedelta(days=1)).replace(tzinfo=UTC)
-        )
+        runs = run_radar((DAY + timedelta(days=1)).replace(tzinfo=UTC))
 
-    assert str(run.state) == "success"
+    assert [str(r.state) for r in runs] == ["success", "success"]
     warehouse = RadarSettings().warehouse
     assert query(warehouse, "select platform, count(*) from core.posts group by 1 order by 1") == [
         ("bluesky", 6),
@@ -169,6 +169,7 @@ def test_cursors_advance_after_the_load_and_shorten_the_next_walk(
                 {
                     "lookback_days": 7,
                     "initial_days": 30,
+                    "backfill_horizon_days": 36500,
                     "mastodon": {
                         "accounts": ["alice@greens.social"],
                         "instance_urls": {"greens.social": server.url},
@@ -180,7 +181,7 @@ def test_cursors_advance_after_the_load_and_shorten_the_next_walk(
         monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
         monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
         monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
-        dag = load_social_radar("social_radar_cursors")
+        dag = load_dag("social_ingest")
 
         first = dag.test(logical_date=(DAY + timedelta(days=1)).replace(tzinfo=UTC))
         first_walk = [s.path for s in server.seen if s.path.startswith(statuses)]

@@ -131,7 +131,7 @@ def test_the_planted_truth_holds_in_the_candidates(
     end = START + timedelta(days=days)
     for i, batch in enumerate(runs.plan_extract(START, end)):
         runs.extract(batch, START, "backfill", f"extract-{i}", end)
-    runs.load("backfill", "social_radar", START, end)
+    runs.load("backfill", "social_ingest", START, end)
     signal_runs.build_signals(end, "backfill")
 
     warehouse = radar_env / "warehouse.duckdb"

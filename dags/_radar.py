@@ -1,0 +1,38 @@
+"""What the radar's DAG files share. Standard library and airflow.sdk only: DAG files
+import this at parse time (Airflow puts the DAG folder on sys.path)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset
+
+START_DATE = pendulum.datetime(2026, 10, 1, tz="UTC")
+
+DEFAULT_ARGS = {
+    "owner": "radar",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=int(os.environ.get("RADAR_RETRY_DELAY_SECONDS", "30"))),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(hours=2),
+}
+
+# new rows committed to core.*; the signals DAG runs on it
+WAREHOUSE_CORE = Asset("radar_warehouse_core", uri="file://radar/warehouse/core")
+
+# the one-slot pool every warehouse writer takes (DuckDB allows a single writing process)
+WAREHOUSE_POOL = "radar_warehouse"
+
+
+def platforms() -> list[str]:
+    """``RADAR_PLATFORMS`` as the DAG is parsed: one extract task (and pool) per platform."""
+    raw = os.environ.get("RADAR_PLATFORMS", '["mastodon", "bluesky"]').strip()
+    names = json.loads(raw) if raw.startswith("[") else raw.split(",")
+    return [n.strip() for n in names if n.strip()]
+
+
+def platform_pool(platform: str) -> str:
+    return f"radar_{platform}"

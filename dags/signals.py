@@ -1,0 +1,86 @@
+"""
+### signals
+
+Rebuild the signal and candidate marts from the warehouse. The run then tests the data,
+writes the candidates out and logs the top candidates per niche.
+
+The DAG is scheduled on the asset `radar_warehouse_core`, which each `social_ingest` load
+marks. Every loaded interval is computed as of its own end. When a backfill loads several
+days before this DAG runs, each day still gets its own marts, oldest first.
+
+A manual run can set `as_of` in the DAG params. Without it, and with no asset events, the
+run uses its logical date.
+
+Writes `data/exports/candidates-<as_of>.csv` for analysts. The warehouse writes go
+through the one-slot pool `radar_warehouse`.
+"""
+
+from __future__ import annotations
+
+from _radar import DEFAULT_ARGS, START_DATE, WAREHOUSE_CORE, WAREHOUSE_POOL
+from airflow.sdk import Param, dag, task
+
+
+@dag(
+    dag_id="signals",
+    schedule=[WAREHOUSE_CORE],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["radar", "signals"],
+    doc_md=__doc__,
+    params={
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            description="compute as of this instant (ISO 8601, UTC); default: the loads",
+        )
+    },
+)
+def signals():
+    @task
+    def as_of_times(**context) -> list[str]:
+        from transforms.runs import as_of_instants
+
+        extras = [
+            event.extra or {}
+            for events in context["triggering_asset_events"].values()
+            for event in events
+        ]
+        return as_of_instants(context["params"].get("as_of"), extras, context.get("logical_date"))
+
+    @task(pool=WAREHOUSE_POOL)
+    def build_signals(as_of: list[str], **context) -> dict:
+        from datetime import datetime
+
+        from transforms.runs import build_signals
+
+        rows = {}
+        for instant in as_of:
+            rows = build_signals(datetime.fromisoformat(instant), context["run_id"])
+            print(f"signals as of {instant}: {rows.get('marts.candidates', 0)} candidates")
+        return rows
+
+    @task
+    def export(as_of: list[str], built: dict) -> list[str]:
+        from datetime import datetime
+
+        from transforms.runs import export_candidates
+
+        return [str(export_candidates(datetime.fromisoformat(i))) for i in as_of]
+
+    @task
+    def report(as_of: list[str], exported: list[str]) -> None:
+        from datetime import datetime
+
+        from transforms.runs import report
+
+        print(report(datetime.fromisoformat(as_of[-1])))
+
+    as_of = as_of_times()
+    built = build_signals(as_of)
+    report(as_of, export(as_of, built))
+
+
+signals()

@@ -1,0 +1,127 @@
+"""
+### social_ingest
+
+Fetch (or replay) each platform's pages for one data interval, land them as Parquet and
+load them into the DuckDB warehouse.
+
+- One `plan_<platform>` and one mapped `extract_<platform>` per platform in
+  `RADAR_PLATFORMS`. Each extract takes a slot of the pool `radar_<platform>`, which caps
+  concurrency; the client's own rate limiter caps the request rate.
+- `load` is the single writer (pool `radar_warehouse`, one slot). It runs on whatever
+  arrived, even when a platform failed, and marks the asset `radar_warehouse_core`. That
+  asset starts the `signals` DAG.
+- `check_extracts` then fails the run and names the failed platform batches.
+
+Backfills: `airflow backfill create --dag-id social_ingest --from-date … --to-date …`
+replays the fixture feed or the raw archive. The live source skips intervals past
+`backfill_horizon_days`. Ad-hoc runs can limit `platforms` through the DAG params.
+
+The schedule is `RADAR_INGEST_CRON` (default daily at 00:00 UTC). The other settings are
+`RADAR_*` variables (see `.env.example`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from _radar import (
+    DEFAULT_ARGS,
+    START_DATE,
+    WAREHOUSE_CORE,
+    WAREHOUSE_POOL,
+    platform_pool,
+    platforms,
+)
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+
+@dag(
+    dag_id="social_ingest",
+    schedule=CronDataIntervalTimetable(
+        os.environ.get("RADAR_INGEST_CRON", "0 0 * * *"), timezone="UTC"
+    ),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,  # backfills queue behind each other, never beside the live run
+    default_args=DEFAULT_ARGS,
+    tags=["radar", "ingest"],
+    doc_md=__doc__,
+    params={
+        "platforms": Param(
+            None,
+            type=["null", "array"],
+            description="only these platforms (default: all of RADAR_PLATFORMS)",
+        )
+    },
+)
+def social_ingest():
+    @task
+    def plan(platform: str, **context) -> list[dict]:
+        wanted = context["params"].get("platforms")
+        if wanted and platform not in wanted:
+            print(f"{platform}: not in params.platforms {wanted}; nothing to extract")
+            return []
+        from ingest.runs import plan_extract
+
+        return plan_extract(
+            context["data_interval_start"], context["data_interval_end"], [platform]
+        )
+
+    @task
+    def extract(batch: dict, **context) -> dict:
+        from ingest.runs import extract
+
+        items = batch.get("files") or batch.get("accounts") or []
+        print(f"extracting {batch['platform']}: {len(items)} recording files or accounts")
+        return extract(
+            batch,
+            context["data_interval_start"],
+            context["run_id"],
+            f"{context['ti'].task_id}-{context['ti'].map_index}",
+            context["data_interval_end"],
+        )
+
+    # all_done: a failed platform must not keep the others' data out of the warehouse
+    @task(trigger_rule="all_done", pool=WAREHOUSE_POOL, outlets=[WAREHOUSE_CORE])
+    def load(extracted: list, **context) -> dict:
+        from ingest.runs import load
+
+        summary = load(
+            context["run_id"],
+            context["dag"].dag_id,
+            context["data_interval_start"],
+            context["data_interval_end"],
+        )
+        # signals computes as of this interval's end, whenever it gets to run
+        context["outlet_events"][WAREHOUSE_CORE].extra = {
+            "data_interval_end": context["data_interval_end"].isoformat(),
+            "run_id": context["run_id"],
+            "files_loaded": summary["files_loaded"],
+        }
+        return summary
+
+    @task(trigger_rule="all_done")
+    def check_extracts(planned: list, extracted: list) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ingest.runs import failed_batches
+
+        flat_planned = [b for per_platform in planned for b in (per_platform or [])]
+        flat_done = [e for per_platform in extracted for e in (per_platform or []) if e]
+        failed = failed_batches(flat_planned, flat_done)
+        if failed:
+            raise AirflowFailException(f"{len(failed)} extract batch(es) failed: {failed}")
+
+    planned, extracted = [], []
+    for name in platforms():
+        batches = plan.override(task_id=f"plan_{name}")(name)
+        extracted.append(
+            extract.override(task_id=f"extract_{name}", pool=platform_pool(name)).expand(
+                batch=batches
+            )
+        )
+        planned.append(batches)
+    load(extracted) >> check_extracts(planned, extracted)
+
+
+social_ingest()

@@ -1,0 +1,59 @@
+"""The real DAGs, run in-process with dag.test() on the bundled demo feed:
+social_ingest for the interval, then signals as of its end."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warehouse_helpers import CORE_AND_MARTS, query, run_radar, table_contents
+
+from ingest.settings import RadarSettings
+
+LOGICAL_DATE = datetime(2026, 11, 21, tzinfo=UTC)  # data interval [11-20, 11-21)
+
+
+def _run() -> tuple[str, str]:
+    ingest, signals = run_radar(LOGICAL_DATE)
+    return str(ingest.state), str(signals.state)
+
+
+def test_demo_run_succeeds_and_ranks_candidates(airflow_db, radar_env: Path):
+    assert _run() == ("success", "success")
+    warehouse = RadarSettings().warehouse
+    scopes = dict(query(warehouse, "select scope, count(*) from marts.candidates group by 1"))
+    assert set(scopes) >= {"plant_based_cooking", "sourdough_baking", "houseplants", "green_oven"}
+    (interval,) = query(
+        warehouse,
+        "select data_interval_start, data_interval_end, files_loaded > 0,"
+        " transformed_at is not null from meta.runs",
+    )
+    assert interval == (datetime(2026, 11, 20), datetime(2026, 11, 21), True, True)
+    # the export holds exactly the candidate rows of that as-of
+    export = radar_env / "exports" / "candidates-2026-11-21.csv"
+    with export.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == sum(scopes.values())
+    assert {r["scope"] for r in rows} == set(scopes)
+
+
+def test_malformed_records_are_rejected_and_the_run_still_succeeds(airflow_db, radar_env: Path):
+    assert _run() == ("success", "success")
+    rejects = query(
+        RadarSettings().warehouse,
+        "select platform, entity, source_path, reason from meta.rejects order by 1, 2",
+    )
+    entities = {(platform, entity) for platform, entity, _, _ in rejects}
+    assert {("mastodon", "posts"), ("bluesky", "posts"), ("mastodon", "page")} <= entities
+    assert all(path.startswith("demo/") and reason for _, _, path, reason in rejects)
+
+
+def test_running_the_same_interval_twice_changes_no_core_or_mart_table(airflow_db, radar_env: Path):
+    assert _run() == ("success", "success")
+    warehouse = RadarSettings().warehouse
+    first = table_contents(warehouse, CORE_AND_MARTS)
+    assert all(first[t] for t in CORE_AND_MARTS), "every table should have rows"
+    assert _run() == ("success", "success")
+    assert table_contents(warehouse, CORE_AND_MARTS) == first
+    assert query(warehouse, "select count(*) from meta.runs") == [(2,)]

@@ -1,0 +1,58 @@
+"""Planning extract batches: the live backfill horizon and the cap on mapped tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from feed_builder import mastodon_account, page_line, write_pages
+
+from ingest import runs
+from ingest.live_source import MastodonSources, Sources, plan_live_batches
+
+NOW = datetime(2026, 11, 26, 9, 30)
+
+
+def sources(**kw) -> Sources:
+    return Sources(mastodon=MastodonSources(accounts=["a@x.social", "b@x.social"]), **kw)
+
+
+def test_a_live_run_inside_the_horizon_plans_every_tracked_account():
+    start = datetime(2026, 11, 25)
+    batches = plan_live_batches(sources(), ["mastodon"], {}, start, start + timedelta(1), NOW)
+    assert [b["accounts"] for b in batches] == [["a@x.social", "b@x.social"]]
+
+
+def test_a_live_backfill_past_the_horizon_fetches_nothing(caplog: pytest.LogCaptureFixture):
+    start = datetime(2026, 11, 20)
+    src = sources(backfill_horizon_days=2)
+    assert plan_live_batches(src, ["mastodon"], {}, start, start + timedelta(1), NOW) == []
+    assert "backfill horizon" in caplog.text
+    # a wider horizon lets the same interval through
+    wide = sources(backfill_horizon_days=10)
+    assert plan_live_batches(wide, ["mastodon"], {}, start, start + timedelta(1), NOW)
+
+
+def test_a_long_interval_gets_bigger_batches_not_more_tasks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    feed = tmp_path / "feed"
+    start = datetime(2026, 1, 1)
+    for d in range(40):
+        day = start + timedelta(days=d)
+        for n in range(10):
+            line = page_line(
+                "https://x.social/api/v1/accounts/lookup?acct=a",
+                day,
+                mastodon_account("a", "x.social", 100),
+            )
+            write_pages(
+                feed, "mastodon", "accounts_lookup", day.date().isoformat(), f"part-{n}", [line]
+            )
+    monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
+    monkeypatch.setenv("RADAR_FILES_PER_BATCH", "1")
+    monkeypatch.setattr(runs, "MAX_BATCHES", 64)
+    batches = runs.plan_extract(start, start + timedelta(days=40), ["mastodon"])
+    assert len(batches) <= 64
+    assert sum(len(b["files"]) for b in batches) == 400
