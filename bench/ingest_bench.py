@@ -89,8 +89,11 @@ def ours_load(data_dir: str) -> dict:
     from ingest.settings import RadarSettings
     from ingest.warehouse import apply_schema, connect
 
-    with connect(Path(data_dir) / "warehouse.duckdb") as conn:
-        apply_schema(conn, RadarSettings().sql_dir)
+    settings = RadarSettings()
+    with connect(
+        Path(data_dir) / "warehouse.duckdb", memory_limit=settings.load_memory_limit
+    ) as conn:
+        apply_schema(conn, settings.sql_dir)
         load_pending(conn, Path(data_dir), "bench")
         posts = conn.execute("select count(*) from core.posts").fetchone()[0]
     return {"posts": posts}

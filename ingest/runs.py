@@ -102,7 +102,7 @@ def failed_batches(planned: list[dict], extracted: list[dict]) -> list[str]:
 
 def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datetime) -> dict:
     settings = RadarSettings()
-    with connect(settings.warehouse) as conn:
+    with connect(settings.warehouse, memory_limit=settings.load_memory_limit) as conn:
         apply_schema(conn, settings.sql_dir)
         summary = load_pending(conn, settings.data_dir, run_id)
         advance_cursors(conn)

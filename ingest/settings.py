@@ -25,6 +25,9 @@ class RadarSettings(BaseSettings):
     # DuckDB spills to disk past this, so memory stays flat however large the warehouse;
     # empty means DuckDB's own default (80 % of RAM)
     duckdb_memory_limit: str = "2GB"
+    # the loader merges in bounded groups and spills: at 5 M posts 512MB loads as fast as
+    # 2GB, and keeps the load task's memory flat however large the backfill
+    load_memory_limit: str = "512MB"
     # radar_maintenance: raw-archive days kept for replays; loaded landing files kept
     raw_retention_days: int = 90
     landing_retention_days: int = 30
