@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
+
+from bench.common import machine, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,8 +50,7 @@ def bench(runs: int, workdir: Path) -> list[float]:
 def report(times: list[float]) -> str:
     return "\n".join(
         [
-            f"### `make demo` after setup ({datetime.now():%Y-%m-%d}, {platform.machine()}, "
-            f"{os.cpu_count()} cores, python {platform.python_version()})",
+            f"### `make demo` after setup ({machine()})",
             "",
             "| runs | median (s) | min (s) | max (s) |",
             "|---|---|---|---|",
@@ -70,10 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="radar-demo-bench-") as workdir:
         times = bench(args.runs, Path(workdir))
     text = report(times)
-    print(text)
-    if args.append_to:
-        with args.append_to.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+    publish(text, args.append_to)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import tempfile
 import threading
 import time
@@ -24,6 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from bench.common import machine, publish
 
 SINCE = datetime(2026, 1, 1)
 
@@ -170,8 +170,7 @@ def run(limit: int, window: float, accounts: int, pages: int, workdir: Path) -> 
 
 def report(result: dict, limit: int, window: float, ceiling: dict | None = None) -> str:
     lines = [
-        f"### Extraction against a rate-limited loopback Mastodon ({datetime.now():%Y-%m-%d}, "
-        f"{platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()})",
+        f"### Extraction against a rate-limited loopback Mastodon ({machine()})",
         "",
         "Pages of 40 statuses (about 80 KB), each archived; one client, as one extract task.",
         "",
@@ -210,10 +209,7 @@ def main() -> None:
         result = run(args.limit, args.window, args.accounts, args.pages, Path(workdir) / "a")
         ceiling = run(10**9, 1.0, args.accounts, args.pages, Path(workdir) / "b")
     text = report(result, args.limit, args.window, ceiling)
-    print(text)
-    if args.append_to:
-        with args.append_to.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+    publish(text, args.append_to)
 
 
 if __name__ == "__main__":

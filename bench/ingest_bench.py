@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -28,6 +27,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+
+from bench.common import machine, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 START = date(2026, 8, 1)
@@ -264,9 +265,8 @@ def bench(posts: int, workdir: Path, with_dlt: bool, workers: int | None = None)
 
 def report(runs: list[dict]) -> str:
     lines = [
-        f"### Ingest, recorded Mastodon pages → tables ({datetime.now():%Y-%m-%d}, "
-        f"{platform.machine()}, {os.cpu_count()} cores, duckdb {duckdb.__version__}, "
-        f"python {platform.python_version()}{_dlt_version()})",
+        f"### Ingest, recorded Mastodon pages → tables ({machine()}, "
+        f"duckdb {duckdb.__version__}{_dlt_version()})",
         "",
         "| posts | feed (MB) | path | wall (s) | posts/s | peak RSS (MB) | × floor |",
         "|---|---|---|---|---|---|---|",
@@ -336,10 +336,7 @@ def main() -> None:
         print(f"ingest benchmark at {posts:,} posts…", file=sys.stderr, flush=True)
         runs.append(bench(posts, args.workdir, with_dlt=posts <= args.dlt_max_posts))
     text = report(runs)
-    print(text)
-    if args.append_to:
-        with args.append_to.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+    publish(text, args.append_to)
 
 
 if __name__ == "__main__":

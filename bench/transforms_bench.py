@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+
+from bench.common import machine, publish
 
 START = datetime(2025, 3, 1)
 WORDS = [
@@ -220,8 +221,7 @@ def report(results: list[dict], posts: int, days: int, accounts: int) -> str:
     full, day, floor = by_step["full"], by_step["incremental day"], by_step["anchor"]
     lines = [
         f"### Transforms, {posts:,} posts, {accounts:,} accounts, {days} days "
-        f"({datetime.now():%Y-%m-%d}, {platform.machine()}, {_cpu_count()} cores, "
-        f"duckdb {duckdb.__version__}, python {platform.python_version()})",
+        f"({machine()}, duckdb {duckdb.__version__})",
         "",
         "| step | wall (s) | peak RSS (MB) |",
         "|---|---|---|",
@@ -233,12 +233,6 @@ def report(results: list[dict], posts: int, days: int, accounts: int) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _cpu_count() -> int:
-    import os
-
-    return os.cpu_count() or 1
 
 
 def main() -> None:
@@ -255,10 +249,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="radar-bench-") as workdir:
         results = bench(args.posts, args.days, args.accounts, Path(workdir))
     text = report(results, args.posts, args.days, args.accounts)
-    print(text)
-    if args.append_to:
-        with args.append_to.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+    publish(text, args.append_to)
 
 
 if __name__ == "__main__":
