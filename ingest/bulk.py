@@ -95,8 +95,13 @@ def _chunks(files: list[Path]) -> list[list[Path]]:
     return chunks
 
 
+def _quoted(path: Path) -> str:
+    """A path inside a SQL string literal (COPY and read_json take no parameters here)."""
+    return str(path).replace("'", "''")
+
+
 def _pages_source(mapping: BulkMapping, files: list[Path]) -> str:
-    paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+    paths = ", ".join(f"'{_quoted(p)}'" for p in files)
     return f"""(
         select filename, fetched_at, url, status, body, {mapping.page_columns}
         from (select filename, fetched_at, request.url as url, response.status as status,
@@ -112,7 +117,8 @@ def _copy_atomic(conn: duckdb.DuckDBPyConnection, select: str, entity: str, path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     count = conn.execute(
-        f"copy (select {casts} from ({select})) to '{tmp}' (format parquet, compression zstd)"
+        f"copy (select {casts} from ({select})) to '{_quoted(tmp)}' "
+        "(format parquet, compression zstd)"
     ).fetchone()[0]
     if count == 0:
         tmp.unlink()  # an entity with no rows lands no file, as in the Python path
