@@ -36,3 +36,28 @@ def platforms() -> list[str]:
 
 def platform_pool(platform: str) -> str:
     return f"radar_{platform}"
+
+
+def mastodon_tokens(instances: list[str]) -> dict[str, str]:
+    """Access tokens from Airflow connections, looked up when a task runs.
+
+    ``radar_mastodon__<instance>`` (dots and dashes as ``_``) for one instance, else
+    ``radar_mastodon`` for all; the token is the connection's password. No connection
+    means public access, which is all the radar needs.
+    """
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    def password(conn_id: str) -> str | None:
+        try:
+            return Connection.get(conn_id).password or None
+        except AirflowNotFoundException:
+            return None
+
+    default = password("radar_mastodon")
+    tokens = {}
+    for instance in instances:
+        token = password("radar_mastodon__" + instance.replace(".", "_").replace("-", "_"))
+        if token or default:
+            tokens[instance] = token or default
+    return tokens

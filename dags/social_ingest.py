@@ -17,7 +17,9 @@ replays the fixture feed or the raw archive. The live source skips intervals pas
 `backfill_horizon_days`. Ad-hoc runs can limit `platforms` through the DAG params.
 
 The schedule is `RADAR_INGEST_CRON` (default daily at 00:00 UTC). The other settings are
-`RADAR_*` variables (see `.env.example`).
+`RADAR_*` variables (see `.env.example`). Credentials: Airflow connections
+`radar_mastodon__<instance>` or `radar_mastodon`, with the access token as the password.
+They are optional, because public data needs none.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from _radar import (
     START_DATE,
     WAREHOUSE_CORE,
     WAREHOUSE_POOL,
+    mastodon_tokens,
     platform_pool,
     platforms,
 )
@@ -69,7 +72,7 @@ def social_ingest():
 
     @task
     def extract(batch: dict, **context) -> dict:
-        from ingest.runs import extract
+        from ingest.runs import extract, live_instances
 
         items = batch.get("files") or batch.get("accounts") or []
         print(f"extracting {batch['platform']}: {len(items)} recording files or accounts")
@@ -79,6 +82,7 @@ def social_ingest():
             context["run_id"],
             f"{context['ti'].task_id}-{context['ti'].map_index}",
             context["data_interval_end"],
+            mastodon_tokens(live_instances(batch)),
         )
 
     # all_done: a failed platform must not keep the others' data out of the warehouse

@@ -156,6 +156,7 @@ def _mastodon_pages(
     since: dict[str, datetime],
     until: datetime,
     archives: _Archives,
+    tokens: dict[str, str],
 ) -> Iterator[tuple[str, RecordedPage]]:
     by_instance: dict[str, list[tuple[str, str]]] = {}
     for acct in accounts:
@@ -163,7 +164,9 @@ def _mastodon_pages(
         by_instance.setdefault(instance, []).append((user, acct))
     for instance, users in by_instance.items():
         # one client per instance, so its rate limiter sees every request to it
-        with MastodonClient(sources.base_url(instance), observe_before=until) as client:
+        with MastodonClient(
+            sources.base_url(instance), token=tokens.get(instance), observe_before=until
+        ) as client:
             for user, acct in users:
                 client.archive = archives("accounts_lookup")
                 profile = yield from _walk("accounts_lookup", _as_pages(client.lookup), user)
@@ -218,11 +221,18 @@ def extract_live_batch(
     interval_end: datetime,
     run_id: str,
     task: str,
+    tokens: dict[str, str] | None = None,
 ) -> ExtractSummary:
-    """Fetch, archive, map and land one batch; ``since`` says how far back per account."""
+    """Fetch, archive, map and land one batch; ``since`` says how far back per account.
+
+    ``tokens``: access token per Mastodon instance, if any (public data needs none). They
+    go into the Authorization header only: never into the archive, a log or the warehouse.
+    """
     archives = _Archives(data_dir, platform, interval_start.date(), run_id, task)
     if platform == "mastodon":
-        pages = _mastodon_pages(sources.mastodon, accounts, since, interval_end, archives)
+        pages = _mastodon_pages(
+            sources.mastodon, accounts, since, interval_end, archives, tokens or {}
+        )
     elif platform == "bluesky":
         pages = _bluesky_pages(sources.bluesky, accounts, since, interval_end, archives)
     else:

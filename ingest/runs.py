@@ -57,8 +57,20 @@ def plan_extract(
         per_batch *= 2
 
 
+def live_instances(batch: dict) -> list[str]:
+    """The Mastodon instances a live batch reads, to find their access tokens."""
+    if batch.get("platform") != "mastodon":
+        return []
+    return sorted({acct.lstrip("@").split("@", 1)[1] for acct in batch.get("accounts", [])})
+
+
 def extract(
-    batch: dict, interval_start: datetime, run_id: str, task: str, interval_end: datetime
+    batch: dict,
+    interval_start: datetime,
+    run_id: str,
+    task: str,
+    interval_end: datetime,
+    tokens: dict[str, str] | None = None,
 ) -> dict:
     settings = RadarSettings()
     if "accounts" in batch:  # a live batch
@@ -74,6 +86,7 @@ def extract(
             to_naive_utc(interval_end),
             run_id,
             task,
+            tokens,
         )
         return {**asdict(summary), "files": batch["accounts"]}
     summary = extract_fixture_batch(

@@ -18,6 +18,7 @@ from ingest.settings import RadarSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = datetime(2026, 11, 20)
+SECRET = "tok-3f9a-never-stored"
 
 
 def _bluesky_feed() -> dict:
@@ -105,9 +106,27 @@ def test_live_run_fetches_archives_and_ranks(
         monkeypatch.setenv("RADAR_SOURCE", "live")
         monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
         monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+        # the instance's token comes from an Airflow connection, as in production
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_RADAR_MASTODON__GREENS_SOCIAL",
+            json.dumps({"conn_type": "generic", "password": SECRET}),
+        )
         runs = run_radar((DAY + timedelta(days=1)).replace(tzinfo=UTC))
+        mastodon_auth = {
+            s.headers.get("Authorization") for s in server.seen if s.path.startswith("/api/v1")
+        }
+        bluesky_auth = {
+            s.headers.get("Authorization") for s in server.seen if s.path.startswith("/xrpc")
+        }
 
     assert [str(r.state) for r in runs] == ["success", "success"]
+    assert mastodon_auth == {f"Bearer {SECRET}"} and bluesky_auth == {None}
+    # the token reached the server and nothing else: no archive, landing file or warehouse
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            data = gzip.decompress(raw) if path.suffix == ".gz" else raw
+            assert SECRET.encode() not in data, path
     warehouse = RadarSettings().warehouse
     assert query(warehouse, "select platform, count(*) from core.posts group by 1 order by 1") == [
         ("bluesky", 6),
