@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from ingest.canonical import (
     Account,
+    AccountDiscovery,
     AccountSnapshot,
     Platform,
     Post,
@@ -40,6 +41,7 @@ class MappedBatch:
     posts: list[Post] = field(default_factory=list)
     post_metric_snapshots: list[PostMetricSnapshot] = field(default_factory=list)
     post_deletions: list[PostDeletion] = field(default_factory=list)
+    account_discoveries: list[AccountDiscovery] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     pages: int = 0
 
@@ -66,6 +68,7 @@ class MappedBatch:
             "posts": self.posts,
             "post_metric_snapshots": self.post_metric_snapshots,
             "post_deletions": self.post_deletions,
+            "account_discoveries": self.account_discoveries,
             "rejects": self.rejects,
         }
 

@@ -120,6 +120,17 @@ class PostDeletion(_Row):
     observed_at: datetime
 
 
+class AccountDiscovery(_Row):
+    """Key: (platform, account_id, tag). An account seen posting under a niche's hashtag."""
+
+    platform: Platform
+    account_id: str
+    tag: str
+    handle: str
+    followers: int | None = None
+    observed_at: datetime
+
+
 class Reject(_Row):
     """A record that failed validation, with a pointer back to the page it came from."""
 
@@ -139,5 +150,6 @@ ENTITIES: dict[str, type[_Row]] = {
     "posts": Post,
     "post_metric_snapshots": PostMetricSnapshot,
     "post_deletions": PostDeletion,
+    "account_discoveries": AccountDiscovery,
     "rejects": Reject,
 }

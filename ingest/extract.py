@@ -17,6 +17,7 @@ from ingest.bulk import BulkMapping, BulkResult, land_bulk
 from ingest.fixture_source import endpoint_of, feed_files
 from ingest.landing import land_batch
 from ingest.mastodon.bulk import BULK_MAPPINGS as MASTODON_BULK
+from ingest.mastodon.mapping import DISCOVERY_MAPPERS as MASTODON_DISCOVERY
 from ingest.mastodon.mapping import MAPPERS as MASTODON_MAPPERS
 from ingest.pages import RecordedPage, read_pages
 
@@ -27,6 +28,8 @@ MAPPERS: dict[str, dict[str, Mapper]] = {
     "mastodon": MASTODON_MAPPERS,
     "bluesky": BLUESKY_MAPPERS,
 }
+# endpoints niche_discovery reads (hashtag timelines); social_ingest leaves them alone
+DISCOVERY_MAPPERS: dict[str, dict[str, Mapper]] = {"mastodon": MASTODON_DISCOVERY}
 # endpoints with a set-based twin of their Python mapping (see ingest.bulk)
 BULK_MAPPINGS: dict[str, dict[str, BulkMapping]] = {"mastodon": MASTODON_BULK}
 
@@ -56,16 +59,34 @@ class ExtractSummary:
 
 
 def plan_fixture_batches(
-    feed_dir: Path, platforms: list[str], start: datetime, end: datetime, files_per_batch: int
+    feed_dir: Path,
+    platforms: list[str],
+    start: datetime,
+    end: datetime,
+    files_per_batch: int,
+    discovery: bool = False,
 ) -> list[dict]:
-    """One work item per platform and group of recording files inside the interval."""
+    """One work item per platform and group of recording files inside the interval.
+
+    Ingest plans every endpoint but the discovery ones (an unknown endpoint fails its
+    batch loudly); discovery plans only the discovery endpoints.
+    """
     batches = []
     for platform in platforms:
         if platform not in MAPPERS:
             raise ValueError(f"no mapping for platform {platform!r}; known: {sorted(MAPPERS)}")
-        files = [str(p.relative_to(feed_dir)) for p in feed_files(feed_dir, platform, start, end)]
+        found = feed_files(feed_dir, platform, start, end)
+        discovering = DISCOVERY_MAPPERS.get(platform, {})
+        files = [
+            str(p.relative_to(feed_dir))
+            for p in found
+            if (endpoint_of(p) in discovering) == discovery
+        ]
         for i in range(0, len(files), files_per_batch):
-            batches.append({"platform": platform, "files": files[i : i + files_per_batch]})
+            batch = {"platform": platform, "files": files[i : i + files_per_batch]}
+            if discovery:
+                batch["discovery"] = True
+            batches.append(batch)
     return batches
 
 
@@ -134,6 +155,7 @@ def extract_fixture_batch(
     pages_per_part: int = 500,
     bulk: bool = True,
     memory_limit: str = "1GB",
+    discovery: bool = False,
 ) -> ExtractSummary:
     """Map every page of ``files`` and land the rows.
 
@@ -141,7 +163,7 @@ def extract_fixture_batch(
     every other endpoint, are mapped page by page in Python, one landing part per
     ``pages_per_part`` pages.
     """
-    mappers = MAPPERS[platform]
+    mappers = (DISCOVERY_MAPPERS if discovery else MAPPERS).get(platform, {})
     by_endpoint: dict[str, list[str]] = {}
     for rel in files:
         endpoint = endpoint_of(Path(rel))
@@ -153,7 +175,7 @@ def extract_fixture_batch(
     summary = ExtractSummary(platform)
     parts = itertools.count()
     left = files
-    if bulk:
+    if bulk and not discovery:
         left = _bulk_extract(
             platform,
             by_endpoint,

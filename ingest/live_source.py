@@ -44,6 +44,18 @@ class BlueskySources(_Strict):
     actors: list[str] = []
 
 
+class DiscoverySources(_Strict):
+    """Caps that keep discovery from eating the quota or flooding the tracked set."""
+
+    # instances whose hashtag timelines are read (remote accounts show up there too)
+    instances: list[str] = []
+    max_tags_per_niche: int = Field(default=5, ge=0)
+    max_pages_per_tag: int = Field(default=2, ge=1)
+    max_new_accounts_per_niche: int = Field(default=10, ge=0)
+    # accounts in this follower range are queued first (the micro tier)
+    followers_band: tuple[int, int] = (10_000, 100_000)
+
+
 class Sources(_Strict):
     lookback_days: int = Field(default=7, ge=0)
     initial_days: int = Field(default=90, ge=1)
@@ -52,6 +64,7 @@ class Sources(_Strict):
     backfill_horizon_days: int = Field(default=2, ge=1)
     mastodon: MastodonSources = MastodonSources()
     bluesky: BlueskySources = BlueskySources()
+    discovery: DiscoverySources = DiscoverySources()
 
 
 def load_sources(config_dir: Path) -> Sources:
@@ -91,6 +104,7 @@ def plan_live_batches(
     interval_start: datetime,
     interval_end: datetime | None = None,
     now: datetime | None = None,
+    queued: dict[str, list[str]] | None = None,
 ) -> list[dict]:
     """Batches of tracked accounts, each with how far back to read.
 
@@ -110,6 +124,11 @@ def plan_live_batches(
         )
         return []
     tracked = {"mastodon": sources.mastodon.accounts, "bluesky": sources.bluesky.actors}
+    # accounts niche_discovery queued are tracked like configured ones
+    for platform, handles in (queued or {}).items():
+        known = {h.lstrip("@").lower() for h in tracked.get(platform, [])}
+        extra = [h for h in handles if h.lower() not in known]
+        tracked[platform] = [*tracked.get(platform, []), *extra]
     lookback, initial = timedelta(days=sources.lookback_days), timedelta(days=sources.initial_days)
 
     def since(platform: str, account: str) -> str:
@@ -209,6 +228,53 @@ def _walk(
         yield endpoint, exc.page
         return None
     return last
+
+
+def plan_live_discovery(sources: Sources, niche_tags: dict[str, list[str]]) -> list[dict]:
+    """One batch per discovery instance: the niches' tags, at most ``max_tags_per_niche``
+    each, so a run's requests stay under tags × ``max_pages_per_tag`` per instance."""
+    cap = sources.discovery.max_tags_per_niche
+    tags = sorted({t for niche in niche_tags.values() for t in niche[:cap]})
+    if not tags:
+        return []
+    return [
+        {"platform": "mastodon", "discovery": True, "instance": instance, "tags": tags}
+        for instance in sources.discovery.instances
+    ]
+
+
+def extract_live_discovery(
+    sources: Sources,
+    instance: str,
+    tags: list[str],
+    data_dir: Path,
+    interval_start: datetime,
+    interval_end: datetime,
+    run_id: str,
+    task: str,
+    token: str | None = None,
+) -> ExtractSummary:
+    """Read each tag's timeline on ``instance``, archive it, land the sightings."""
+    from ingest.extract import DISCOVERY_MAPPERS
+
+    archives = _Archives(data_dir, "mastodon", interval_start.date(), run_id, task)
+    batch, summary = MappedBatch("mastodon"), ExtractSummary("mastodon")
+    mapper = DISCOVERY_MAPPERS["mastodon"]["tag_timeline"]
+    with MastodonClient(
+        sources.mastodon.base_url(instance), token=token, observe_before=interval_end
+    ) as client:
+        client.archive = archives("tag_timeline")
+        for tag in tags:
+            pages = _walk(
+                "tag_timeline", client.tag_timeline, tag, sources.discovery.max_pages_per_tag
+            )
+            for _, page in pages:
+                mapper(page, batch)
+                batch.pages += 1
+    archives.close()
+    summary.add(batch, land_batch(batch, data_dir / "landing", interval_start.date(), run_id, task))
+    log.info("discovered on %s: %s pages, rows %s", instance, summary.pages, summary.rows)
+    return summary
 
 
 def extract_live_batch(

@@ -31,6 +31,7 @@ def plan_extract(
     if settings.source not in SOURCES:
         raise ValueError(f"RADAR_SOURCE={settings.source!r}: choose one of {SOURCES}")
     if settings.source == "live":
+        from ingest.discovery import read_queue
         from ingest.live_source import load_sources, plan_live_batches, read_cursors
 
         return plan_live_batches(
@@ -39,6 +40,7 @@ def plan_extract(
             read_cursors(settings.warehouse),
             to_naive_utc(interval_start),
             to_naive_utc(interval_end),
+            queued=read_queue(settings.warehouse),
         )
     if not settings.feed_dir.is_dir():
         raise FileNotFoundError(f"fixture feed {settings.feed_dir} does not exist (RADAR_FEED_DIR)")
@@ -57,10 +59,51 @@ def plan_extract(
         per_batch *= 2
 
 
+def plan_discovery(interval_start: datetime, interval_end: datetime) -> list[dict]:
+    """niche_discovery's batches: recorded hashtag timelines, or live tag reads."""
+    from ingest.discovery import niche_tags
+
+    settings = RadarSettings()
+    if settings.source == "live":
+        from ingest.live_source import load_sources, plan_live_discovery
+
+        return plan_live_discovery(
+            load_sources(settings.config_dir), niche_tags(settings.config_dir)
+        )
+    return plan_fixture_batches(
+        settings.feed_dir,
+        settings.platforms,
+        to_naive_utc(interval_start),
+        to_naive_utc(interval_end),
+        settings.files_per_batch,
+        discovery=True,
+    )
+
+
+def queue_discovered(run_id: str, interval_end: datetime) -> int:
+    """Queue the best newly sighted accounts per niche (caps from config/sources.yaml)."""
+    from ingest.discovery import niche_tags, queue_discovered
+    from ingest.live_source import load_sources
+
+    settings = RadarSettings()
+    caps = load_sources(settings.config_dir).discovery
+    with connect(settings.warehouse, memory_limit=settings.load_memory_limit) as conn:
+        apply_schema(conn, settings.sql_dir)
+        return queue_discovered(
+            conn,
+            niche_tags(settings.config_dir),
+            to_naive_utc(interval_end),
+            caps.max_new_accounts_per_niche,
+            caps.followers_band,
+        )
+
+
 def live_instances(batch: dict) -> list[str]:
     """The Mastodon instances a live batch reads, to find their access tokens."""
     if batch.get("platform") != "mastodon":
         return []
+    if batch.get("instance"):
+        return [batch["instance"]]
     return sorted({acct.lstrip("@").split("@", 1)[1] for acct in batch.get("accounts", [])})
 
 
@@ -73,6 +116,21 @@ def extract(
     tokens: dict[str, str] | None = None,
 ) -> dict:
     settings = RadarSettings()
+    if "tags" in batch:  # a live discovery batch
+        from ingest.live_source import extract_live_discovery, load_sources
+
+        summary = extract_live_discovery(
+            load_sources(settings.config_dir),
+            batch["instance"],
+            batch["tags"],
+            settings.data_dir,
+            to_naive_utc(interval_start),
+            to_naive_utc(interval_end),
+            run_id,
+            task,
+            (tokens or {}).get(batch["instance"]),
+        )
+        return {**asdict(summary), "files": batch["tags"]}
     if "accounts" in batch:  # a live batch
         from ingest.live_source import extract_live_batch, load_sources
 
@@ -97,6 +155,7 @@ def extract(
         to_naive_utc(interval_start).date(),
         run_id,
         task,
+        discovery=bool(batch.get("discovery")),
     )
     return {**asdict(summary), "files": batch["files"]}
 

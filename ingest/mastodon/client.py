@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from urllib.parse import quote
 
 from ingest.canonical import to_naive_utc
 from ingest.http import PlatformClient, RateLimiter, RawArchive, mastodon_rate_limit, next_link
@@ -54,6 +55,18 @@ class MastodonClient(PlatformClient):
             if oldest is None or oldest < since:
                 return
             url, params = next_link(page.headers), None
+
+    def tag_timeline(self, tag: str, max_pages: int) -> Iterator[RecordedPage]:
+        """Newest statuses under ``tag`` (no ``#``), at most ``max_pages`` pages: a cap, so
+        discovery spends a known number of requests per tag."""
+        url: str | None = f"/api/v1/timelines/tag/{quote(tag, safe='')}"
+        params: dict | None = {"limit": STATUSES_PAGE_SIZE}
+        for _ in range(max_pages):
+            page = self.get(url, params=params)
+            yield page
+            url, params = next_link(page.headers), None
+            if url is None:
+                return
 
 
 def _created_at(status: object) -> datetime | None:

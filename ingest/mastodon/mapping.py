@@ -7,11 +7,12 @@ ActivityPub ``uri``, which is the same wherever the post is seen.
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ingest.batch import MappedBatch, validate_page
 from ingest.canonical import (
     Account,
+    AccountDiscovery,
     AccountSnapshot,
     AccountStatus,
     FollowerPrecision,
@@ -169,7 +170,41 @@ def map_account_statuses(page: RecordedPage, batch: MappedBatch) -> None:
         map_status(status, instance, page, batch)
 
 
+def map_tag_timeline(page: RecordedPage, batch: MappedBatch) -> None:
+    """A hashtag timeline names the accounts posting under the tag: discovery sightings.
+
+    Its posts are not loaded: they belong to accounts nobody tracks yet, and the signals
+    count only tracked accounts' posts, read from their own timelines.
+    """
+    statuses = validate_page(page, models.StatusesPage, models.Status, None, "posts", batch)
+    if statuses is None:
+        return
+    tag = normalize_tag(unquote(urlsplit(page.url).path.rstrip("/").rsplit("/", 1)[-1]))
+    instance = _instance(page, [s.account for s in statuses.root])
+    seen = set()
+    for status in statuses.root:
+        account = (status.reblog or status).account
+        key = account_key(account.acct, instance)
+        if key in seen:
+            continue
+        seen.add(key)
+        batch.account_discoveries.append(
+            AccountDiscovery(
+                platform=PLATFORM,
+                account_id=key,
+                tag=tag,
+                handle=key,
+                followers=_known_count(account.followers_count),
+                observed_at=page.fetched_at,
+            )
+        )
+
+
 MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
     "accounts_lookup": map_accounts_lookup,
     "account_statuses": map_account_statuses,
+}
+# endpoints niche_discovery reads; social_ingest never plans them
+DISCOVERY_MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
+    "tag_timeline": map_tag_timeline,
 }

@@ -14,7 +14,7 @@ from replay_server import FakeTime, ReplayServer, Reply
 from ingest.batch import MappedBatch
 from ingest.http import PlatformHTTPError, RawArchive, RetriesExhausted
 from ingest.mastodon.client import MastodonClient
-from ingest.mastodon.mapping import map_account_statuses, map_accounts_lookup
+from ingest.mastodon.mapping import map_account_statuses, map_accounts_lookup, map_tag_timeline
 from ingest.pages import read_pages
 
 NOW = datetime(2026, 11, 20, 6)
@@ -149,3 +149,33 @@ def test_the_token_is_sent_but_never_archived(server, tmp_path):
     assert server.seen[0].headers["Authorization"] == "Bearer s3cret-token"
     archived = gzip.open(client.archive.path, "rt").read()
     assert "s3cret-token" not in archived and "lookup?acct=alice" in archived
+
+
+def test_a_tag_timeline_stops_at_its_page_cap_and_maps_to_sightings(server, tmp_path):
+    tag = "/api/v1/timelines/tag/veganeküche".replace("ü", "%C3%BC")
+    server.routes[f"{tag}?limit=40"] = [
+        Reply(
+            body=statuses_page(200, 40, NOW),
+            headers={"Link": f'<{server.url}{tag}?max_id=161>; rel="next"'},
+        )
+    ]
+    server.routes[f"{tag}?max_id=161"] = [
+        Reply(
+            body=statuses_page(160, 40, NOW),
+            headers={"Link": f'<{server.url}{tag}?max_id=121>; rel="next"'},
+        )
+    ]
+    fake = FakeTime(NOW.timestamp())
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.tag_timeline("veganeküche", max_pages=2))
+    client.archive.close()
+    # a third page exists, but the cap is two requests
+    assert [s.path for s in server.seen] == [f"{tag}?limit=40", f"{tag}?max_id=161"]
+    batch = MappedBatch("mastodon")
+    for page in pages:
+        map_tag_timeline(page, batch)
+    # one sighting per account and page, under the tag as posts' hashtags spell it
+    assert {(d.account_id, d.tag, d.followers) for d in batch.account_discoveries} == {
+        ("alice@greens.social", "veganeküche", 20_000)
+    }
+    assert not batch.posts

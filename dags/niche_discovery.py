@@ -1,0 +1,78 @@
+"""
+### niche_discovery
+
+Find accounts worth tracking. The DAG reads the hashtag timelines of each niche's tags
+(`config/niches.yaml`) on the Mastodon instances in `config/sources.yaml: discovery`. In
+fixture mode it replays the recorded `tag_timeline` pages instead.
+
+- `discover`: lands one sighting per account and tag (`core.account_discoveries`).
+- `load`: the single writer merges the sightings.
+- `queue_accounts`: queues the best new accounts per niche in `meta.tracking_queue`.
+  Accounts in the micro follower band come first, then those with the most sightings.
+
+Live `social_ingest` runs track the queue beside the configured accounts.
+
+Caps keep discovery from eating the quota or flooding the tracked set:
+`max_tags_per_niche`, `max_pages_per_tag` and `max_new_accounts_per_niche`. A run costs
+at most instances × tags × pages requests, and each extract task takes a slot of the
+platform's pool, the same pool `social_ingest` uses.
+"""
+
+from __future__ import annotations
+
+from _radar import DEFAULT_ARGS, START_DATE, WAREHOUSE_POOL, mastodon_tokens, platform_pool
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+
+@dag(
+    dag_id="niche_discovery",
+    # whole UTC days, as social_ingest: a sighting counts for the day it was made
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["radar", "discovery"],
+    doc_md=__doc__,
+)
+def niche_discovery():
+    @task
+    def plan(**context) -> list[dict]:
+        from ingest.runs import plan_discovery
+
+        return plan_discovery(context["data_interval_start"], context["data_interval_end"])
+
+    @task(pool=platform_pool("mastodon"))
+    def discover(batch: dict, **context) -> dict:
+        from ingest.runs import extract, live_instances
+
+        return extract(
+            batch,
+            context["data_interval_start"],
+            context["run_id"],
+            f"discover-{context['ti'].map_index}",
+            context["data_interval_end"],
+            mastodon_tokens(live_instances(batch)),
+        )
+
+    @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
+    def load(discovered: list, **context) -> dict:
+        from ingest.runs import load
+
+        return load(
+            context["run_id"],
+            context["dag"].dag_id,
+            context["data_interval_start"],
+            context["data_interval_end"],
+        )
+
+    @task(pool=WAREHOUSE_POOL)
+    def queue_accounts(loaded: dict, **context) -> int:
+        from ingest.runs import queue_discovered
+
+        return queue_discovered(context["run_id"], context["data_interval_end"])
+
+    queue_accounts(load(discover.expand(batch=plan())))
+
+
+niche_discovery()

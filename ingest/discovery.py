@@ -1,0 +1,127 @@
+"""Account discovery: which hashtags to watch, and which sighted accounts to track next.
+
+niche_discovery reads the hashtag timelines of each niche's tags (``config/niches.yaml``),
+lands a sighting per account and tag (``core.account_discoveries``), and queues the best
+new accounts per niche in ``meta.tracking_queue``, under caps, so discovery can neither
+eat the request quota nor flood the tracked set. Live social_ingest runs track the queue
+beside ``config/sources.yaml``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from ingest.text import normalize_tag
+
+log = logging.getLogger(__name__)
+
+
+def niche_tags(config_dir: Path) -> dict[str, list[str]]:
+    """Each niche's hashtags, normalised as posts' hashtags are."""
+    niches = yaml.safe_load((config_dir / "niches.yaml").read_text(encoding="utf-8"))["niches"]
+    return {
+        name: sorted({normalize_tag(t) for t in spec.get("hashtags", [])})
+        for name, spec in niches.items()
+    }
+
+
+def queue_discovered(
+    conn: duckdb.DuckDBPyConnection,
+    tags: dict[str, list[str]],
+    as_of: datetime,
+    max_new_per_niche: int,
+    followers_band: tuple[int, int],
+) -> int:
+    """Queue up to ``max_new_per_niche`` new accounts per niche and interval (``as_of``);
+    returns how many. A rerun of the interval adds nothing the first run did not leave room
+    for.
+
+    New means neither tracked (in ``core.accounts``) nor queued before. Accounts in the
+    follower band (the micro tier by default) come first, then the most sightings, then
+    the most followers. An account seen under two niches' tags is queued once.
+    """
+    pairs = [(niche, tag) for niche, niche_tags in tags.items() for tag in niche_tags]
+    if not pairs:
+        return 0
+    before = conn.execute("select count(*) from meta.tracking_queue").fetchone()[0]
+    conn.execute(
+        """
+        insert into meta.tracking_queue
+        with watch as (
+            select unnest(?::varchar[]) as niche, unnest(?::varchar[]) as tag
+        ),
+        sighted as (
+            select d.platform, d.account_id, w.niche,
+                   arg_max(d.handle, d.observed_at) as handle,
+                   arg_max(d.tag, d.observed_at) as tag,
+                   arg_max(d.followers, d.observed_at) as followers,
+                   count(*) as sightings
+            from core.account_discoveries as d
+            join watch as w on w.tag = d.tag
+            where d.first_seen_at < ?
+              and not exists (select 1 from core.accounts as a
+                              where a.platform = d.platform and a.account_id = d.account_id)
+              and not exists (select 1 from meta.tracking_queue as q
+                              where q.platform = d.platform and q.account_id = d.account_id)
+            group by d.platform, d.account_id, w.niche
+        ),
+        ranked as (
+            select *,
+                   coalesce(followers between ? and ?, false) as in_band
+            from sighted
+            -- one niche per account: the one it was seen under most
+            qualify row_number() over (partition by platform, account_id
+                                       order by sightings desc, niche) = 1
+        )
+        select r.platform, r.account_id, r.handle, r.niche, r.tag, r.followers,
+               now()::timestamp, ?
+        from ranked as r
+        -- the cap is per interval: a rerun of it fills only what the first run left
+        left join (select niche, count(*) as n from meta.tracking_queue
+                   where queued_for = ? group by niche) as already using (niche)
+        qualify row_number() over (
+            partition by r.niche
+            order by in_band desc, sightings desc, followers desc nulls last, account_id
+        ) <= ? - coalesce(any_value(already.n) over (partition by r.niche), 0)
+        """,
+        [
+            [n for n, _ in pairs],
+            [t for _, t in pairs],
+            as_of,
+            followers_band[0],
+            followers_band[1] - 1,
+            as_of,
+            as_of,
+            max_new_per_niche,
+        ],
+    )
+    queued = conn.execute("select count(*) from meta.tracking_queue").fetchone()[0] - before
+    log.info("discovery: queued %s new accounts (at most %s per niche)", queued, max_new_per_niche)
+    return queued
+
+
+def read_queue(warehouse: Path) -> dict[str, list[str]]:
+    """Queued handles per platform, oldest first, for the live planner."""
+    if not warehouse.exists():
+        return {}
+    from ingest.warehouse import connect
+
+    with connect(warehouse, read_only=True) as conn:
+        exists = conn.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'meta' and table_name = 'tracking_queue'"
+        ).fetchone()[0]
+        if not exists:
+            return {}
+        rows = conn.execute(
+            "select platform, handle from meta.tracking_queue order by queued_for, handle"
+        ).fetchall()
+    queue: dict[str, list[str]] = {}
+    for platform, handle in rows:
+        queue.setdefault(platform, []).append(handle)
+    return queue

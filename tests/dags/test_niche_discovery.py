@@ -1,0 +1,154 @@
+"""niche_discovery, run for real on recorded hashtag timelines: sightings land, the best new
+accounts per niche are queued under the cap, and live ingest then tracks them."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
+from warehouse_helpers import load_dag, query
+
+from ingest.extract import plan_fixture_batches
+from ingest.live_source import load_sources, plan_live_batches
+from ingest.settings import RadarSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY = datetime(2026, 11, 20)
+FETCHED = DAY + timedelta(hours=6)
+INSTANCE = "greens.social"
+
+
+def build_feed(feed: Path) -> None:
+    alice = mastodon_account("alice", INSTANCE, 20_000, local_id="1")
+    write_pages(
+        feed,
+        "mastodon",
+        "accounts_lookup",
+        "2026-11-20",
+        "lookups",
+        [page_line(f"https://{INSTANCE}/api/v1/accounts/lookup?acct=alice", FETCHED, alice)],
+    )
+    write_pages(
+        feed,
+        "mastodon",
+        "account_statuses",
+        "2026-11-20",
+        "alice",
+        [
+            page_line(
+                f"https://{INSTANCE}/api/v1/accounts/1/statuses",
+                FETCHED,
+                [mastodon_status(alice, INSTANCE, "10", DAY, "tofu bowl #vegan", tags=["vegan"])],
+            )
+        ],
+    )
+    people = {
+        "alice": mastodon_account("alice", INSTANCE, 20_000, local_id="1"),  # tracked
+        "bob": mastodon_account("bob", INSTANCE, 15_000, local_id="2"),
+        "carol": mastodon_account(
+            "carol",
+            "bakers.social",
+            52_000,
+            local_id="3",
+            acct="carol@bakers.social",
+            url="https://bakers.social/@carol",
+        ),
+        "dan": mastodon_account("dan", INSTANCE, 600, local_id="4"),  # nano
+        "eve": mastodon_account("eve", INSTANCE, -1, local_id="5"),  # hidden count
+        "fay": mastodon_account("fay", INSTANCE, 31_000, local_id="6"),
+    }
+
+    def timeline(tag: str, users: list[str], n: int) -> str:
+        statuses = [
+            mastodon_status(people[u], INSTANCE, f"{n}{i}", DAY, f"#{tag}", tags=[tag])
+            for i, u in enumerate(users)
+        ]
+        return page_line(f"https://{INSTANCE}/api/v1/timelines/tag/{tag}", FETCHED, statuses)
+
+    write_pages(
+        feed,
+        "mastodon",
+        "tag_timeline",
+        "2026-11-20",
+        "plants",
+        [
+            timeline("vegan", ["alice", "bob", "dan", "eve"], 20),
+            timeline("plantbased", ["bob", "carol"], 30),
+        ],
+    )
+    write_pages(
+        feed,
+        "mastodon",
+        "tag_timeline",
+        "2026-11-20",
+        "bread",
+        [
+            timeline("sourdough", ["carol", "dan", "fay"], 40),
+        ],
+    )
+
+
+def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    feed, config = tmp_path / "feed", tmp_path / "config"
+    build_feed(feed)
+    shutil.copytree(ROOT / "config", config)
+    sources = yaml.safe_load((config / "sources.yaml").read_text())
+    sources["discovery"]["max_new_accounts_per_niche"] = 2
+    (config / "sources.yaml").write_text(yaml.safe_dump(sources))
+    monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
+    monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
+    monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
+    end = (DAY + timedelta(days=1)).replace(tzinfo=UTC)
+
+    # ingest never plans the hashtag timelines; discovery plans nothing else
+    start, stop = DAY, DAY + timedelta(days=1)
+    ingest_files = [
+        f for b in plan_fixture_batches(feed, ["mastodon"], start, stop, 20) for f in b["files"]
+    ]
+    assert ingest_files and not any("tag_timeline" in f for f in ingest_files)
+    found = plan_fixture_batches(feed, ["mastodon"], start, stop, 20, discovery=True)
+    assert all("tag_timeline" in f for b in found for f in b["files"])
+
+    assert str(load_dag("social_ingest").test(logical_date=end).state) == "success"
+    first = load_dag("niche_discovery").test(logical_date=end)
+    assert str(first.state) == "success"
+
+    warehouse = RadarSettings().warehouse
+    sightings = query(
+        warehouse, "select account_id, tag, followers from core.account_discoveries order by 1, 2"
+    )
+    assert ("bob@greens.social", "plantbased", 15_000) in sightings
+    assert ("eve@greens.social", "vegan", None) in sightings  # hidden, never 0
+    queue = query(warehouse, "select niche, account_id from meta.tracking_queue order by 1, 2")
+    # plant-based: bob (in band, seen twice) and carol (in band) fill the cap of 2; dan and
+    # eve lose to it, alice is tracked already. carol and dan, seen once under each niche's
+    # tags, count for one niche only (ties go alphabetically); sourdough still gets fay.
+    assert queue == [
+        ("plant_based_cooking", "bob@greens.social"),
+        ("plant_based_cooking", "carol@bakers.social"),
+        ("sourdough_baking", "fay@greens.social"),
+    ]
+
+    # a rerun of the interval queues nothing twice
+    assert str(load_dag("niche_discovery").test(logical_date=end).state) == "success"
+    assert query(warehouse, "select count(*) from meta.tracking_queue") == [(3,)]
+
+    # live ingest tracks the queue beside the configured accounts
+    live = load_sources(config).model_copy(update={"backfill_horizon_days": 36500})
+    from ingest.discovery import read_queue
+
+    batches = plan_live_batches(
+        live, ["mastodon"], {}, DAY, DAY + timedelta(days=1), queued=read_queue(warehouse)
+    )
+    assert [a for b in batches for a in b["accounts"]] == [
+        "bob@greens.social",
+        "carol@bakers.social",
+        "fay@greens.social",
+    ]
