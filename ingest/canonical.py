@@ -121,11 +121,12 @@ class PostDeletion(_Row):
 
 
 class AccountDiscovery(_Row):
-    """Key: (platform, account_id, tag). An account seen posting under a niche's hashtag."""
+    """Key: (platform, account_id, term). An account found by a niche's term: ``#tag`` for
+    a hashtag timeline, the keyword for an account search."""
 
     platform: Platform
     account_id: str
-    tag: str
+    term: str
     handle: str
     followers: int | None = None
     observed_at: datetime

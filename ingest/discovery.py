@@ -1,7 +1,8 @@
-"""Account discovery: which hashtags to watch, and which sighted accounts to track next.
+"""Account discovery: which terms to search, and which sighted accounts to track next.
 
-niche_discovery reads the hashtag timelines of each niche's tags (``config/niches.yaml``),
-lands a sighting per account and tag (``core.account_discoveries``), and queues the best
+niche_discovery reads the hashtag timelines of each niche's hashtags and searches accounts
+by its keywords (``config/niches.yaml``), lands a sighting per account and term
+(``core.account_discoveries``: ``#tag`` or the keyword), and queues the best
 new accounts per niche in ``meta.tracking_queue``, under caps, so discovery can neither
 eat the request quota nor flood the tracked set. Live social_ingest runs track the queue
 beside ``config/sources.yaml``.
@@ -21,18 +22,27 @@ from ingest.text import normalize_tag
 log = logging.getLogger(__name__)
 
 
-def niche_tags(config_dir: Path) -> dict[str, list[str]]:
-    """Each niche's hashtags, normalised as posts' hashtags are."""
+def niche_terms(config_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """Each niche's hashtags (normalised as posts' hashtags are) and keywords (lowercase
+    NFC), as ``{niche: {"hashtags": [...], "keywords": [...]}}``."""
     niches = yaml.safe_load((config_dir / "niches.yaml").read_text(encoding="utf-8"))["niches"]
     return {
-        name: sorted({normalize_tag(t) for t in spec.get("hashtags", [])})
+        name: {
+            "hashtags": sorted({normalize_tag(t) for t in spec.get("hashtags", [])}),
+            "keywords": sorted({normalize_tag(k) for k in spec.get("keywords", [])}),
+        }
         for name, spec in niches.items()
     }
 
 
+def search_terms(terms: dict[str, list[str]]) -> list[str]:
+    """A niche's terms as sightings name them: ``#tag`` for hashtags, keywords as they are."""
+    return [f"#{t}" for t in terms["hashtags"]] + list(terms["keywords"])
+
+
 def queue_discovered(
     conn: duckdb.DuckDBPyConnection,
-    tags: dict[str, list[str]],
+    niches: dict[str, dict[str, list[str]]],
     as_of: datetime,
     max_new_per_niche: int,
     followers_band: tuple[int, int],
@@ -45,7 +55,7 @@ def queue_discovered(
     follower band (the micro tier by default) come first, then the most sightings, then
     the most followers. An account seen under two niches' tags is queued once.
     """
-    pairs = [(niche, tag) for niche, niche_tags in tags.items() for tag in niche_tags]
+    pairs = [(niche, term) for niche, terms in niches.items() for term in search_terms(terms)]
     if not pairs:
         return 0
     before = conn.execute("select count(*) from meta.tracking_queue").fetchone()[0]
@@ -53,16 +63,16 @@ def queue_discovered(
         """
         insert into meta.tracking_queue
         with watch as (
-            select unnest(?::varchar[]) as niche, unnest(?::varchar[]) as tag
+            select unnest(?::varchar[]) as niche, unnest(?::varchar[]) as term
         ),
         sighted as (
             select d.platform, d.account_id, w.niche,
                    arg_max(d.handle, d.observed_at) as handle,
-                   arg_max(d.tag, d.observed_at) as tag,
+                   arg_max(d.term, d.observed_at) as term,
                    arg_max(d.followers, d.observed_at) as followers,
                    count(*) as sightings
             from core.account_discoveries as d
-            join watch as w on w.tag = d.tag
+            join watch as w on w.term = d.term
             where d.first_seen_at < ?
               and not exists (select 1 from core.accounts as a
                               where a.platform = d.platform and a.account_id = d.account_id)
@@ -78,7 +88,7 @@ def queue_discovered(
             qualify row_number() over (partition by platform, account_id
                                        order by sightings desc, niche) = 1
         )
-        select r.platform, r.account_id, r.handle, r.niche, r.tag, r.followers,
+        select r.platform, r.account_id, r.handle, r.niche, r.term, r.followers,
                now()::timestamp, ?
         from ranked as r
         -- the cap is per interval: a rerun of it fills only what the first run left

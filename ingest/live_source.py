@@ -25,6 +25,7 @@ from ingest.pages import RecordedPage
 
 log = logging.getLogger(__name__)
 ACCOUNTS_PER_BATCH = 25
+MAX_BATCHES = 256
 
 
 class _Strict(BaseModel):
@@ -50,6 +51,7 @@ class DiscoverySources(_Strict):
     # instances whose hashtag timelines are read (remote accounts show up there too)
     instances: list[str] = []
     max_tags_per_niche: int = Field(default=5, ge=0)
+    max_keywords_per_niche: int = Field(default=3, ge=0)
     max_pages_per_tag: int = Field(default=2, ge=1)
     max_new_accounts_per_niche: int = Field(default=10, ge=0)
     # accounts in this follower range are queued first (the micro tier)
@@ -144,9 +146,16 @@ def plan_live_batches(
         }
         for platform in platforms
         for accounts in [tracked.get(platform, [])]
-        for i in range(0, len(accounts), ACCOUNTS_PER_BATCH)
-        for chunk in [accounts[i : i + ACCOUNTS_PER_BATCH]]
+        for size in [_batch_size(len(accounts))]
+        for i in range(0, len(accounts), size)
+        for chunk in [accounts[i : i + size]]
     ]
+
+
+def _batch_size(accounts: int) -> int:
+    """25 accounts a batch, more once that would map past MAX_BATCHES tasks a platform
+    (Airflow's max_map_length is 1024)."""
+    return max(ACCOUNTS_PER_BATCH, -(-accounts // MAX_BATCHES))
 
 
 class _Archives:
@@ -230,16 +239,26 @@ def _walk(
     return last
 
 
-def plan_live_discovery(sources: Sources, niche_tags: dict[str, list[str]]) -> list[dict]:
-    """One batch per discovery instance: the niches' tags, at most ``max_tags_per_niche``
-    each, so a run's requests stay under tags × ``max_pages_per_tag`` per instance."""
-    cap = sources.discovery.max_tags_per_niche
-    tags = sorted({t for niche in niche_tags.values() for t in niche[:cap]})
-    if not tags:
+def plan_live_discovery(sources: Sources, niches: dict[str, dict[str, list[str]]]) -> list[dict]:
+    """One batch per discovery instance: each niche's first ``max_tags_per_niche`` hashtags
+    and ``max_keywords_per_niche`` keywords. A run then costs at most tags ×
+    ``max_pages_per_tag`` + keywords requests per instance."""
+    caps = sources.discovery
+    tags = sorted({t for n in niches.values() for t in n["hashtags"][: caps.max_tags_per_niche]})
+    keywords = sorted(
+        {k for n in niches.values() for k in n["keywords"][: caps.max_keywords_per_niche]}
+    )
+    if not tags and not keywords:
         return []
     return [
-        {"platform": "mastodon", "discovery": True, "instance": instance, "tags": tags}
-        for instance in sources.discovery.instances
+        {
+            "platform": "mastodon",
+            "discovery": True,
+            "instance": instance,
+            "tags": tags,
+            "keywords": keywords,
+        }
+        for instance in caps.instances
     ]
 
 
@@ -247,6 +266,7 @@ def extract_live_discovery(
     sources: Sources,
     instance: str,
     tags: list[str],
+    keywords: list[str],
     data_dir: Path,
     interval_start: datetime,
     interval_end: datetime,
@@ -254,23 +274,29 @@ def extract_live_discovery(
     task: str,
     token: str | None = None,
 ) -> ExtractSummary:
-    """Read each tag's timeline on ``instance``, archive it, land the sightings."""
+    """Read each tag's timeline and search each keyword on ``instance``, archive the pages,
+    land the sightings."""
     from ingest.extract import DISCOVERY_MAPPERS
 
     archives = _Archives(data_dir, "mastodon", interval_start.date(), run_id, task)
     batch, summary = MappedBatch("mastodon"), ExtractSummary("mastodon")
-    mapper = DISCOVERY_MAPPERS["mastodon"]["tag_timeline"]
+    mappers = DISCOVERY_MAPPERS["mastodon"]
     with MastodonClient(
         sources.mastodon.base_url(instance), token=token, observe_before=interval_end
     ) as client:
-        client.archive = archives("tag_timeline")
-        for tag in tags:
-            pages = _walk(
-                "tag_timeline", client.tag_timeline, tag, sources.discovery.max_pages_per_tag
-            )
-            for _, page in pages:
-                mapper(page, batch)
-                batch.pages += 1
+
+        def walks() -> Iterator[tuple[str, RecordedPage]]:
+            client.archive = archives("tag_timeline")
+            for tag in tags:
+                cap = sources.discovery.max_pages_per_tag
+                yield from _walk("tag_timeline", client.tag_timeline, tag, cap)
+            client.archive = archives("account_search")
+            for keyword in keywords:
+                yield from _walk("account_search", client.search_accounts, keyword)
+
+        for endpoint, page in walks():
+            mappers[endpoint](page, batch)
+            batch.pages += 1
     archives.close()
     summary.add(batch, land_batch(batch, data_dir / "landing", interval_start.date(), run_id, task))
     log.info("discovered on %s: %s pages, rows %s", instance, summary.pages, summary.rows)

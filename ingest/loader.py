@@ -40,7 +40,9 @@ MERGE_SPECS: dict[str, MergeSpec] = {
         "core.post_metric_snapshots", ("platform", "post_id", "observed_at")
     ),
     "post_deletions": MergeSpec("core.post_deletions", ("platform", "post_id")),
-    "account_discoveries": MergeSpec("core.account_discoveries", ("platform", "account_id", "tag")),
+    "account_discoveries": MergeSpec(
+        "core.account_discoveries", ("platform", "account_id", "term")
+    ),
     "rejects": MergeSpec(
         "meta.rejects", ("platform", "entity", "source_path", "source_line", "record_index")
     ),

@@ -60,15 +60,15 @@ def plan_extract(
 
 
 def plan_discovery(interval_start: datetime, interval_end: datetime) -> list[dict]:
-    """niche_discovery's batches: recorded hashtag timelines, or live tag reads."""
-    from ingest.discovery import niche_tags
+    """niche_discovery's batches: recorded discovery pages, or live tag and keyword reads."""
+    from ingest.discovery import niche_terms
 
     settings = RadarSettings()
     if settings.source == "live":
         from ingest.live_source import load_sources, plan_live_discovery
 
         return plan_live_discovery(
-            load_sources(settings.config_dir), niche_tags(settings.config_dir)
+            load_sources(settings.config_dir), niche_terms(settings.config_dir)
         )
     return plan_fixture_batches(
         settings.feed_dir,
@@ -82,7 +82,7 @@ def plan_discovery(interval_start: datetime, interval_end: datetime) -> list[dic
 
 def queue_discovered(run_id: str, interval_end: datetime) -> int:
     """Queue the best newly sighted accounts per niche (caps from config/sources.yaml)."""
-    from ingest.discovery import niche_tags, queue_discovered
+    from ingest.discovery import niche_terms, queue_discovered
     from ingest.live_source import load_sources
 
     settings = RadarSettings()
@@ -91,7 +91,7 @@ def queue_discovered(run_id: str, interval_end: datetime) -> int:
         apply_schema(conn, settings.sql_dir)
         return queue_discovered(
             conn,
-            niche_tags(settings.config_dir),
+            niche_terms(settings.config_dir),
             to_naive_utc(interval_end),
             caps.max_new_accounts_per_niche,
             caps.followers_band,
@@ -123,6 +123,7 @@ def extract(
             load_sources(settings.config_dir),
             batch["instance"],
             batch["tags"],
+            batch.get("keywords", []),
             settings.data_dir,
             to_naive_utc(interval_start),
             to_naive_utc(interval_end),
@@ -130,7 +131,7 @@ def extract(
             task,
             (tokens or {}).get(batch["instance"]),
         )
-        return {**asdict(summary), "files": batch["tags"]}
+        return {**asdict(summary), "files": [*batch["tags"], *batch.get("keywords", [])]}
     if "accounts" in batch:  # a live batch
         from ingest.live_source import extract_live_batch, load_sources
 

@@ -68,6 +68,13 @@ class MastodonClient(PlatformClient):
             if url is None:
                 return
 
+    def search_accounts(self, query: str) -> Iterator[RecordedPage]:
+        """Accounts matching ``query`` in name or bio: one page of 40 (paging past it needs
+        a user token)."""
+        yield self.get(
+            "/api/v2/search", params={"q": query, "type": "accounts", "limit": STATUSES_PAGE_SIZE}
+        )
+
 
 def _created_at(status: object) -> datetime | None:
     """A status's time, or None for a record the mapping will reject anyway."""

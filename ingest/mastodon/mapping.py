@@ -7,7 +7,7 @@ ActivityPub ``uri``, which is the same wherever the post is seen.
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ingest.batch import MappedBatch, validate_page
 from ingest.canonical import (
@@ -180,10 +180,24 @@ def map_tag_timeline(page: RecordedPage, batch: MappedBatch) -> None:
     if statuses is None:
         return
     tag = normalize_tag(unquote(urlsplit(page.url).path.rstrip("/").rsplit("/", 1)[-1]))
-    instance = _instance(page, [s.account for s in statuses.root])
+    accounts = [(status.reblog or status).account for status in statuses.root]
+    _sightings(accounts, f"#{tag}", _instance(page, accounts), page, batch)
+
+
+def map_account_search(page: RecordedPage, batch: MappedBatch) -> None:
+    """``/api/v2/search?type=accounts``: accounts whose name or bio match a keyword."""
+    found = validate_page(page, models.SearchPage, models.Account, "accounts", "accounts", batch)
+    if found is None:
+        return
+    query = parse_qs(urlsplit(page.url).query).get("q", [""])[0]
+    _sightings(found.accounts, normalize_tag(query), _instance(page, found.accounts), page, batch)
+
+
+def _sightings(
+    accounts: list[models.Account], term: str, instance: str, page: RecordedPage, batch
+) -> None:
     seen = set()
-    for status in statuses.root:
-        account = (status.reblog or status).account
+    for account in accounts:
         key = account_key(account.acct, instance)
         if key in seen:
             continue
@@ -192,7 +206,7 @@ def map_tag_timeline(page: RecordedPage, batch: MappedBatch) -> None:
             AccountDiscovery(
                 platform=PLATFORM,
                 account_id=key,
-                tag=tag,
+                term=term,
                 handle=key,
                 followers=_known_count(account.followers_count),
                 observed_at=page.fetched_at,
@@ -207,4 +221,5 @@ MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
 # endpoints niche_discovery reads; social_ingest never plans them
 DISCOVERY_MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
     "tag_timeline": map_tag_timeline,
+    "account_search": map_account_search,
 }

@@ -58,3 +58,7 @@ class Status(_Model):
 
 class StatusesPage(RootModel[list[Status]]):
     pass
+
+
+class SearchPage(_Model):
+    accounts: list[Account] = []

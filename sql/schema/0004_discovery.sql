@@ -1,11 +1,13 @@
--- v4: account discovery. Hashtag timelines of a niche's tags name accounts the radar does
--- not track yet; niche_discovery records each sighting and queues the best new ones.
+-- v4: account discovery. Hashtag timelines and account searches for a niche's terms name
+-- accounts the radar does not track yet; niche_discovery records each sighting and queues
+-- the best new ones.
 
--- one row per account and tag it was seen under; newest sighting wins, first kept
+-- one row per account and term it was found by ('#tag' for a hashtag timeline, the keyword
+-- for an account search); newest sighting wins, first kept
 create table core.account_discoveries (
     platform varchar not null,
     account_id varchar not null,
-    tag varchar not null,
+    term varchar not null,
     handle varchar not null,
     -- followers as the serving instance reported them (NULL when hidden)
     followers bigint,
@@ -19,7 +21,7 @@ create table meta.tracking_queue (
     account_id varchar not null,
     handle varchar not null,
     niche varchar not null,
-    tag varchar not null,
+    term varchar not null,
     followers bigint,
     queued_at timestamp not null,
     -- the niche_discovery run whose data interval queued it

@@ -1,5 +1,6 @@
-"""niche_discovery, run for real on recorded hashtag timelines: sightings land, the best new
-accounts per niche are queued under the cap, and live ingest then tracks them."""
+"""niche_discovery, run for real on recorded hashtag timelines and account searches:
+sightings land, the best new accounts per niche are queued under the cap, and live ingest
+then tracks them."""
 
 from __future__ import annotations
 
@@ -90,6 +91,18 @@ def build_feed(feed: Path) -> None:
             timeline("sourdough", ["carol", "dan", "fay"], 40),
         ],
     )
+    # a keyword search names accounts by their bio: gus bakes, and no tag of his was read
+    gus = mastodon_account("gus", INSTANCE, 12_000, local_id="7")
+    search = f"https://{INSTANCE}/api/v2/search?q=Sauerteig&type=accounts&limit=40"
+    body = {"accounts": [gus], "statuses": [], "hashtags": []}
+    write_pages(
+        feed,
+        "mastodon",
+        "account_search",
+        "2026-11-20",
+        "search",
+        [page_line(search, FETCHED, body)],
+    )
 
 
 def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
@@ -114,7 +127,10 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
     ]
     assert ingest_files and not any("tag_timeline" in f for f in ingest_files)
     found = plan_fixture_batches(feed, ["mastodon"], start, stop, 20, discovery=True)
-    assert all("tag_timeline" in f for b in found for f in b["files"])
+    assert {f.split("/")[1] for b in found for f in b["files"]} == {
+        "tag_timeline",
+        "account_search",
+    }
 
     assert str(load_dag("social_ingest").test(logical_date=end).state) == "success"
     first = load_dag("niche_discovery").test(logical_date=end)
@@ -122,23 +138,25 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
 
     warehouse = RadarSettings().warehouse
     sightings = query(
-        warehouse, "select account_id, tag, followers from core.account_discoveries order by 1, 2"
+        warehouse, "select account_id, term, followers from core.account_discoveries order by 1, 2"
     )
-    assert ("bob@greens.social", "plantbased", 15_000) in sightings
-    assert ("eve@greens.social", "vegan", None) in sightings  # hidden, never 0
+    assert ("bob@greens.social", "#plantbased", 15_000) in sightings
+    assert ("eve@greens.social", "#vegan", None) in sightings  # hidden, never 0
+    assert ("gus@greens.social", "sauerteig", 12_000) in sightings  # a keyword, lowercased
     queue = query(warehouse, "select niche, account_id from meta.tracking_queue order by 1, 2")
     # plant-based: bob (in band, seen twice) and carol (in band) fill the cap of 2; dan and
     # eve lose to it, alice is tracked already. carol and dan, seen once under each niche's
-    # tags, count for one niche only (ties go alphabetically); sourdough still gets fay.
+    # tags, count for one niche only (ties go alphabetically); sourdough gets fay and gus.
     assert queue == [
         ("plant_based_cooking", "bob@greens.social"),
         ("plant_based_cooking", "carol@bakers.social"),
         ("sourdough_baking", "fay@greens.social"),
+        ("sourdough_baking", "gus@greens.social"),
     ]
 
     # a rerun of the interval queues nothing twice
     assert str(load_dag("niche_discovery").test(logical_date=end).state) == "success"
-    assert query(warehouse, "select count(*) from meta.tracking_queue") == [(3,)]
+    assert query(warehouse, "select count(*) from meta.tracking_queue") == [(4,)]
 
     # live ingest tracks the queue beside the configured accounts
     live = load_sources(config).model_copy(update={"backfill_horizon_days": 36500})
@@ -151,4 +169,5 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
         "bob@greens.social",
         "carol@bakers.social",
         "fay@greens.social",
+        "gus@greens.social",
     ]

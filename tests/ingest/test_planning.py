@@ -56,3 +56,31 @@ def test_a_long_interval_gets_bigger_batches_not_more_tasks(
     batches = runs.plan_extract(start, start + timedelta(days=40), ["mastodon"])
     assert len(batches) <= 64
     assert sum(len(b["files"]) for b in batches) == 400
+
+
+def test_live_discovery_reads_each_niche_s_first_terms_on_every_instance():
+    from ingest.live_source import DiscoverySources, plan_live_discovery
+
+    src = Sources(
+        discovery=DiscoverySources(
+            instances=["a.social", "b.social"], max_tags_per_niche=1, max_keywords_per_niche=2
+        )
+    )
+    niches = {
+        "plants": {"hashtags": ["monstera", "pothos"], "keywords": ["repotting", "pothos", "x"]},
+        "bread": {"hashtags": ["sourdough"], "keywords": []},
+    }
+    batches = plan_live_discovery(src, niches)
+    assert [b["instance"] for b in batches] == ["a.social", "b.social"]
+    assert batches[0]["tags"] == ["monstera", "sourdough"]
+    assert batches[0]["keywords"] == ["pothos", "repotting"]
+    # no instances configured: discovery costs nothing
+    assert plan_live_discovery(Sources(), niches) == []
+
+
+def test_a_large_tracked_set_gets_bigger_live_batches_not_more_tasks():
+    many = Sources(mastodon=MastodonSources(accounts=[f"u{i}@x.social" for i in range(10_000)]))
+    start = datetime(2026, 11, 25)
+    batches = plan_live_batches(many, ["mastodon"], {}, start, start + timedelta(1), NOW)
+    assert len(batches) <= 256
+    assert sum(len(b["accounts"]) for b in batches) == 10_000

@@ -174,8 +174,9 @@ def test_a_tag_timeline_stops_at_its_page_cap_and_maps_to_sightings(server, tmp_
     batch = MappedBatch("mastodon")
     for page in pages:
         map_tag_timeline(page, batch)
-    # one sighting per account and page, under the tag as posts' hashtags spell it
-    assert {(d.account_id, d.tag, d.followers) for d in batch.account_discoveries} == {
-        ("alice@greens.social", "veganeküche", 20_000)
+    # one sighting per account and page, under the tag as posts' hashtags spell it, with
+    # a '#' (keyword sightings have none)
+    assert {(d.account_id, d.term, d.followers) for d in batch.account_discoveries} == {
+        ("alice@greens.social", "#veganeküche", 20_000)
     }
     assert not batch.posts
