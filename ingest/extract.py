@@ -58,6 +58,15 @@ class ExtractSummary:
         self.landed.extend(str(f) for f in result.landed)
 
 
+# mapped tasks per platform and run, well under Airflow's max_map_length (1024)
+MAX_BATCHES = 256
+
+
+def batch_size(items: int, preferred: int, max_batches: int = MAX_BATCHES) -> int:
+    """``preferred`` items a batch, more once that would make over ``max_batches``."""
+    return max(preferred, -(-items // max_batches))
+
+
 def plan_fixture_batches(
     feed_dir: Path,
     platforms: list[str],
@@ -65,11 +74,13 @@ def plan_fixture_batches(
     end: datetime,
     files_per_batch: int,
     discovery: bool = False,
+    max_batches: int = MAX_BATCHES,
 ) -> list[dict]:
     """One work item per platform and group of recording files inside the interval.
 
     Ingest plans every endpoint but the discovery ones (an unknown endpoint fails its
-    batch loudly); discovery plans only the discovery endpoints.
+    batch loudly); discovery plans only the discovery endpoints. A long backfill interval
+    holds many files: batches grow so a platform never maps past ``max_batches`` tasks.
     """
     batches = []
     for platform in platforms:
@@ -82,8 +93,9 @@ def plan_fixture_batches(
             for p in found
             if (endpoint_of(p) in discovering) == discovery
         ]
-        for i in range(0, len(files), files_per_batch):
-            batch = {"platform": platform, "files": files[i : i + files_per_batch]}
+        size = batch_size(len(files), files_per_batch, max_batches)
+        for i in range(0, len(files), size):
+            batch = {"platform": platform, "files": files[i : i + size]}
             if discovery:
                 batch["discovery"] = True
             batches.append(batch)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.batch import MappedBatch
 from ingest.bluesky.client import BlueskyClient
-from ingest.extract import MAPPERS, ExtractSummary
+from ingest.extract import MAPPERS, ExtractSummary, batch_size
 from ingest.http import PlatformHTTPError, RawArchive
 from ingest.landing import land_batch, safe_name
 from ingest.mastodon.client import MastodonClient
@@ -25,7 +25,6 @@ from ingest.pages import RecordedPage
 
 log = logging.getLogger(__name__)
 ACCOUNTS_PER_BATCH = 25
-MAX_BATCHES = 256
 
 
 class _Strict(BaseModel):
@@ -146,16 +145,10 @@ def plan_live_batches(
         }
         for platform in platforms
         for accounts in [tracked.get(platform, [])]
-        for size in [_batch_size(len(accounts))]
+        for size in [batch_size(len(accounts), ACCOUNTS_PER_BATCH)]
         for i in range(0, len(accounts), size)
         for chunk in [accounts[i : i + size]]
     ]
-
-
-def _batch_size(accounts: int) -> int:
-    """25 accounts a batch, more once that would map past MAX_BATCHES tasks a platform
-    (Airflow's max_map_length is 1024)."""
-    return max(ACCOUNTS_PER_BATCH, -(-accounts // MAX_BATCHES))
 
 
 class _Archives:

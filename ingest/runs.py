@@ -10,16 +10,12 @@ from dataclasses import asdict
 from datetime import datetime
 
 from ingest.canonical import to_naive_utc
-from ingest.extract import extract_fixture_batch, plan_fixture_batches
+from ingest.extract import MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.loader import advance_cursors, load_pending, record_run_load
 from ingest.settings import RadarSettings
 from ingest.warehouse import apply_schema, connect
 
 SOURCES = ("fixture", "live")
-
-
-# mapped tasks per platform and run, well under Airflow's max_map_length (1024)
-MAX_BATCHES = 256
 
 
 def plan_extract(
@@ -44,19 +40,14 @@ def plan_extract(
         )
     if not settings.feed_dir.is_dir():
         raise FileNotFoundError(f"fixture feed {settings.feed_dir} does not exist (RADAR_FEED_DIR)")
-    per_batch = settings.files_per_batch
-    while True:
-        batches = plan_fixture_batches(
-            settings.feed_dir,
-            platforms,
-            to_naive_utc(interval_start),
-            to_naive_utc(interval_end),
-            per_batch,
-        )
-        # a long backfill interval holds many files: bigger batches, never too many tasks
-        if len(batches) <= MAX_BATCHES * max(1, len(platforms)):
-            return batches
-        per_batch *= 2
+    return plan_fixture_batches(
+        settings.feed_dir,
+        platforms,
+        to_naive_utc(interval_start),
+        to_naive_utc(interval_end),
+        settings.files_per_batch,
+        max_batches=MAX_BATCHES,
+    )
 
 
 def plan_discovery(interval_start: datetime, interval_end: datetime) -> list[dict]:
