@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.common import machine, publish
+from bench.common import finish_step, machine, publish, report_step, start_step
 
 ROOT = Path(__file__).resolve().parents[1]
 START = date(2026, 8, 1)
@@ -139,27 +138,8 @@ def dlt_pipeline(feed: str, work: str) -> dict:
 STEPS = {"floor": floor, "ours_extract": ours_extract, "ours_load": ours_load, "dlt": dlt_pipeline}
 
 
-def _step_main(step: str, args: list[str]) -> None:
-    result = STEPS[step](*args)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({**result, "peak_rss_mb": round(peak_kb / 1024)}))
-
-
 def _start(step: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.ingest_bench", "--step", step, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-
-
-def _finish(proc: subprocess.Popen, step: str) -> dict:
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench step {step} failed:\n{err[-3000:]}")
-    return json.loads(out.splitlines()[-1])
+    return start_step("bench.ingest_bench", step, *args)
 
 
 # --- the driver ---------------------------------------------------------------------------
@@ -224,10 +204,10 @@ def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
             for share in shares
             if share
         ]
-        return [_finish(p, "ours_extract") for p in procs]
+        return [finish_step(p, "ours_extract") for p in procs]
 
     extract_s, results = _timed(extract)
-    load_s, loaded = _timed(lambda: [_finish(_start("ours_load", str(data_dir)), "ours_load")])
+    load_s, loaded = _timed(lambda: [finish_step(_start("ours_load", str(data_dir)), "ours_load")])
     results += loaded
     return {
         "path": f"ours ({len(planned)} batches on {workers} workers, then load)",
@@ -240,7 +220,7 @@ def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
 
 
 def run_one(name: str, step: str, *args: str) -> dict:
-    wall, result = _timed(lambda: _finish(_start(step, *args), step))
+    wall, result = _timed(lambda: finish_step(_start(step, *args), step))
     return {"path": name, "wall_s": wall, **result}
 
 
@@ -328,7 +308,7 @@ def main() -> None:
     parser.add_argument("--step", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
     if args.step:
-        _step_main(args.step, rest)
+        report_step(STEPS[args.step](*rest))
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     runs = []

@@ -11,10 +11,6 @@ the plain DuckDB query from DESIGN.md: rolling 30-day ER + daily rollup + hashta
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -22,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.common import machine, publish
+from bench.common import finish_step, machine, publish, report_step, start_step
 
 START = datetime(2025, 3, 1)
 WORDS = [
@@ -179,16 +175,9 @@ STEPS = {
 def measured(step: str, *args: str) -> dict:
     """Run one step in a fresh process; its wall time and peak RSS."""
     started = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.transforms_bench", "--step", step, *args],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"bench step {step} failed:\n{out.stderr[-3000:]}")
+    result = finish_step(start_step("bench.transforms_bench", step, *args), step)
     wall = time.perf_counter() - started
-    return {"step": step, "wall_s": round(wall, 2), **json.loads(out.stdout.splitlines()[-1])}
+    return {"step": step, "wall_s": round(wall, 2), **result}
 
 
 def _step_main(step: str, args: list[str]) -> None:
@@ -199,8 +188,7 @@ def _step_main(step: str, args: list[str]) -> None:
         STEPS[step](path)
     else:
         STEPS[step](path, *map(int, args[1:]))
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_mb": round(peak_kb / 1024)}))
+    report_step()
 
 
 def bench(posts: int, days: int, accounts: int, workdir: Path) -> list[dict]:
