@@ -119,14 +119,10 @@ def read_queue(warehouse: Path) -> dict[str, list[str]]:
     """Queued handles per platform, oldest first, for the live planner."""
     if not warehouse.exists():
         return {}
-    from ingest.warehouse import connect
+    from ingest.warehouse import connect, table_columns
 
     with connect(warehouse, read_only=True) as conn:
-        exists = conn.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'meta' and table_name = 'tracking_queue'"
-        ).fetchone()[0]
-        if not exists:
+        if not table_columns(conn, "meta.tracking_queue"):
             return {}
         rows = conn.execute(
             "select platform, handle from meta.tracking_queue order by queued_for, handle"

@@ -76,12 +76,10 @@ def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
     """Newest committed post per (platform, account id or handle), from ``meta.cursors``."""
     if not warehouse.exists():
         return {}
-    from ingest.warehouse import connect
+    from ingest.warehouse import connect, table_columns
 
     with connect(warehouse, read_only=True) as conn:
-        if not conn.execute(
-            "select count(*) from information_schema.tables where table_name = 'cursors'"
-        ).fetchone()[0]:
+        if not table_columns(conn, "meta.cursors"):
             return {}
         rows = conn.execute(
             """select c.platform, c.key, a.handle, c.newest_seen_at
