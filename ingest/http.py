@@ -7,26 +7,38 @@
 - every page that came back for good (2xx and 4xx) is written to the raw archive, in the
   recorded-page format of ``ingest.pages``, before anyone parses it; credentials never are.
 
-Exceptions: ``PlatformHTTPError`` (a definitive 4xx, archived; the caller records it) and
-``RetriesExhausted`` (the platform kept failing; nothing archived).
+Exceptions: ``PlatformHTTPError`` (a definitive 4xx, archived; the caller records it),
+``RetriesExhausted`` (the platform kept failing; nothing archived) and ``QuotaExhausted``
+(a daily quota is spent: stop until it resets, never retry).
+
+A task that failed mid-walk and is retried resumes where it stopped: its archive file
+from the failed try is read back, and each request that matches an archived page is
+answered from it instead of the network (see ``RawArchive.replay``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
+import logging
 import os
 import re
 import time
+import zlib
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import tenacity
 
-from ingest.pages import PageRef, RecordedPage
+from ingest.pages import PageFormatError, PageRef, RecordedPage, read_pages, request_key
+
+log = logging.getLogger(__name__)
 
 _SECRET_PARAMS = {"access_token", "key", "token", "client_secret", "password"}
 _SECRET_HEADERS = {"authorization", "cookie", "set-cookie", "x-api-key"}
@@ -45,8 +57,95 @@ class RetriesExhausted(Exception):
     """The platform kept answering 429/5xx, timing out or sending broken bodies."""
 
 
-class _Retryable(Exception):
-    pass
+class Retryable(Exception):
+    """Raised by ``check_response`` for an answer worth retrying; ``wait`` is the least
+    time the platform asked for (seconds), on top of the usual backoff."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class QuotaExhausted(Exception):
+    """A daily quota is spent: nothing more until ``resets_at`` (naive UTC)."""
+
+    def __init__(self, platform: str, resets_at: datetime, reason: str) -> None:
+        super().__init__(f"{platform}: {reason}; quota resets at {resets_at.isoformat()}Z")
+        self.platform, self.resets_at = platform, resets_at
+
+
+class DailyQuota:
+    """Units a platform allows per day (YouTube 10,000 units reset at midnight Pacific;
+    TikTok Research 1,000 requests reset at midnight UTC).
+
+    ``spend`` is called before each request and refuses, with ``QuotaExhausted``, a
+    request the budget cannot pay for: no request is sent once the day is spent. With a
+    ``path`` the ledger is a small JSON file under a lock, so every task on the machine
+    spends from one budget.
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        units_per_day: int,
+        reset_tz: str = "UTC",
+        path: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.platform, self.units_per_day, self.path = platform, units_per_day, path
+        self._tz, self._clock = ZoneInfo(reset_tz), clock
+        self._state = {"day": "", "used": 0, "exhausted": False}
+
+    def _today(self) -> str:
+        return datetime.fromtimestamp(self._clock(), self._tz).date().isoformat()
+
+    def resets_at(self) -> datetime:
+        local = datetime.fromtimestamp(self._clock(), self._tz)
+        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
+        return midnight.replace(tzinfo=self._tz).astimezone(UTC).replace(tzinfo=None)
+
+    def _update(self, change: Callable[[dict], None]) -> dict:
+        if self.path is None:
+            state = self._state
+            if state["day"] != self._today():
+                state.update(day=self._today(), used=0, exhausted=False)
+            change(state)
+            return dict(state)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                state = json.loads(self.path.read_text())
+            except (FileNotFoundError, ValueError):
+                state = {}
+            if state.get("day") != self._today():
+                state = {"day": self._today(), "used": 0, "exhausted": False}
+            change(state)
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            tmp.write_text(json.dumps(state))
+            os.replace(tmp, self.path)
+            return state
+
+    def spend(self, units: int) -> None:
+        def take(state: dict) -> None:
+            if state["exhausted"] or state["used"] + units > self.units_per_day:
+                raise QuotaExhausted(
+                    self.platform,
+                    self.resets_at(),
+                    f"{state['used']} of {self.units_per_day} daily units used, "
+                    f"{units} more needed",
+                )
+            state["used"] += units
+
+        self._update(take)
+
+    def exhaust(self) -> None:
+        """The platform said the quota is spent, whatever our ledger thought."""
+        self._update(lambda state: state.update(exhausted=True))
+
+    @property
+    def used(self) -> int:
+        return self._update(lambda state: None)["used"]
 
 
 def redact_url(url: str) -> str:
@@ -112,21 +211,59 @@ def bluesky_rate_limit(headers: httpx.Headers) -> tuple[int | None, float | None
     return int(remaining), float(reset)
 
 
+def _page_key(method: str, url: str, body: str | None) -> tuple[str, str, str | None]:
+    return method.upper(), url, body
+
+
 class RawArchive:
-    """Gzip JSON lines of recorded pages, written under a temporary name and renamed."""
+    """Gzip JSON lines of recorded pages, written under a temporary name and renamed.
+
+    Each page is flushed as it is written, so a crashed try leaves its pages readable.
+    When the same task runs again, the pages a former try archived (complete or not) are
+    read back: ``replay`` answers a request from them, in order, and writes them again,
+    so the final archive holds every page once and the platform is not asked twice.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = path.with_name(f".{path.name}.tmp")
+        self._salvaged: dict[tuple, deque[RecordedPage]] = {}
+        self.salvaged = 0
+        for earlier in (path, self._tmp):
+            if earlier.exists():
+                self._salvage(earlier)
         self._handle = gzip.open(self._tmp, "wt", encoding="utf-8")
         self.lines = 0
+        self.replayed = 0
+
+    def _salvage(self, path: Path) -> None:
+        try:
+            for page in read_pages(path):
+                key = _page_key(page.method, page.url, page.request_body)
+                self._salvaged.setdefault(key, deque()).append(page)
+                self.salvaged += 1
+        except (EOFError, zlib.error, OSError, PageFormatError) as exc:
+            # the former try died mid-write: what came before the cut is kept
+            log.info("%s: archive cut short by a failed try, kept what precedes: %s", path, exc)
+
+    def replay(self, method: str, url: str, body: str | None = None) -> RecordedPage | None:
+        """The page a former try got for this request, archived again; else None."""
+        queue = self._salvaged.get(_page_key(method, url, body))
+        if not queue:
+            return None
+        page = queue.popleft()
+        self.replayed += 1
+        return RecordedPage(**{**page.__dict__, "ref": self.append(page)})
 
     def append(self, page: RecordedPage) -> PageRef:
         self.lines += 1
+        request: dict = {"method": page.method, "url": page.url}
+        if page.request_body is not None:
+            request["body"] = json.loads(page.request_body)
         record = {
             "fetched_at": page.fetched_at.isoformat() + "Z",
-            "request": {"method": page.method, "url": page.url},
+            "request": request,
             "response": {
                 "status": page.status,
                 "headers": page.headers,
@@ -134,6 +271,7 @@ class RawArchive:
             },
         }
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.flush()
         return PageRef(str(self.path), self.lines)
 
     def close(self) -> None:
@@ -142,7 +280,11 @@ class RawArchive:
 
 
 class PlatformClient:
-    """A long-lived ``httpx.Client`` for one platform; use it as a context manager."""
+    """A long-lived ``httpx.Client`` for one platform; use it as a context manager.
+
+    Platforms whose errors hide in the body (YouTube's 403 ``quotaExceeded``, Instagram's
+    throttling codes on a 400) override ``check_response``.
+    """
 
     def __init__(
         self,
@@ -158,17 +300,20 @@ class PlatformClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         observe_before: datetime | None = None,
+        quota: DailyQuota | None = None,
     ) -> None:
         self.platform, self.limiter, self.archive = platform, limiter, archive
+        self.quota = quota
         # a run observes its data interval: a fetch made after the interval's end (the run
         # starts then) is dated just inside it, so that run's as-of counts what it fetched
         self.observe_before = observe_before
         self._client = httpx.Client(
             base_url=base_url, headers=headers, timeout=timeout, transport=transport
         )
+        backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=backoff_max)
         self._retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type((_Retryable, httpx.TransportError)),
-            wait=tenacity.wait_exponential_jitter(multiplier=0.5, max=backoff_max),
+            retry=tenacity.retry_if_exception_type((Retryable, httpx.TransportError)),
+            wait=lambda state: max(backoff(state), _asked_wait(state)),
             stop=tenacity.stop_after_attempt(max_attempts),
             sleep=sleep,
             reraise=True,
@@ -181,40 +326,80 @@ class PlatformClient:
     def __exit__(self, *exc: object) -> None:
         self._client.close()
 
-    def get(self, url: str, params: dict | list | None = None) -> RecordedPage:
+    def get(self, url: str, params: dict | list | None = None, cost: int = 1) -> RecordedPage:
+        return self.request("GET", url, params=params, cost=cost)
+
+    def post(
+        self,
+        url: str,
+        params: dict | list | None = None,
+        json_body: dict | None = None,
+        cost: int = 1,
+    ) -> RecordedPage:
+        return self.request("POST", url, params=params, json_body=json_body, cost=cost)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict | list | None = None,
+        json_body: dict | None = None,
+        cost: int = 1,
+    ) -> RecordedPage:
+        """One logical request; ``cost`` is what it takes from the daily quota, if any."""
+        request = self._client.build_request(method, url, params=params, json=json_body)
+        body = request_key(json_body)
+        if self.archive is not None:
+            page = self.archive.replay(method, redact_url(str(request.url)), body)
+            if page is not None:
+                if page.status >= 400:
+                    raise PlatformHTTPError(page)
+                return page
         try:
-            return self._retrying(self._get_once, url, params)
-        except (_Retryable, httpx.TransportError) as exc:
+            return self._retrying(self._send_once, request, body, cost)
+        except (Retryable, httpx.TransportError) as exc:
             raise RetriesExhausted(f"{self.platform} {redact_url(url)}: {exc}") from exc
 
-    def _get_once(self, url: str, params: dict | list | None) -> RecordedPage:
+    def check_response(self, status: int, headers: httpx.Headers, body: bytes) -> None:
+        """Raise ``Retryable`` or ``QuotaExhausted`` for a platform's special answers."""
+
+    def _send_once(self, request: httpx.Request, body: str | None, cost: int) -> RecordedPage:
+        if self.quota is not None:
+            self.quota.spend(cost)
         self.limiter.before_request()
         self.requests += 1
-        response = self._client.get(url, params=params)
-        body = response.read()
+        response = self._client.send(request)
+        data = response.read()
         self.limiter.after_response(response.headers)
         status = response.status_code
+        self.check_response(status, response.headers, data)
         if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status}")
+            raise Retryable(f"HTTP {status}")
         if status < 300:
             try:
-                json.loads(body)
+                json.loads(data)
             except ValueError as exc:
-                raise _Retryable(f"undecodable body: {exc}") from exc
+                raise Retryable(f"undecodable body: {exc}") from exc
         fetched_at = datetime.now(UTC).replace(tzinfo=None)
         if self.observe_before is not None:
             fetched_at = min(fetched_at, self.observe_before - timedelta(microseconds=1))
         page = RecordedPage(
             ref=PageRef("", 0),
             fetched_at=fetched_at,
-            method="GET",
-            url=redact_url(str(response.request.url)),
+            method=request.method,
+            url=redact_url(str(request.url)),
             status=status,
             headers={k: v for k, v in response.headers.items() if k not in _SECRET_HEADERS},
-            body=body,
+            body=data,
+            request_body=body,
         )
         if self.archive is not None:
             page = RecordedPage(**{**page.__dict__, "ref": self.archive.append(page)})
         if status >= 400:
             raise PlatformHTTPError(page)
         return page
+
+
+def _asked_wait(state: tenacity.RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    return getattr(exc, "wait", None) or 0.0

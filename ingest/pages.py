@@ -2,7 +2,7 @@
 
 One JSON object per line (``.jsonl`` or ``.jsonl.gz``)::
 
-    {"fetched_at": "...", "request": {"method": "GET", "url": "..."},
+    {"fetched_at": "...", "request": {"method": "GET", "url": "...", "body": <json>?},
      "response": {"status": 200, "headers": {...}, "body": <json> | "body_text": "<raw>"}}
 """
 
@@ -36,9 +36,21 @@ class RecordedPage:
     status: int
     headers: dict[str, str]
     body: bytes
+    # the JSON body of a POST (TikTok queries): part of what identifies the page
+    request_body: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def request_key(body: Any) -> str | None:
+    """A request's JSON body in one spelling, so a replayed request finds its page."""
+    return None if body is None else json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
+def _request_body(request: dict) -> str | None:
+    body = request.get("body")
+    return body if isinstance(body, str) else request_key(body)
 
 
 class PageFormatError(ValueError):
@@ -73,6 +85,7 @@ def read_pages(path: Path, display_path: str | None = None) -> Iterator[Recorded
                     status=int(response["status"]),
                     headers={k.lower(): v for k, v in response.get("headers", {}).items()},
                     body=body,
+                    request_body=_request_body(entry["request"]),
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise PageFormatError(f"{shown}:{line_no}: not a recorded page: {exc}") from exc

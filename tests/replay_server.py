@@ -38,6 +38,8 @@ class Seen:
     path: str
     headers: dict[str, str]
     at: float
+    method: str = "GET"
+    body: bytes = b""
 
 
 class ReplayServer:
@@ -55,15 +57,23 @@ class ReplayServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up first (a timeout test): nothing to answer
 
+            def do_POST(self) -> None:  # noqa: N802
+                self.do_GET()
+
             def _reply(self) -> None:
-                server.seen.append(Seen(self.path, dict(self.headers), time.monotonic()))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                server.seen.append(
+                    Seen(self.path, dict(self.headers), time.monotonic(), self.command, body)
+                )
                 path = self.path if self.path in server.routes else self.path.split("?")[0]
                 replies = server.routes.get(path) or [Reply(404, '{"error":"Record not found"}')]
                 reply = replies.pop(0) if len(replies) > 1 else replies[0]
                 time.sleep(reply.delay)
                 data = reply.body.encode()
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                if "Content-Type" not in reply.headers:
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
