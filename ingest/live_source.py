@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from ingest.batch import MappedBatch
 from ingest.bluesky.client import BlueskyClient
 from ingest.extract import MAPPERS, ExtractSummary, batch_size
-from ingest.http import PlatformHTTPError, RawArchive
+from ingest.http import RawArchive
 from ingest.landing import land_batch, safe_name
 from ingest.mastodon.client import MastodonClient
 from ingest.pages import RecordedPage
+from ingest.walk import as_pages, walk
 
 log = logging.getLogger(__name__)
 ACCOUNTS_PER_BATCH = 25
@@ -188,12 +189,12 @@ def _mastodon_pages(
         ) as client:
             for user, acct in users:
                 client.archive = archives("accounts_lookup")
-                profile = yield from _walk("accounts_lookup", _as_pages(client.lookup), user)
+                profile = yield from walk("accounts_lookup", as_pages(client.lookup), user)
                 if profile is None:
                     continue
                 client.archive = archives("account_statuses")
                 account_id = json.loads(profile.body)["id"]
-                yield from _walk("account_statuses", client.statuses, account_id, since[acct])
+                yield from walk("account_statuses", client.statuses, account_id, since[acct])
 
 
 def _bluesky_pages(
@@ -205,29 +206,10 @@ def _bluesky_pages(
 ) -> Iterator[tuple[str, RecordedPage]]:
     with BlueskyClient(sources.base_url, observe_before=until) as client:
         client.archive = archives("get_profiles")
-        yield from _walk("get_profiles", client.profiles, actors)
+        yield from walk("get_profiles", client.profiles, actors)
         client.archive = archives("get_author_feed")
         for actor in actors:
-            yield from _walk("get_author_feed", client.author_feed, actor, since[actor])
-
-
-def _as_pages(fetch_one: Callable[..., RecordedPage]) -> Callable[..., list[RecordedPage]]:
-    return lambda *args: [fetch_one(*args)]
-
-
-def _walk(
-    endpoint: str, fetch: Callable[..., Iterable[RecordedPage]], *args: object
-) -> Generator[tuple[str, RecordedPage], None, RecordedPage | None]:
-    """Yield each page fetched; a definitive 4xx ends the walk as its archived page, which
-    the mapping turns into a reject. Returns the last good page, or None after an error."""
-    last = None
-    try:
-        for last in fetch(*args):
-            yield endpoint, last
-    except PlatformHTTPError as exc:
-        yield endpoint, exc.page
-        return None
-    return last
+            yield from walk("get_author_feed", client.author_feed, actor, since[actor])
 
 
 def plan_live_discovery(sources: Sources, niches: dict[str, dict[str, list[str]]]) -> list[dict]:
@@ -280,10 +262,10 @@ def extract_live_discovery(
             client.archive = archives("tag_timeline")
             for tag in tags:
                 cap = sources.discovery.max_pages_per_tag
-                yield from _walk("tag_timeline", client.tag_timeline, tag, cap)
+                yield from walk("tag_timeline", client.tag_timeline, tag, cap)
             client.archive = archives("account_search")
             for keyword in keywords:
-                yield from _walk("account_search", client.search_accounts, keyword)
+                yield from walk("account_search", client.search_accounts, keyword)
 
         for endpoint, page in walks():
             mappers[endpoint](page, batch)

@@ -1,0 +1,27 @@
+"""Walks over a platform's pages, shared by every platform's live fetching."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable
+
+from ingest.http import PlatformHTTPError
+from ingest.pages import RecordedPage
+
+
+def as_pages(fetch_one: Callable[..., RecordedPage]) -> Callable[..., list[RecordedPage]]:
+    return lambda *args: [fetch_one(*args)]
+
+
+def walk(
+    endpoint: str, fetch: Callable[..., Iterable[RecordedPage]], *args: object
+) -> Generator[tuple[str, RecordedPage], None, RecordedPage | None]:
+    """Yield each page fetched; a definitive 4xx ends the walk as its archived page, which
+    the mapping turns into a reject. Returns the last good page, or None after an error."""
+    last = None
+    try:
+        for last in fetch(*args):
+            yield endpoint, last
+    except PlatformHTTPError as exc:
+        yield endpoint, exc.page
+        return None
+    return last
