@@ -177,6 +177,7 @@ def _mastodon_pages(
     until: datetime,
     archives: _Archives,
     tokens: dict[str, str],
+    client_options: dict,
 ) -> Iterator[tuple[str, RecordedPage]]:
     by_instance: dict[str, list[tuple[str, str]]] = {}
     for acct in accounts:
@@ -185,7 +186,10 @@ def _mastodon_pages(
     for instance, users in by_instance.items():
         # one client per instance, so its rate limiter sees every request to it
         with MastodonClient(
-            sources.base_url(instance), token=tokens.get(instance), observe_before=until
+            sources.base_url(instance),
+            token=tokens.get(instance),
+            observe_before=until,
+            **client_options,
         ) as client:
             for user, acct in users:
                 client.archive = archives("accounts_lookup")
@@ -203,8 +207,9 @@ def _bluesky_pages(
     since: dict[str, datetime],
     until: datetime,
     archives: _Archives,
+    client_options: dict,
 ) -> Iterator[tuple[str, RecordedPage]]:
-    with BlueskyClient(sources.base_url, observe_before=until) as client:
+    with BlueskyClient(sources.base_url, observe_before=until, **client_options) as client:
         client.archive = archives("get_profiles")
         yield from walk("get_profiles", client.profiles, actors)
         client.archive = archives("get_author_feed")
@@ -287,8 +292,12 @@ def extract_live_batch(
     run_id: str,
     task: str,
     tokens: dict[str, str] | None = None,
+    **client_options: object,
 ) -> ExtractSummary:
     """Fetch, archive, map and land one batch; ``since`` says how far back per account.
+
+    A retried task resumes: pages its failed try archived are replayed, not fetched again.
+    ``client_options`` go to the platform client (timeouts and retries, in tests).
 
     ``tokens``: access token per Mastodon instance, if any (public data needs none). They
     go into the Authorization header only: never into the archive, a log or the warehouse.
@@ -296,10 +305,12 @@ def extract_live_batch(
     archives = _Archives(data_dir, platform, interval_start.date(), run_id, task)
     if platform == "mastodon":
         pages = _mastodon_pages(
-            sources.mastodon, accounts, since, interval_end, archives, tokens or {}
+            sources.mastodon, accounts, since, interval_end, archives, tokens or {}, client_options
         )
     elif platform == "bluesky":
-        pages = _bluesky_pages(sources.bluesky, accounts, since, interval_end, archives)
+        pages = _bluesky_pages(
+            sources.bluesky, accounts, since, interval_end, archives, client_options
+        )
     else:
         raise ValueError(f"no live client for platform {platform!r}")
     batch, summary = MappedBatch(platform), ExtractSummary(platform)

@@ -58,7 +58,10 @@ class PageFormatError(ValueError):
 
 
 def _open(path: Path):
-    if path.suffix == ".gz":
+    # by content, not name: an archive in progress is named ``.<name>.jsonl.gz.tmp``
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    if gzipped:
         return gzip.open(path, "rt", encoding="utf-8")
     return path.open("r", encoding="utf-8")
 
