@@ -38,6 +38,16 @@ def platform_pool(platform: str) -> str:
     return f"radar_{platform}"
 
 
+def _connection(conn_id: str):
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
 def mastodon_tokens(instances: list[str]) -> dict[str, str]:
     """Access tokens from Airflow connections, looked up when a task runs.
 
@@ -45,16 +55,10 @@ def mastodon_tokens(instances: list[str]) -> dict[str, str]:
     ``radar_mastodon`` for all; the token is the connection's password. No connection
     means public access, which is all the radar needs.
     """
-    if not instances:  # fixture batches and other platforms: nothing to look up
-        return {}
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
 
     def password(conn_id: str) -> str | None:
-        try:
-            return Connection.get(conn_id).password or None
-        except AirflowNotFoundException:
-            return None
+        conn = _connection(conn_id)
+        return (conn.password or None) if conn is not None else None
 
     default = password("radar_mastodon")
     tokens = {}
@@ -63,3 +67,32 @@ def mastodon_tokens(instances: list[str]) -> dict[str, str]:
         if token or default:
             tokens[instance] = token or default
     return tokens
+
+
+# which field of the Airflow connection ``radar_<platform>`` holds which credential
+CONNECTION_FIELDS = {
+    "bluesky": {"identifier": "login", "app_password": "password"},
+    "youtube": {"api_key": "password"},
+    "instagram": {"ig_user_id": "login", "access_token": "password"},
+    "tiktok": {"client_key": "login", "client_secret": "password"},
+}
+
+
+def credentials(batch: dict) -> dict[str, str]:
+    """The secrets a live batch needs, read from Airflow connections when the task runs,
+    never at parse time and never for a fixture batch. They go to the platform client's
+    headers or query only; the raw archive, logs and warehouse never see them."""
+    if "accounts" not in batch and "tags" not in batch:  # a fixture batch: no network
+        return {}
+    platform = batch.get("platform")
+    if platform == "mastodon":
+        accounts = batch.get("accounts") or []
+        instances = [batch["instance"]] if batch.get("instance") else []
+        instances += sorted({a.lstrip("@").split("@", 1)[1] for a in accounts if "@" in a})
+        return mastodon_tokens(instances)
+    fields = CONNECTION_FIELDS.get(platform or "")
+    conn = _connection(f"radar_{platform}") if fields else None
+    if conn is None:
+        return {}
+    found = {key: getattr(conn, attr) for key, attr in fields.items()}
+    return {key: value for key, value in found.items() if value}

@@ -1,9 +1,10 @@
 """
 ### niche_discovery
 
-Find accounts worth tracking. The DAG reads the hashtag timelines of each niche's tags
-(`config/niches.yaml`) on the Mastodon instances in `config/sources.yaml: discovery`. In
-fixture mode it replays the recorded `tag_timeline` pages instead.
+Find accounts worth tracking, by each niche's hashtags and keywords (`config/niches.yaml`):
+Mastodon hashtag timelines and account search on the instances in
+`config/sources.yaml: discovery`, and Bluesky account search (post search with a
+session) when enabled there. In fixture mode it replays the recorded discovery pages.
 
 - `discover`: lands one sighting per account and tag (`core.account_discoveries`).
 - `load`: the single writer merges the sightings.
@@ -20,7 +21,14 @@ platform's pool, the same pool `social_ingest` uses.
 
 from __future__ import annotations
 
-from _radar import DEFAULT_ARGS, START_DATE, WAREHOUSE_POOL, mastodon_tokens, platform_pool
+from _radar import (
+    DEFAULT_ARGS,
+    START_DATE,
+    WAREHOUSE_POOL,
+    credentials,
+    platform_pool,
+    platforms,
+)
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 
@@ -37,22 +45,24 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 )
 def niche_discovery():
     @task
-    def plan(**context) -> list[dict]:
+    def plan(platform: str, **context) -> list[dict]:
         from ingest.runs import plan_discovery
 
-        return plan_discovery(context["data_interval_start"], context["data_interval_end"])
+        return plan_discovery(
+            context["data_interval_start"], context["data_interval_end"], [platform]
+        )
 
-    @task(pool=platform_pool("mastodon"))
+    @task
     def discover(batch: dict, **context) -> dict:
-        from ingest.runs import extract, live_instances
+        from ingest.runs import extract
 
         return extract(
             batch,
             context["data_interval_start"],
             context["run_id"],
-            f"discover-{context['ti'].map_index}",
+            f"{context['ti'].task_id}-{context['ti'].map_index}",
             context["data_interval_end"],
-            mastodon_tokens(live_instances(batch)),
+            credentials(batch),
         )
 
     @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
@@ -72,7 +82,14 @@ def niche_discovery():
 
         return queue_discovered(context["run_id"], context["data_interval_end"])
 
-    queue_accounts(load(discover.expand(batch=plan())))
+    # per platform, so each takes its own pool: the one social_ingest's extracts take
+    discovered = [
+        discover.override(task_id=f"discover_{name}", pool=platform_pool(name)).expand(
+            batch=plan.override(task_id=f"plan_{name}")(name)
+        )
+        for name in platforms()
+    ]
+    queue_accounts(load(discovered))
 
 
 niche_discovery()

@@ -31,7 +31,7 @@ from _radar import (
     START_DATE,
     WAREHOUSE_CORE,
     WAREHOUSE_POOL,
-    mastodon_tokens,
+    credentials,
     platform_pool,
     platforms,
 )
@@ -72,7 +72,7 @@ def social_ingest():
 
     @task
     def extract(batch: dict, **context) -> dict:
-        from ingest.runs import extract, live_instances
+        from ingest.runs import extract
 
         items = batch.get("files") or batch.get("accounts") or []
         print(f"extracting {batch['platform']}: {len(items)} recording files or accounts")
@@ -82,7 +82,7 @@ def social_ingest():
             context["run_id"],
             f"{context['ti'].task_id}-{context['ti'].map_index}",
             context["data_interval_end"],
-            mastodon_tokens(live_instances(batch)),
+            credentials(batch),
         )
 
     # all_done: a failed platform must not keep the others' data out of the warehouse

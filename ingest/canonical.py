@@ -120,9 +120,14 @@ class PostDeletion(_Row):
     observed_at: datetime
 
 
+# the term of a profile read during discovery: it carries the follower count of a platform
+# whose search results have none (Bluesky), and no niche watches it
+PROFILE_TERM = "(profile)"
+
+
 class AccountDiscovery(_Row):
     """Key: (platform, account_id, term). An account found by a niche's term: ``#tag`` for
-    a hashtag timeline, the keyword for an account search."""
+    a hashtag timeline, the keyword for an account search, or ``PROFILE_TERM``."""
 
     platform: Platform
     account_id: str

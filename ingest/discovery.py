@@ -69,7 +69,13 @@ def queue_discovered(
             select d.platform, d.account_id, w.niche,
                    arg_max(d.handle, d.observed_at) as handle,
                    arg_max(d.term, d.observed_at) as term,
-                   arg_max(d.followers, d.observed_at) as followers,
+                   -- the latest count any sighting of the account had (a profile read
+                   -- made during discovery, when search results carry none)
+                   coalesce(arg_max(d.followers, d.observed_at),
+                            (select arg_max(p.followers, p.observed_at)
+                             from core.account_discoveries as p
+                             where p.platform = d.platform and p.account_id = d.account_id
+                               and p.followers is not null)) as followers,
                    count(*) as sightings
             from core.account_discoveries as d
             join watch as w on w.term = d.term

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.batch import MappedBatch
+from ingest.bluesky.mapping import DISCOVERY_MAPPERS as BLUESKY_DISCOVERY
 from ingest.bluesky.mapping import MAPPERS as BLUESKY_MAPPERS
 from ingest.bulk import BulkMapping, BulkResult, land_bulk
 from ingest.fixture_source import endpoint_of, feed_files
@@ -29,7 +30,10 @@ MAPPERS: dict[str, dict[str, Mapper]] = {
     "bluesky": BLUESKY_MAPPERS,
 }
 # endpoints niche_discovery reads (hashtag timelines); social_ingest leaves them alone
-DISCOVERY_MAPPERS: dict[str, dict[str, Mapper]] = {"mastodon": MASTODON_DISCOVERY}
+DISCOVERY_MAPPERS: dict[str, dict[str, Mapper]] = {
+    "mastodon": MASTODON_DISCOVERY,
+    "bluesky": BLUESKY_DISCOVERY,
+}
 # endpoints with a set-based twin of their Python mapping (see ingest.bulk)
 BULK_MAPPINGS: dict[str, dict[str, BulkMapping]] = {"mastodon": MASTODON_BULK}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.batch import MappedBatch
-from ingest.bluesky.client import BlueskyClient
+from ingest.bluesky.client import DEFAULT_PDS, BlueskyClient
 from ingest.extract import MAPPERS, ExtractSummary, batch_size
 from ingest.http import RawArchive
 from ingest.landing import land_batch, safe_name
@@ -45,11 +45,19 @@ class BlueskySources(_Strict):
     actors: list[str] = []
 
 
+class BlueskyDiscovery(_Strict):
+    enabled: bool = False
+    # post search needs a session on a PDS (Airflow connection radar_bluesky: login = handle,
+    # password = an app password); without one only account search by keyword runs
+    pds_url: str = DEFAULT_PDS
+
+
 class DiscoverySources(_Strict):
     """Caps that keep discovery from eating the quota or flooding the tracked set."""
 
-    # instances whose hashtag timelines are read (remote accounts show up there too)
+    # Mastodon instances whose hashtag timelines are read (remote accounts show up there too)
     instances: list[str] = []
+    bluesky: BlueskyDiscovery = BlueskyDiscovery()
     max_tags_per_niche: int = Field(default=5, ge=0)
     max_keywords_per_niche: int = Field(default=3, ge=0)
     max_pages_per_tag: int = Field(default=2, ge=1)
@@ -217,10 +225,13 @@ def _bluesky_pages(
             yield from walk("get_author_feed", client.author_feed, actor, since[actor])
 
 
-def plan_live_discovery(sources: Sources, niches: dict[str, dict[str, list[str]]]) -> list[dict]:
-    """One batch per discovery instance: each niche's first ``max_tags_per_niche`` hashtags
-    and ``max_keywords_per_niche`` keywords. A run then costs at most tags ×
-    ``max_pages_per_tag`` + keywords requests per instance."""
+def plan_live_discovery(
+    sources: Sources, niches: dict[str, dict[str, list[str]]], platforms: list[str] | None = None
+) -> list[dict]:
+    """Discovery batches: each niche's first ``max_tags_per_niche`` hashtags and
+    ``max_keywords_per_niche`` keywords, read on every Mastodon instance listed and, when
+    enabled, on Bluesky. A run costs at most terms × ``max_pages_per_tag`` requests per
+    instance (plus one profile read per 25 accounts found on Bluesky)."""
     caps = sources.discovery
     tags = sorted({t for n in niches.values() for t in n["hashtags"][: caps.max_tags_per_niche]})
     keywords = sorted(
@@ -228,56 +239,152 @@ def plan_live_discovery(sources: Sources, niches: dict[str, dict[str, list[str]]
     )
     if not tags and not keywords:
         return []
-    return [
-        {
-            "platform": "mastodon",
-            "discovery": True,
-            "instance": instance,
-            "tags": tags,
-            "keywords": keywords,
-        }
-        for instance in caps.instances
-    ]
+    wanted = set(platforms if platforms is not None else ["mastodon", "bluesky"])
+    terms = {"discovery": True, "tags": tags, "keywords": keywords}
+    batches = []
+    if "mastodon" in wanted:
+        batches += [{"platform": "mastodon", "instance": i, **terms} for i in caps.instances]
+    if "bluesky" in wanted and caps.bluesky.enabled:
+        batches.append({"platform": "bluesky", **terms})
+    return batches
+
+
+def _mastodon_discovery_pages(
+    sources: Sources,
+    batch: dict,
+    until: datetime,
+    archives: _Archives,
+    credentials: dict[str, str],
+    client_options: dict,
+) -> Iterator[tuple[str, RecordedPage]]:
+    """Each tag's timeline (capped pages) and one account search per keyword."""
+    instance = batch["instance"]
+    with MastodonClient(
+        sources.mastodon.base_url(instance),
+        token=credentials.get(instance),
+        observe_before=until,
+        **client_options,
+    ) as client:
+        client.archive = archives("tag_timeline")
+        for tag in batch["tags"]:
+            cap = sources.discovery.max_pages_per_tag
+            yield from walk("tag_timeline", client.tag_timeline, tag, cap)
+        client.archive = archives("account_search")
+        for keyword in batch["keywords"]:
+            yield from walk("account_search", client.search_accounts, keyword)
+
+
+def _bluesky_discovery_pages(
+    sources: Sources,
+    batch: dict,
+    until: datetime,
+    archives: _Archives,
+    credentials: dict[str, str],
+    client_options: dict,
+) -> Iterator[tuple[str, RecordedPage]]:
+    """searchActors per keyword on the public AppView; with a session (``identifier`` and
+    ``app_password``), searchPosts per tag and keyword on the PDS. Then the profiles of
+    every account found, 25 a request, for their follower counts."""
+    cap = sources.discovery.max_pages_per_tag
+    found: dict[str, None] = {}
+
+    def note(pages: Iterator[tuple[str, RecordedPage]], key: str, who: Callable[[dict], str]):
+        for endpoint, page in pages:
+            if page.status < 400:
+                for item in json.loads(page.body).get(key) or []:
+                    try:
+                        found.setdefault(who(item))
+                    except (KeyError, TypeError):
+                        pass  # the mapping rejects it
+            yield endpoint, page
+
+    with BlueskyClient(sources.bluesky.base_url, observe_before=until, **client_options) as app:
+        app.archive = archives("search_actors")
+        for keyword in batch["keywords"]:
+            yield from note(walk("search_actors", app.search_actors, keyword, cap), "actors", _did)
+        if credentials.get("identifier") and credentials.get("app_password"):
+            with BlueskyClient(
+                sources.discovery.bluesky.pds_url, observe_before=until, **client_options
+            ) as pds:
+                pds.login(credentials["identifier"], credentials["app_password"])
+                pds.archive = archives("search_posts")
+                searches = [(f"#{t}", t) for t in batch["tags"]] + [
+                    (k, None) for k in batch["keywords"]
+                ]
+                for query, tag in searches:
+                    pages = walk("search_posts", pds.search_posts, query, cap, tag)
+                    yield from note(pages, "posts", _author_did)
+        else:
+            log.info("bluesky discovery: no session credentials, so no post search by tag")
+        app.archive = archives("discovery_profiles")
+        yield from walk("discovery_profiles", app.profiles, list(found))
+
+
+def _did(actor: dict) -> str:
+    return actor["did"]
+
+
+def _author_did(post: dict) -> str:
+    return post["author"]["did"]
+
+
+DISCOVERY_PAGES = {"mastodon": _mastodon_discovery_pages, "bluesky": _bluesky_discovery_pages}
 
 
 def extract_live_discovery(
     sources: Sources,
-    instance: str,
-    tags: list[str],
-    keywords: list[str],
+    batch: dict,
     data_dir: Path,
     interval_start: datetime,
     interval_end: datetime,
     run_id: str,
     task: str,
-    token: str | None = None,
+    credentials: dict[str, str] | None = None,
+    **client_options: object,
 ) -> ExtractSummary:
-    """Read each tag's timeline and search each keyword on ``instance``, archive the pages,
-    land the sightings."""
+    """Read one discovery batch (see ``plan_live_discovery``), archive the pages, land the
+    sightings. ``credentials``: Mastodon tokens per instance, or the Bluesky session's
+    ``identifier`` and ``app_password``."""
     from ingest.extract import DISCOVERY_MAPPERS
 
-    archives = _Archives(data_dir, "mastodon", interval_start.date(), run_id, task)
-    batch, summary = MappedBatch("mastodon"), ExtractSummary("mastodon")
-    mappers = DISCOVERY_MAPPERS["mastodon"]
-    with MastodonClient(
-        sources.mastodon.base_url(instance), token=token, observe_before=interval_end
-    ) as client:
+    platform = batch["platform"]
+    if platform not in DISCOVERY_PAGES:
+        raise ValueError(f"no live discovery for platform {platform!r}")
+    archives = _Archives(data_dir, platform, interval_start.date(), run_id, task)
+    pages = DISCOVERY_PAGES[platform](
+        sources, batch, interval_end, archives, credentials or {}, client_options
+    )
+    return _land_pages(
+        platform,
+        pages,
+        DISCOVERY_MAPPERS[platform],
+        archives,
+        data_dir,
+        interval_start,
+        run_id,
+        task,
+    )
 
-        def walks() -> Iterator[tuple[str, RecordedPage]]:
-            client.archive = archives("tag_timeline")
-            for tag in tags:
-                cap = sources.discovery.max_pages_per_tag
-                yield from walk("tag_timeline", client.tag_timeline, tag, cap)
-            client.archive = archives("account_search")
-            for keyword in keywords:
-                yield from walk("account_search", client.search_accounts, keyword)
 
-        for endpoint, page in walks():
-            mappers[endpoint](page, batch)
-            batch.pages += 1
+def _land_pages(
+    platform: str,
+    pages: Iterator[tuple[str, RecordedPage]],
+    mappers: dict[str, Callable[[RecordedPage, MappedBatch], None]],
+    archives: _Archives,
+    data_dir: Path,
+    interval_start: datetime,
+    run_id: str,
+    task: str,
+) -> ExtractSummary:
+    """Map every page as it arrives, then land the rows, archives first: a landed row
+    always has its raw page on disk."""
+    batch, summary = MappedBatch(platform), ExtractSummary(platform)
+    for endpoint, page in pages:
+        mappers[endpoint](page, batch)
+        batch.pages += 1
     archives.close()
     summary.add(batch, land_batch(batch, data_dir / "landing", interval_start.date(), run_id, task))
-    log.info("discovered on %s: %s pages, rows %s", instance, summary.pages, summary.rows)
+    log.info("fetched %s: %s pages, rows %s", platform, summary.pages, summary.rows)
     return summary
 
 
@@ -291,7 +398,7 @@ def extract_live_batch(
     interval_end: datetime,
     run_id: str,
     task: str,
-    tokens: dict[str, str] | None = None,
+    credentials: dict[str, str] | None = None,
     **client_options: object,
 ) -> ExtractSummary:
     """Fetch, archive, map and land one batch; ``since`` says how far back per account.
@@ -299,13 +406,21 @@ def extract_live_batch(
     A retried task resumes: pages its failed try archived are replayed, not fetched again.
     ``client_options`` go to the platform client (timeouts and retries, in tests).
 
-    ``tokens``: access token per Mastodon instance, if any (public data needs none). They
-    go into the Authorization header only: never into the archive, a log or the warehouse.
+    ``credentials``: for Mastodon an access token per instance, if any (public data needs
+    none); for the other platforms their keys (see ``dags/_radar.py: CONNECTION_FIELDS``).
+    They go into request headers or query only: never into the archive, a log or the
+    warehouse.
     """
     archives = _Archives(data_dir, platform, interval_start.date(), run_id, task)
     if platform == "mastodon":
         pages = _mastodon_pages(
-            sources.mastodon, accounts, since, interval_end, archives, tokens or {}, client_options
+            sources.mastodon,
+            accounts,
+            since,
+            interval_end,
+            archives,
+            credentials or {},
+            client_options,
         )
     elif platform == "bluesky":
         pages = _bluesky_pages(
@@ -313,12 +428,6 @@ def extract_live_batch(
         )
     else:
         raise ValueError(f"no live client for platform {platform!r}")
-    batch, summary = MappedBatch(platform), ExtractSummary(platform)
-    for endpoint, page in pages:
-        MAPPERS[platform][endpoint](page, batch)
-        batch.pages += 1
-    # archives first: a landed row must always have its raw page on disk
-    archives.close()
-    summary.add(batch, land_batch(batch, data_dir / "landing", interval_start.date(), run_id, task))
-    log.info("fetched %s: %s pages, rows %s", platform, summary.pages, summary.rows)
-    return summary
+    return _land_pages(
+        platform, pages, MAPPERS[platform], archives, data_dir, interval_start, run_id, task
+    )

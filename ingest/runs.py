@@ -50,20 +50,23 @@ def plan_extract(
     )
 
 
-def plan_discovery(interval_start: datetime, interval_end: datetime) -> list[dict]:
+def plan_discovery(
+    interval_start: datetime, interval_end: datetime, platforms: list[str] | None = None
+) -> list[dict]:
     """niche_discovery's batches: recorded discovery pages, or live tag and keyword reads."""
     from ingest.discovery import niche_terms
 
     settings = RadarSettings()
+    platforms = settings.platforms if platforms is None else platforms
     if settings.source == "live":
         from ingest.live_source import load_sources, plan_live_discovery
 
         return plan_live_discovery(
-            load_sources(settings.config_dir), niche_terms(settings.config_dir)
+            load_sources(settings.config_dir), niche_terms(settings.config_dir), platforms
         )
     return plan_fixture_batches(
         settings.feed_dir,
-        settings.platforms,
+        platforms,
         to_naive_utc(interval_start),
         to_naive_utc(interval_end),
         settings.files_per_batch,
@@ -89,38 +92,28 @@ def queue_discovered(run_id: str, interval_end: datetime) -> int:
         )
 
 
-def live_instances(batch: dict) -> list[str]:
-    """The Mastodon instances a live batch reads, to find their access tokens."""
-    if batch.get("platform") != "mastodon":
-        return []
-    if batch.get("instance"):
-        return [batch["instance"]]
-    return sorted({acct.lstrip("@").split("@", 1)[1] for acct in batch.get("accounts", [])})
-
-
 def extract(
     batch: dict,
     interval_start: datetime,
     run_id: str,
     task: str,
     interval_end: datetime,
-    tokens: dict[str, str] | None = None,
+    credentials: dict[str, str] | None = None,
 ) -> dict:
+    """Extract one planned batch. ``credentials`` are the live platform's secrets."""
     settings = RadarSettings()
     if "tags" in batch:  # a live discovery batch
         from ingest.live_source import extract_live_discovery, load_sources
 
         summary = extract_live_discovery(
             load_sources(settings.config_dir),
-            batch["instance"],
-            batch["tags"],
-            batch.get("keywords", []),
+            batch,
             settings.data_dir,
             to_naive_utc(interval_start),
             to_naive_utc(interval_end),
             run_id,
             task,
-            (tokens or {}).get(batch["instance"]),
+            credentials,
         )
         return {**asdict(summary), "files": [*batch["tags"], *batch.get("keywords", [])]}
     if "accounts" in batch:  # a live batch
@@ -136,7 +129,7 @@ def extract(
             to_naive_utc(interval_end),
             run_id,
             task,
-            tokens,
+            credentials,
         )
         return {**asdict(summary), "files": batch["accounts"]}
     summary = extract_fixture_batch(

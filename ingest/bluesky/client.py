@@ -1,6 +1,8 @@
-"""Bluesky AppView client: batched profiles and cursor-paged author feeds.
+"""Bluesky AppView client: batched profiles, cursor-paged author feeds, and discovery.
 
-The public AppView needs no token; counts come from the server's own view.
+The public AppView needs no token; counts come from the server's own view. Post search
+does: since 2025 the public AppView answers ``searchPosts`` with 403, so it goes through
+the user's PDS with a session from ``createSession`` (a handle and an app password).
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ from ingest.http import PlatformClient, RateLimiter, RawArchive, bluesky_rate_li
 from ingest.pages import RecordedPage
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
+DEFAULT_PDS = "https://bsky.social"
 PROFILES_PER_REQUEST = 25  # getProfiles' maximum
 FEED_PAGE_SIZE = 100  # getAuthorFeed's maximum
+SEARCH_PAGE_SIZE = 100  # searchActors' and searchPosts' maximum
+
+
+class BlueskyLoginError(Exception):
+    """createSession refused the handle and app password (the password is never shown)."""
 
 
 class BlueskyClient(PlatformClient):
@@ -58,6 +66,48 @@ class BlueskyClient(PlatformClient):
             if not body.get("cursor") or (times and min(times) < since):
                 return
             params = {**params, "cursor": body["cursor"]}
+
+    def login(self, identifier: str, app_password: str) -> None:
+        """Open a session on this client's host (a PDS) for authenticated search.
+
+        The request goes around the archive (its body holds the password) and the token
+        lives only in this client's Authorization header.
+        """
+        response = self._client.post(
+            "/xrpc/com.atproto.server.createSession",
+            json={"identifier": identifier, "password": app_password},
+        )
+        if response.status_code != 200:
+            raise BlueskyLoginError(
+                f"createSession for {identifier!r} answered HTTP {response.status_code}: "
+                f"{response.text[:200]}"
+            )
+        self._client.headers["Authorization"] = f"Bearer {response.json()['accessJwt']}"
+
+    def search_actors(self, query: str, max_pages: int) -> Iterator[RecordedPage]:
+        """Accounts matching ``query`` (name, handle, bio); no counts, so the caller follows
+        up with ``profiles``."""
+        yield from self._search("/xrpc/app.bsky.actor.searchActors", {"q": query}, max_pages)
+
+    def search_posts(
+        self, query: str, max_pages: int, tag: str | None = None
+    ) -> Iterator[RecordedPage]:
+        """Newest posts matching ``query``, or carrying ``tag`` (needs a session)."""
+        params = {"q": query, "sort": "latest"}
+        if tag is not None:
+            params["tag"] = tag
+        yield from self._search("/xrpc/app.bsky.feed.searchPosts", params, max_pages)
+
+    def _search(self, path: str, params: dict, max_pages: int) -> Iterator[RecordedPage]:
+        # the cursor "may not allow scrolling through the entire result set": cap the pages
+        params = {**params, "limit": SEARCH_PAGE_SIZE}
+        for _ in range(max_pages):
+            page = self.get(path, params=params)
+            yield page
+            cursor = json.loads(page.body).get("cursor")
+            if not cursor:
+                return
+            params = {**params, "cursor": cursor}
 
 
 def _indexed_at(item: object) -> datetime | None:

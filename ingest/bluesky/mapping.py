@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 from ingest.batch import MappedBatch, validate_page
 from ingest.bluesky import models
 from ingest.canonical import (
+    PROFILE_TERM,
     Account,
+    AccountDiscovery,
     AccountSnapshot,
     AccountStatus,
     FollowerPrecision,
@@ -175,8 +177,69 @@ def map_get_posts(page: RecordedPage, batch: MappedBatch) -> None:
             )
 
 
+def _query(page: RecordedPage) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def _sighting(did: str, handle: str, term: str, followers: int | None, page: RecordedPage):
+    return AccountDiscovery(
+        platform=PLATFORM,
+        account_id=did,
+        term=term,
+        handle=handle,
+        followers=followers,
+        observed_at=page.fetched_at,
+    )
+
+
+def map_search_actors(page: RecordedPage, batch: MappedBatch) -> None:
+    """Accounts whose name, handle or bio match a niche keyword: one sighting each."""
+    found = validate_page(
+        page, models.SearchActorsPage, models.ActorView, "actors", "accounts", batch
+    )
+    term = normalize_tag(_query(page).get("q", ""))
+    seen = set()
+    for actor in found.actors if found else []:
+        if actor.did not in seen:
+            seen.add(actor.did)
+            batch.account_discoveries.append(_sighting(actor.did, actor.handle, term, None, page))
+
+
+def map_search_posts(page: RecordedPage, batch: MappedBatch) -> None:
+    """Authors of posts under a niche's tag (``#tag``) or keyword. A repost in the results
+    is the original author's post, so the sighting is the author's."""
+    found = validate_page(page, models.SearchPostsPage, models.PostView, "posts", "posts", batch)
+    query = _query(page)
+    term = f"#{normalize_tag(query['tag'])}" if query.get("tag") else normalize_tag(query["q"])
+    seen = set()
+    for post in found.posts if found else []:
+        if post.author.did not in seen:
+            seen.add(post.author.did)
+            batch.account_discoveries.append(
+                _sighting(post.author.did, post.author.handle, term, None, page)
+            )
+
+
+def map_discovery_profiles(page: RecordedPage, batch: MappedBatch) -> None:
+    """Profiles of sighted accounts: their follower counts, as sightings under
+    ``PROFILE_TERM``, which no niche watches; the queue takes an account's followers from
+    its latest sighting that has them. Nothing goes to core.accounts: the account is not
+    tracked until the queue says so."""
+    result = validate_page(page, models.ProfilesPage, models.Profile, "profiles", "accounts", batch)
+    for profile in result.profiles if result else []:
+        batch.account_discoveries.append(
+            _sighting(profile.did, profile.handle, PROFILE_TERM, profile.followersCount, page)
+        )
+
+
 MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
     "get_profiles": map_get_profiles,
     "get_author_feed": map_get_author_feed,
     "get_posts": map_get_posts,
+}
+# endpoints niche_discovery reads; social_ingest never plans them
+DISCOVERY_MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
+    "search_actors": map_search_actors,
+    "search_posts": map_search_posts,
+    "discovery_profiles": map_discovery_profiles,
 }

@@ -93,3 +93,21 @@ class AuthorFeedPage(_Model):
 
 class PostsPage(_Model):
     posts: list[PostView]
+
+
+class ActorView(_Model):
+    """``profileView`` in search results: no follower counts."""
+
+    did: str
+    handle: str
+    displayName: str | None = None
+
+
+class SearchActorsPage(_Model):
+    actors: list[ActorView]
+    cursor: str | None = None
+
+
+class SearchPostsPage(_Model):
+    posts: list[PostView]
+    cursor: str | None = None

@@ -99,3 +99,39 @@ def test_signals_runs_on_the_asset_that_the_ingest_load_marks(dagbag):
     signals = dagbag.dags["signals"]
     assert outlet.name == "radar_warehouse_core"
     assert list(signals.timetable.asset_condition.objects) == [outlet]
+
+
+def test_credentials_come_from_each_platform_s_connection_and_only_for_live_batches(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from _radar import credentials
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RADAR_YOUTUBE", '{"conn_type": "generic", "password": "AIza-k"}'
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RADAR_INSTAGRAM",
+        '{"conn_type": "generic", "login": "17841405309211844", "password": "EAAB-t"}',
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RADAR_BLUESKY",
+        '{"conn_type": "generic", "login": "me.bsky.social", "password": "app-pass-word"}',
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RADAR_MASTODON", '{"conn_type": "generic", "password": "mtok1"}'
+    )
+    assert credentials({"platform": "youtube", "accounts": ["UC1"]}) == {"api_key": "AIza-k"}
+    assert credentials({"platform": "instagram", "accounts": ["bluebottle"]}) == {
+        "ig_user_id": "17841405309211844",
+        "access_token": "EAAB-t",
+    }
+    assert credentials({"platform": "bluesky", "tags": ["vegan"], "keywords": []}) == {
+        "identifier": "me.bsky.social",
+        "app_password": "app-pass-word",
+    }
+    assert credentials({"platform": "mastodon", "accounts": ["a@x.social"]}) == {
+        "x.social": "mtok1"
+    }
+    # no connection: public access; a fixture batch never looks anything up
+    assert credentials({"platform": "tiktok", "accounts": ["joe"]}) == {}
+    assert credentials({"platform": "youtube", "files": ["youtube/videos/dt=x/a.jsonl"]}) == {}

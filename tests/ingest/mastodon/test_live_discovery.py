@@ -41,11 +41,15 @@ def test_tags_and_keywords_are_read_archived_and_landed(tmp_path: Path):
             mastodon=MastodonSources(instance_urls={"greens.social": server.url}),
             discovery=DiscoverySources(instances=["greens.social"], max_pages_per_tag=1),
         )
+        batch = {
+            "platform": "mastodon",
+            "instance": "greens.social",
+            "tags": ["vegan"],
+            "keywords": ["sauerteig"],
+        }
         summary = extract_live_discovery(
             sources,
-            "greens.social",
-            ["vegan"],
-            ["sauerteig"],
+            batch,
             tmp_path,
             START,
             START + timedelta(days=1),
