@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from ingest.canonical import PROFILE_TERM
 from ingest.text import normalize_tag
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,12 @@ def queue_discovered(
         ),
         sighted as (
             select d.platform, d.account_id, w.niche,
-                   arg_max(d.handle, d.observed_at) as handle,
+                   -- a profile read knows the account's current handle best
+                   coalesce((select arg_max(p.handle, p.observed_at)
+                             from core.account_discoveries as p
+                             where p.platform = d.platform and p.account_id = d.account_id
+                               and p.term = ?),
+                            arg_max(d.handle, d.observed_at)) as handle,
                    arg_max(d.term, d.observed_at) as term,
                    -- the latest count any sighting of the account had (a profile read
                    -- made during discovery, when search results carry none)
@@ -108,6 +114,7 @@ def queue_discovered(
         [
             [n for n, _ in pairs],
             [t for _, t in pairs],
+            PROFILE_TERM,
             as_of,
             followers_band[0],
             followers_band[1] - 1,

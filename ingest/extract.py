@@ -16,11 +16,14 @@ from ingest.bluesky.mapping import DISCOVERY_MAPPERS as BLUESKY_DISCOVERY
 from ingest.bluesky.mapping import MAPPERS as BLUESKY_MAPPERS
 from ingest.bulk import BulkMapping, BulkResult, land_bulk
 from ingest.fixture_source import endpoint_of, feed_files
+from ingest.instagram import mapping as instagram
 from ingest.landing import land_batch
 from ingest.mastodon.bulk import BULK_MAPPINGS as MASTODON_BULK
 from ingest.mastodon.mapping import DISCOVERY_MAPPERS as MASTODON_DISCOVERY
 from ingest.mastodon.mapping import MAPPERS as MASTODON_MAPPERS
 from ingest.pages import RecordedPage, read_pages
+from ingest.tiktok import mapping as tiktok
+from ingest.youtube import mapping as youtube
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +31,17 @@ Mapper = Callable[[RecordedPage, MappedBatch], None]
 MAPPERS: dict[str, dict[str, Mapper]] = {
     "mastodon": MASTODON_MAPPERS,
     "bluesky": BLUESKY_MAPPERS,
+    "youtube": youtube.MAPPERS,
+    "instagram": instagram.MAPPERS,
+    "tiktok": tiktok.MAPPERS,
 }
 # endpoints niche_discovery reads (hashtag timelines); social_ingest leaves them alone
 DISCOVERY_MAPPERS: dict[str, dict[str, Mapper]] = {
     "mastodon": MASTODON_DISCOVERY,
     "bluesky": BLUESKY_DISCOVERY,
+    "youtube": youtube.DISCOVERY_MAPPERS,
+    "instagram": instagram.DISCOVERY_MAPPERS,
+    "tiktok": tiktok.DISCOVERY_MAPPERS,
 }
 # endpoints with a set-based twin of their Python mapping (see ingest.bulk)
 BULK_MAPPINGS: dict[str, dict[str, BulkMapping]] = {"mastodon": MASTODON_BULK}
@@ -48,6 +57,8 @@ class ExtractSummary:
     pages: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     landed: list[str] = field(default_factory=list)
+    # why the batch stopped before its end (a spent daily quota), if it did
+    stopped: str | None = None
 
     def add(self, batch: MappedBatch, files: list[Path]) -> None:
         self.pages += batch.pages

@@ -45,6 +45,25 @@ _SECRET_HEADERS = {"authorization", "cookie", "set-cookie", "x-api-key"}
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
 
+class _RedactLoggedUrls(logging.Filter):
+    """httpx logs ``HTTP Request: GET <full url>`` at INFO, which Airflow task logs keep:
+    a key or token in the query (YouTube ``key``, Instagram ``access_token``) is taken out
+    of the line first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+def _redact_httpx_logs() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactLoggedUrls) for f in logger.filters):
+        logger.addFilter(_RedactLoggedUrls())
+
+
 class PlatformHTTPError(Exception):
     """A 4xx other than 429: retrying will not help. The page was archived."""
 
@@ -304,6 +323,7 @@ class PlatformClient:
     ) -> None:
         self.platform, self.limiter, self.archive = platform, limiter, archive
         self.quota = quota
+        _redact_httpx_logs()
         # a run observes its data interval: a fetch made after the interval's end (the run
         # starts then) is dated just inside it, so that run's as-of counts what it fetched
         self.observe_before = observe_before

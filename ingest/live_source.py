@@ -18,11 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ingest.batch import MappedBatch
 from ingest.bluesky.client import DEFAULT_PDS, BlueskyClient
 from ingest.extract import MAPPERS, ExtractSummary, batch_size
-from ingest.http import RawArchive
+from ingest.http import QuotaExhausted, RawArchive
+from ingest.instagram import live as instagram_live
 from ingest.landing import land_batch, safe_name
 from ingest.mastodon.client import MastodonClient
 from ingest.pages import RecordedPage
+from ingest.tiktok import live as tiktok_live
 from ingest.walk import as_pages, walk
+from ingest.youtube import live as youtube_live
 
 log = logging.getLogger(__name__)
 ACCOUNTS_PER_BATCH = 25
@@ -45,6 +48,15 @@ class BlueskySources(_Strict):
     actors: list[str] = []
 
 
+# platforms whose live fetching lives in their own package (``ingest.<platform>.live``:
+# ``fetch_pages`` and ``fetch_discovery_pages``); they spend a daily quota
+PACKAGE_LIVE = {"youtube": youtube_live, "instagram": instagram_live, "tiktok": tiktok_live}
+
+
+class Enabled(_Strict):
+    enabled: bool = False
+
+
 class BlueskyDiscovery(_Strict):
     enabled: bool = False
     # post search needs a session on a PDS (Airflow connection radar_bluesky: login = handle,
@@ -58,6 +70,13 @@ class DiscoverySources(_Strict):
     # Mastodon instances whose hashtag timelines are read (remote accounts show up there too)
     instances: list[str] = []
     bluesky: BlueskyDiscovery = BlueskyDiscovery()
+    # off by default: YouTube search costs 100 of 10,000 daily units a page, TikTok's
+    # Research API allows 1,000 requests a day; their own sections hold the caps
+    youtube: Enabled = Enabled()
+    tiktok: Enabled = Enabled()
+    # Instagram cannot search for accounts: this looks up the handles listed in
+    # instagram.discovery_candidates (business discovery)
+    instagram: Enabled = Enabled()
     max_tags_per_niche: int = Field(default=5, ge=0)
     max_keywords_per_niche: int = Field(default=3, ge=0)
     max_pages_per_tag: int = Field(default=2, ge=1)
@@ -74,7 +93,20 @@ class Sources(_Strict):
     backfill_horizon_days: int = Field(default=2, ge=1)
     mastodon: MastodonSources = MastodonSources()
     bluesky: BlueskySources = BlueskySources()
+    youtube: youtube_live.YouTubeSources = youtube_live.YouTubeSources()
+    instagram: instagram_live.InstagramSources = instagram_live.InstagramSources()
+    tiktok: tiktok_live.TikTokSources = tiktok_live.TikTokSources()
     discovery: DiscoverySources = DiscoverySources()
+
+    def tracked(self) -> dict[str, list[str]]:
+        """The configured accounts per platform."""
+        return {
+            "mastodon": self.mastodon.accounts,
+            "bluesky": self.bluesky.actors,
+            "youtube": self.youtube.channels,
+            "instagram": self.instagram.accounts,
+            "tiktok": self.tiktok.accounts,
+        }
 
 
 def load_sources(config_dir: Path) -> Sources:
@@ -131,7 +163,7 @@ def plan_live_batches(
             sources.backfill_horizon_days,
         )
         return []
-    tracked = {"mastodon": sources.mastodon.accounts, "bluesky": sources.bluesky.actors}
+    tracked = sources.tracked()
     # accounts niche_discovery queued are tracked like configured ones
     for platform, handles in (queued or {}).items():
         known = {h.lstrip("@").lower() for h in tracked.get(platform, [])}
@@ -163,6 +195,8 @@ class _Archives:
 
     def __init__(self, data_dir: Path, platform: str, day: date, run_id: str, task: str):
         self._root = data_dir / "raw" / platform
+        # the daily quota ledger every task of this machine spends from
+        self.quota_path = data_dir / "state" / f"quota-{platform}.json"
         self._name = f"{safe_name(run_id)}-{safe_name(task)}.jsonl.gz"
         self._day = day
         self._open: dict[str, RawArchive] = {}
@@ -239,13 +273,14 @@ def plan_live_discovery(
     )
     if not tags and not keywords:
         return []
-    wanted = set(platforms if platforms is not None else ["mastodon", "bluesky"])
+    wanted = set(platforms if platforms is not None else sources.tracked())
     terms = {"discovery": True, "tags": tags, "keywords": keywords}
     batches = []
     if "mastodon" in wanted:
         batches += [{"platform": "mastodon", "instance": i, **terms} for i in caps.instances]
-    if "bluesky" in wanted and caps.bluesky.enabled:
-        batches.append({"platform": "bluesky", **terms})
+    for platform in ("bluesky", *PACKAGE_LIVE):
+        if platform in wanted and getattr(caps, platform).enabled:
+            batches.append({"platform": platform, **terms})
     return batches
 
 
@@ -328,7 +363,35 @@ def _author_did(post: dict) -> str:
     return post["author"]["did"]
 
 
-DISCOVERY_PAGES = {"mastodon": _mastodon_discovery_pages, "bluesky": _bluesky_discovery_pages}
+def _package_discovery_pages(platform: str):
+    def pages(
+        sources: Sources,
+        batch: dict,
+        until: datetime,
+        archives: _Archives,
+        credentials: dict[str, str],
+        client_options: dict,
+    ) -> Iterator[tuple[str, RecordedPage]]:
+        # Instagram cannot search: it looks up its configured candidate handles instead
+        terms = [None] if platform == "instagram" else [batch["tags"], batch["keywords"]]
+        return PACKAGE_LIVE[platform].fetch_discovery_pages(
+            getattr(sources, platform),
+            *terms,
+            until,
+            archives,
+            credentials,
+            quota_path=archives.quota_path,
+            **client_options,
+        )
+
+    return pages
+
+
+DISCOVERY_PAGES = {
+    "mastodon": _mastodon_discovery_pages,
+    "bluesky": _bluesky_discovery_pages,
+    **{platform: _package_discovery_pages(platform) for platform in PACKAGE_LIVE},
+}
 
 
 def extract_live_discovery(
@@ -379,9 +442,15 @@ def _land_pages(
     """Map every page as it arrives, then land the rows, archives first: a landed row
     always has its raw page on disk."""
     batch, summary = MappedBatch(platform), ExtractSummary(platform)
-    for endpoint, page in pages:
-        mappers[endpoint](page, batch)
-        batch.pages += 1
+    try:
+        for endpoint, page in pages:
+            mappers[endpoint](page, batch)
+            batch.pages += 1
+    except QuotaExhausted as exc:
+        # retrying cannot help before the reset: keep what was fetched, say what was not;
+        # the accounts not reached keep their cursors and are read back next run
+        summary.stopped = str(exc)
+        log.warning("%s: stopped early, %s", platform, exc)
     archives.close()
     summary.add(batch, land_batch(batch, data_dir / "landing", interval_start.date(), run_id, task))
     log.info("fetched %s: %s pages, rows %s", platform, summary.pages, summary.rows)
@@ -425,6 +494,17 @@ def extract_live_batch(
     elif platform == "bluesky":
         pages = _bluesky_pages(
             sources.bluesky, accounts, since, interval_end, archives, client_options
+        )
+    elif platform in PACKAGE_LIVE:
+        pages = PACKAGE_LIVE[platform].fetch_pages(
+            getattr(sources, platform),
+            accounts,
+            since,
+            interval_end,
+            archives,
+            credentials or {},
+            quota_path=archives.quota_path,
+            **client_options,
         )
     else:
         raise ValueError(f"no live client for platform {platform!r}")

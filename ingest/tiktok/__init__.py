@@ -1,0 +1,1 @@
+"""TikTok Research API: access is for approved non-commercial researchers only (reference §5)."""

@@ -1,0 +1,201 @@
+"""Live fetching for YouTube: tracked channels, their recent uploads and video statistics,
+and keyword/hashtag searches for discovery.
+
+Every request spends from one ``DailyQuota`` (10,000 units a day by default, reset at
+midnight Pacific; file-backed with ``quota_path`` so every task on the machine shares it).
+A ``QuotaExhausted`` propagates: the caller lands what was fetched and reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.http import DailyQuota, RawArchive
+from ingest.pages import RecordedPage
+from ingest.walk import as_pages, walk
+from ingest.youtube.client import (
+    API_BASE,
+    IDS_PER_REQUEST,
+    QUOTA_TZ,
+    UNITS_PER_DAY,
+    YouTubeClient,
+    is_channel_id,
+    uploaded_videos,
+)
+
+
+class YouTubeSources(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = API_BASE
+    # channel ids (UC…) or handles (@name)
+    channels: list[str] = []
+    # the project's daily quota in units (channels/playlistItems/videos 1, search 100)
+    units_per_day: int = Field(default=UNITS_PER_DAY, ge=1)
+    # discovery: search.list for videos (who posts about the term lately) or channels
+    search_type: Literal["video", "channel"] = "video"
+    search_order: Literal["date", "relevance", "viewCount", "rating"] = "date"
+    # video searches look this far back before the interval's end (publishedAfter)
+    search_window_days: int = Field(default=7, ge=1)
+    # each page costs 100 units: the cap per term keeps discovery's spend known
+    max_search_pages_per_term: int = Field(default=1, ge=1)
+    region_code: str | None = None
+    relevance_language: str | None = None
+    # read the found channels' subscriber counts (channels.list, 1 unit per 50 channels)
+    discovery_profiles: bool = True
+
+
+def _api_key(credentials: dict[str, str]) -> str:
+    key = credentials.get("api_key")
+    if not key:
+        raise ValueError("youtube: credentials need an 'api_key'")
+    return key
+
+
+def _client(
+    sources: YouTubeSources,
+    until: datetime,
+    credentials: dict[str, str],
+    quota_path: Path | None,
+    client_options: dict,
+) -> YouTubeClient:
+    quota = DailyQuota("youtube", sources.units_per_day, QUOTA_TZ, path=quota_path)
+    return YouTubeClient(
+        sources.base_url,
+        api_key=_api_key(credentials),
+        quota=quota,
+        observe_before=until,
+        **client_options,
+    )
+
+
+def _uploads(page: RecordedPage | None) -> list[tuple[str, str]]:
+    """(channel id, uploads playlist id) of every channel on a channels.list page."""
+    if page is None:
+        return []
+    pairs = []
+    for item in page.json().get("items", []):
+        try:
+            uploads = item["contentDetails"]["relatedPlaylists"]["uploads"]
+        except (KeyError, TypeError):
+            continue  # the mapping rejects a malformed item; nothing to walk
+        if isinstance(item.get("id"), str) and uploads:
+            pairs.append((item["id"], uploads))
+    return pairs
+
+
+def fetch_pages(
+    sources: YouTubeSources,
+    accounts: list[str],
+    since: dict[str, datetime],
+    until: datetime,
+    archives: Callable[[str], RawArchive],
+    credentials: dict[str, str],
+    quota_path: Path | None = None,
+    **client_options: object,
+) -> Iterator[tuple[str, RecordedPage]]:
+    """channels.list for every account (ids 50 a request, handles one by one), then each
+    channel's uploads playlist back to ``since[account]``, then videos.list for the videos
+    found, 50 a request. Yields (endpoint, page); a definitive 4xx is yielded as its page.
+    ``client_options`` go to the client (timeouts and retries, in tests)."""
+    with _client(sources, until, credentials, quota_path, client_options) as client:
+        # channel id -> (uploads playlist, how far back); one walk per channel even when
+        # it is tracked both by id and by handle
+        walks: dict[str, tuple[str, datetime]] = {}
+
+        def found(page: RecordedPage | None, starts: dict[str, datetime], default: datetime):
+            for channel_id, playlist in _uploads(page):
+                start, earlier = starts.get(channel_id, default), walks.get(channel_id)
+                walks[channel_id] = (playlist, min(start, earlier[1]) if earlier else start)
+
+        client.archive = archives("channels")
+        ids = list(dict.fromkeys(a for a in accounts if is_channel_id(a)))
+        for first in range(0, len(ids), IDS_PER_REQUEST):
+            chunk = ids[first : first + IDS_PER_REQUEST]
+            page = yield from walk("channels", as_pages(client.channels_by_id), chunk)
+            found(page, since, min(since[i] for i in chunk))
+        for handle in dict.fromkeys(a for a in accounts if not is_channel_id(a)):
+            page = yield from walk("channels", as_pages(client.channel_by_handle), handle)
+            found(page, {}, since[handle])
+
+        client.archive = archives("playlist_items")
+        video_ids: dict[str, None] = {}
+        for playlist, start in walks.values():
+            for endpoint, page in walk("playlist_items", client.uploads, playlist, start):
+                yield endpoint, page
+                if page.status < 400:
+                    video_ids.update(dict.fromkeys(uploaded_videos(page, start)))
+
+        client.archive = archives("videos")
+        ordered = list(video_ids)
+        for first in range(0, len(ordered), IDS_PER_REQUEST):
+            chunk = ordered[first : first + IDS_PER_REQUEST]
+            yield from walk("videos", as_pages(client.videos), chunk)
+
+
+def fetch_discovery_pages(
+    sources: YouTubeSources,
+    tags: list[str],
+    keywords: list[str],
+    until: datetime,
+    archives: Callable[[str], RawArchive],
+    credentials: dict[str, str],
+    quota_path: Path | None = None,
+    **client_options: object,
+) -> Iterator[tuple[str, RecordedPage]]:
+    """search.list for each hashtag (as ``q=#tag``) and keyword, at most
+    ``max_search_pages_per_term`` pages (100 units) each; then, unless
+    ``discovery_profiles`` is off, channels.list for every channel found (50 a request,
+    1 unit each), for their subscriber counts.
+
+    Video searches only look at videos published in the last ``search_window_days``
+    before ``until``: discovery wants accounts active now. Channel searches carry no
+    ``publishedAfter`` (for channels it would filter on the channel's creation).
+    """
+    published_after = None
+    if sources.search_type == "video":
+        published_after = until - timedelta(days=sources.search_window_days)
+    terms = [f"#{t.lstrip('#')}" for t in tags] + list(keywords)
+    found: dict[str, None] = {}
+    with _client(sources, until, credentials, quota_path, client_options) as client:
+        client.archive = archives("search")
+        for term in dict.fromkeys(terms):
+            for endpoint, page in walk(
+                "search",
+                client.search,
+                term,
+                sources.search_type,
+                sources.max_search_pages_per_term,
+                published_after,
+                sources.search_order,
+                sources.region_code,
+                sources.relevance_language,
+            ):
+                yield endpoint, page
+                if page.status < 400:
+                    found.update(dict.fromkeys(_channel_ids(page)))
+        if not sources.discovery_profiles:
+            return
+        client.archive = archives("discovery_channels")
+        ids = list(found)
+        for first in range(0, len(ids), IDS_PER_REQUEST):
+            chunk = ids[first : first + IDS_PER_REQUEST]
+            yield from walk("discovery_channels", as_pages(client.channels_by_id), chunk)
+
+
+def _channel_ids(page: RecordedPage) -> list[str]:
+    """The channels of a search page's results (the mapping rejects malformed ones)."""
+    ids = []
+    for item in page.json().get("items", []):
+        try:
+            channel_id = item["snippet"]["channelId"]
+        except (KeyError, TypeError):
+            continue
+        if isinstance(channel_id, str):
+            ids.append(channel_id)
+    return ids
