@@ -10,16 +10,21 @@ load them into the DuckDB warehouse.
 - `load` is the single writer (pool `radar_warehouse`, one slot). It runs on whatever
   arrived, even when a platform failed, and marks the asset `radar_warehouse_core`. That
   asset starts the `signals` DAG.
-- `check_extracts` then fails the run and names the failed platform batches.
+- `check_extracts` then fails the run and names the failed platform batches. A batch
+  stopped by a spent daily quota (YouTube, TikTok, Instagram's usage) is not a failure:
+  what it fetched is loaded, a warning names it, and the rest is read on the next run.
 
 Backfills: `airflow backfill create --dag-id social_ingest --from-date … --to-date …`
 replays the fixture feed or the raw archive. The live source skips intervals past
 `backfill_horizon_days`. Ad-hoc runs can limit `platforms` through the DAG params.
 
 The schedule is `RADAR_INGEST_CRON` (default daily at 00:00 UTC). The other settings are
-`RADAR_*` variables (see `.env.example`). Credentials: Airflow connections
-`radar_mastodon__<instance>` or `radar_mastodon`, with the access token as the password.
-They are optional, because public data needs none.
+`RADAR_*` variables (see `.env.example`). Credentials come from Airflow connections,
+looked up when a live task runs: `radar_mastodon__<instance>` or `radar_mastodon`
+(token as password; optional, public data needs none), `radar_youtube` (API key as
+password), `radar_instagram` (login = your IG user id, password = access token),
+`radar_tiktok` (login = client key, password = client secret), `radar_bluesky` (login =
+handle, password = app password; only for post search in discovery).
 """
 
 from __future__ import annotations
@@ -112,6 +117,10 @@ def social_ingest():
 
         flat_planned = [b for per_platform in planned for b in (per_platform or [])]
         flat_done = [e for per_platform in extracted for e in (per_platform or []) if e]
+        # a spent daily quota is no failure: what was fetched is loaded, the rest waits
+        for done in flat_done:
+            if done.get("stopped"):
+                print(f"WARNING {done['platform']} batch stopped early: {done['stopped']}")
         failed = failed_batches(flat_planned, flat_done)
         if failed:
             raise AirflowFailException(f"{len(failed)} extract batch(es) failed: {failed}")

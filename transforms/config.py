@@ -51,8 +51,21 @@ class Taxonomy(_Strict):
     niches: dict[str, Niche] = Field(min_length=1)
 
 
+COUNTS = ("likes", "comments", "shares")
+
+
 class EngagementSettings(_Strict):
     min_own_posts: dict[Window, int]
+    # the counts an engagement sums, per platform; a platform not listed sums all three
+    counts: dict[str, list[Literal["likes", "comments", "shares"]]] = {}
+
+    @field_validator("counts")
+    @classmethod
+    def _likes_at_least(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for platform, counts in value.items():
+            if "likes" not in counts:
+                raise ValueError(f"counts.{platform}: an engagement always counts likes")
+        return value
 
     @field_validator("min_own_posts")
     @classmethod
@@ -242,6 +255,15 @@ def write_config_tables(conn: duckdb.DuckDBPyConnection, config_dir: Path) -> No
         "windows",
         "window_days integer, min_own_posts integer",
         [[w, n] for w, n in sorted(scoring.engagement.min_own_posts.items())],
+    )
+    _replace(
+        conn,
+        "engagement_counts",
+        "platform varchar, likes boolean, comments boolean, shares boolean",
+        [
+            [platform, *(c in counts for c in COUNTS)]
+            for platform, counts in scoring.engagement.counts.items()
+        ],
     )
     _replace(
         conn,

@@ -85,7 +85,11 @@ final as (
         m.shares,
         m.quotes,
         m.views,
-        m.likes + m.comments + m.shares as engagements,
+        -- the counts the platform has (config engagement.counts): YouTube and Instagram
+        -- give no shares for others' posts, so there an engagement is likes + comments
+        m.likes
+            + if(coalesce(counted.comments, true), m.comments, 0)
+            + if(coalesce(counted.shares, true), m.shares, 0) as engagements,
         -- fixed-point, so that sums and means are exact and a rerun reproduces every digit
         case
             when followers_at_post > 0
@@ -97,6 +101,8 @@ final as (
     from with_after as p
     left join latest_metrics as m
         on p.platform = m.platform and p.post_id = m.post_id
+    left join config.engagement_counts as counted
+        on p.platform = counted.platform
 )
 
 select * from final

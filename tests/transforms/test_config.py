@@ -60,3 +60,13 @@ def test_a_niche_without_terms_is_refused(config: Path):
     _edit(config / "niches.yaml", lambda d: d["niches"].update(empty={"label": "Empty"}))
     with pytest.raises(ConfigError, match="at least one keyword or hashtag"):
         load_taxonomy(config)
+
+
+def test_engagement_counts_name_known_counts_and_always_likes(config: Path):
+    assert load_scoring(config).engagement.counts["youtube"] == ["likes", "comments"]
+    _edit(config / "scoring.yaml", lambda d: d["engagement"]["counts"].update(tiktok=["views"]))
+    with pytest.raises(ConfigError, match=r"(?s)engagement.counts.tiktok.*likes"):
+        load_scoring(config)
+    _edit(config / "scoring.yaml", lambda d: d["engagement"]["counts"].update(tiktok=["shares"]))
+    with pytest.raises(ConfigError, match="always counts likes"):
+        load_scoring(config)
