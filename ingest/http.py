@@ -320,6 +320,7 @@ class PlatformClient:
         sleep: Callable[[float], None] = time.sleep,
         observe_before: datetime | None = None,
         quota: DailyQuota | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
         self.platform, self.limiter, self.archive = platform, limiter, archive
         self.quota = quota
@@ -327,8 +328,10 @@ class PlatformClient:
         # a run observes its data interval: a fetch made after the interval's end (the run
         # starts then) is dated just inside it, so that run's as-of counts what it fetched
         self.observe_before = observe_before
+        # an auth flow (TikTok's client-credentials token) runs beside the archive: its
+        # token request, which carries the secret, is never recorded
         self._client = httpx.Client(
-            base_url=base_url, headers=headers, timeout=timeout, transport=transport
+            base_url=base_url, headers=headers, timeout=timeout, transport=transport, auth=auth
         )
         backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=backoff_max)
         self._retrying = tenacity.Retrying(

@@ -184,13 +184,17 @@ class TikTokClient(PlatformClient):
             kwargs["quota"] = DailyQuota(
                 "tiktok", daily_requests, "UTC", quota_path, clock=clock or time.time
             )
-        super().__init__(
-            "tiktok", base_url, RateLimiter(tiktok_rate_limit, **extra), archive, **kwargs
-        )
         self.auth = _ClientCredentials(
             base_url.rstrip("/") + TOKEN_PATH, key, secret, clock or time.time
         )
-        self._client.auth = self.auth
+        super().__init__(
+            "tiktok",
+            base_url,
+            RateLimiter(tiktok_rate_limit, **extra),
+            archive,
+            auth=self.auth,
+            **kwargs,
+        )
         self.rate_limit_wait = rate_limit_wait
         self._throttled = False  # the previous answer was a 429
 
