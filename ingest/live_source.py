@@ -447,10 +447,16 @@ def _land_pages(
             mappers[endpoint](page, batch)
             batch.pages += 1
     except QuotaExhausted as exc:
-        # retrying cannot help before the reset: keep what was fetched, say what was not;
-        # the accounts not reached keep their cursors and are read back next run
-        summary.stopped = str(exc)
-        log.warning("%s: stopped early, %s", platform, exc)
+        # Retrying cannot help before the reset. Walks run newest first, and a cursor
+        # moves to an account's newest loaded post: landing a cut walk's posts would skip
+        # the older ones for good. So the batch keeps its profiles, snapshots and rejects,
+        # drops its posts, and every account in it is walked again from its old cursor.
+        dropped = len(batch.posts)
+        batch.posts.clear()
+        batch.post_metric_snapshots.clear()
+        batch.post_deletions.clear()
+        summary.stopped = f"{exc} ({dropped} posts of the cut batch left for the next run)"
+        log.warning("%s: stopped early, %s", platform, summary.stopped)
     archives.close()
     summary.add(batch, land_batch(batch, data_dir / "landing", interval_start.date(), run_id, task))
     log.info("fetched %s: %s pages, rows %s", platform, summary.pages, summary.rows)

@@ -240,3 +240,82 @@ def test_a_spent_youtube_quota_keeps_what_was_fetched_and_the_run_goes_on(
     assert query(warehouse, "select count(*) from core.posts where platform = 'youtube'") == [(0,)]
     ledger = json.loads((tmp_path / "data" / "state" / "quota-youtube.json").read_text())
     assert ledger["used"] == 2
+
+
+def test_a_walk_cut_by_the_quota_lands_no_posts_so_its_cursor_cannot_skip_a_gap(
+    tmp_path: Path,
+):
+    from ingest.live_source import Sources, extract_live_batch
+
+    uploads = [(f"v{i:010d}", DAY - timedelta(hours=i)) for i in range(51)]
+    channel = {
+        "id": CHANNEL,
+        "snippet": {"customUrl": "@tofukitchen"},
+        "contentDetails": {"relatedPlaylists": {"uploads": "UU" + CHANNEL[2:]}},
+        "statistics": {"subscriberCount": "48200"},
+    }
+
+    def videos(ids: list[str]) -> str:
+        items = [
+            {
+                "id": vid,
+                "snippet": {"publishedAt": _stamp(DAY), "channelId": CHANNEL, "title": "t"},
+                "statistics": {"viewCount": "10", "likeCount": "1", "commentCount": "1"},
+            }
+            for vid in ids
+        ]
+        return json.dumps({"items": items})
+
+    with ReplayServer() as server:
+        server.routes["/youtube/v3/channels"] = [Reply(body=json.dumps({"items": [channel]}))]
+        server.routes["/youtube/v3/playlistItems"] = [
+            Reply(
+                body=json.dumps(
+                    {
+                        "items": [
+                            {"contentDetails": {"videoId": v, "videoPublishedAt": _stamp(at)}}
+                            for v, at in uploads
+                        ]
+                    }
+                )
+            )
+        ]
+
+        def serve_videos() -> None:  # 51 videos: two videos.list requests of 50 and 1
+            server.routes["/youtube/v3/videos"] = [
+                Reply(body=videos([v for v, _ in uploads[:50]])),
+                Reply(body=videos([uploads[50][0]])),
+            ]
+
+        def run(units: int, task: str):  # a fresh ledger each: a new day
+            sources = Sources.model_validate(
+                {
+                    "youtube": {
+                        "base_url": f"{server.url}/youtube/v3",
+                        "channels": [CHANNEL],
+                        "units_per_day": units,
+                    }
+                }
+            )
+            return extract_live_batch(
+                sources,
+                "youtube",
+                [CHANNEL],
+                {CHANNEL: DAY - timedelta(days=7)},
+                tmp_path / task,
+                DAY,
+                DAY + timedelta(days=1),
+                "run",
+                task,
+                {"api_key": YT_KEY},
+            )
+
+        # 3 units: channels, the playlist page and the first 50 videos; the last is refused
+        serve_videos()
+        cut = run(3, "cut")
+        serve_videos()
+        whole = run(10, "whole")
+
+    assert cut.stopped and "50 posts of the cut batch left for the next run" in cut.stopped
+    assert cut.rows["posts"] == 0 and cut.rows["account_snapshots"] == 1
+    assert whole.stopped is None and whole.rows["posts"] == 51
