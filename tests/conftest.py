@@ -48,3 +48,18 @@ def radar_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RADAR_FEED_DIR", str(DEMO_FEED))
     monkeypatch.delenv("RADAR_WAREHOUSE_PATH", raising=False)
     return data_dir
+
+
+@pytest.fixture(autouse=True)
+def _httpx_logger_reachable():
+    """Airflow's logging setup (run by earlier dag.test() calls) can disable or detach
+    loggers it did not configure. The tests that prove no secret reaches httpx's own
+    request log line need that line to reach caplog, whatever ran before them."""
+    import logging
+
+    logger = logging.getLogger("httpx")
+    saved = (logger.disabled, logger.propagate, logger.level)
+    logger.disabled, logger.propagate = False, True
+    logger.setLevel(logging.INFO)
+    yield
+    logger.disabled, logger.propagate, logger.level = saved

@@ -4,7 +4,9 @@ Auth is a Facebook User access token sent as the ``access_token`` query paramete
 documented way), plus our own IG professional account id, which every request is made
 through: ``GET /{ig_user_id}?fields=business_discovery.username(<u>){...}``. The raw
 archive stores the URL through ``redact_url``, and httpx's own request log line is
-scrubbed too (see ``_RedactSecretParams``), so the token reaches no archive or log.
+scrubbed by the shared filter in ``ingest.http`` (``_RedactLoggedUrls``, which every
+``PlatformClient`` installs on the ``httpx`` logger), so the token reaches no archive or
+log. Error messages this client raises have the token taken out too.
 
 Rate limits come as usage percentages, not counters: ``X-App-Usage`` (Platform limit, a
 rolling hour) and ``X-Business-Use-Case-Usage`` (BUC limit, with
@@ -294,8 +296,11 @@ class InstagramClient(PlatformClient):
         self, username: str, since: datetime, max_pages: int | None = None
     ) -> Iterator[RecordedPage]:
         """A tracked account's profile and media, newest first, page by page; stops when
-        the cursor runs out, a page is empty, a page reaches back past ``since`` (naive
-        UTC) or after ``max_pages`` pages."""
+        the ``after`` cursor is missing or the same as the one just followed, when a page
+        reaches back past ``since`` (naive UTC), or after ``max_pages`` pages.
+
+        An empty ``data`` page that still has a new cursor is followed: Graph edges can
+        return an empty, filtered slice with more behind it."""
         name = normalize_username(username)
         after: str | None = None
         for _ in range(max_pages) if max_pages else itertools.count():
@@ -305,7 +310,7 @@ class InstagramClient(PlatformClient):
             data = media.get("data") or []
             times = [t for t in map(_timestamp, data) if t is not None]
             cursor = ((media.get("paging") or {}).get("cursors") or {}).get("after")
-            if not data or not cursor or cursor == after or (times and min(times) < since):
+            if not cursor or cursor == after or (times and min(times) < since):
                 return
             after = cursor
 

@@ -1,13 +1,20 @@
 """YouTube Data API v3 client: channels, uploads-playlist walks, video statistics, search.
 
 The API key travels as the ``key`` query parameter. ``redact_url`` replaces it before a
-URL is archived or raised, and a filter on the ``httpx`` logger does the same for its
-request log line, which would otherwise print the full URL.
+URL is archived or raised, and the filter ``ingest.http`` puts on the ``httpx`` logger
+(installed by every ``PlatformClient``) does the same for its request log line, which
+would otherwise print the full URL.
 
 There are no rate-limit headers. The signals live in the body of a 403: ``quotaExceeded``
 (the project's daily units are spent, until midnight Pacific) and ``rateLimitExceeded`` /
 ``userRateLimitExceeded`` (a short burst limit). Units are counted client side with a
 ``DailyQuota`` so a run stops before the API has to refuse it.
+
+A key or project the API refuses outright (an invalid or expired key, a key restricted
+away from the YouTube Data API or from this caller, the API not enabled for the project)
+raises ``YouTubeAccessError``: every request would fail the same way, so the task stops
+instead of spending a unit per channel on rejects. Errors about one resource
+(``playlistNotFound``, a forbidden video) stay definitive 4xx pages the mapping rejects.
 """
 
 from __future__ import annotations
@@ -45,9 +52,44 @@ VIDEO_PARTS = "snippet,statistics"
 # dailyLimitExceeded is the older spelling of a spent daily quota
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+# reasons that refuse the key or the project, whatever was asked: ``errors[].reason``
+# (keyInvalid...) and the google.rpc.ErrorInfo ``details[].reason`` (API_KEY_INVALID...);
+# a bare ``forbidden`` is not one of them (it is also what a single forbidden resource says)
+KEY_REASONS = frozenset(
+    {
+        "keyInvalid",
+        "keyExpired",
+        "API_KEY_INVALID",
+        "API_KEY_EXPIRED",
+    }
+)
+KEY_BLOCKED_REASONS = frozenset(
+    {
+        "ipRefererBlocked",
+        "API_KEY_SERVICE_BLOCKED",
+        "API_KEY_HTTP_REFERRER_BLOCKED",
+        "API_KEY_IP_ADDRESS_BLOCKED",
+        "API_KEY_ANDROID_APP_BLOCKED",
+        "API_KEY_IOS_APP_BLOCKED",
+    }
+)
+PROJECT_REASONS = frozenset(
+    {
+        "accessNotConfigured",
+        "SERVICE_DISABLED",
+        "BILLING_DISABLED",
+        "CONSUMER_SUSPENDED",
+        "CONSUMER_INVALID",
+    }
+)
 # the least wait after a burst-limit 403, which says nothing about how long to wait
 RATE_LIMIT_WAIT = 5.0
 _CHANNEL_ID = re.compile(r"^UC[0-9A-Za-z_-]{22}$")
+
+
+class YouTubeAccessError(Exception):
+    """The API key or its Google Cloud project is refused: every request would fail the
+    same way, so the task stops with what to fix (never with the key). Not retried."""
 
 
 def is_channel_id(account: str) -> bool:
@@ -131,9 +173,15 @@ class YouTubeClient(PlatformClient):
         return self.get(path, params=[*params, ("key", self._key)], cost=cost)
 
     def check_response(self, status: int, headers: httpx.Headers, body: bytes) -> None:
-        if status not in (403, 429):
+        """A spent daily quota raises ``QuotaExhausted``, a burst limit is retried, a
+        refused key or project raises ``YouTubeAccessError``; any other 4xx (about one
+        channel, playlist or video) goes on as a definitive page the mapping rejects."""
+        if status < 400:
             return
         reasons = error_reasons(body)
+        self._check_access(status, reasons)
+        if status not in (403, 429):
+            return
         if QUOTA_REASONS.intersection(reasons):
             assert self.quota is not None
             self.quota.exhaust()
@@ -143,6 +191,34 @@ class YouTubeClient(PlatformClient):
         if RATE_REASONS.intersection(reasons):
             reason = next(r for r in reasons if r in RATE_REASONS)
             raise Retryable(f"HTTP {status} {reason}", wait=self.rate_limit_wait)
+
+    def _check_access(self, status: int, reasons: list[str]) -> None:
+        def refused(kind: frozenset[str]) -> str | None:
+            found = [r for r in dict.fromkeys(reasons) if r in kind]
+            return ", ".join(found) if found else None
+
+        if reason := refused(KEY_REASONS):
+            fix = (
+                "the API key is not valid (mistyped, deleted or expired): put a valid key "
+                "for the YouTube Data API v3 in the radar_youtube connection's password"
+            )
+        elif reason := refused(KEY_BLOCKED_REASONS):
+            fix = (
+                "the API key's restrictions refuse this call: in Google Cloud Console, "
+                "Credentials, allow the YouTube Data API v3 under the key's API "
+                "restrictions and set its application restrictions to None or to this "
+                "server's IP address"
+            )
+        elif reason := refused(PROJECT_REASONS):
+            fix = (
+                "the key's Google Cloud project cannot use the YouTube Data API v3: "
+                "enable the API for the project (APIs & Services, Library) or check that "
+                "the project is not suspended"
+            )
+        else:
+            return
+        message = f"YouTube refused the API key (HTTP {status} {reason}): {fix}"
+        raise YouTubeAccessError(message.replace(self._key, "REDACTED"))
 
     def channels_by_id(self, ids: list[str]) -> RecordedPage:
         """Up to 50 channel ids in one request; unknown ids are simply missing from items."""
@@ -162,8 +238,9 @@ class YouTubeClient(PlatformClient):
             yield self.channels_by_id(ids[start : start + IDS_PER_REQUEST])
 
     def uploads(self, playlist_id: str, since: datetime) -> Iterator[RecordedPage]:
-        """An uploads playlist, newest first, until ``nextPageToken`` runs out or a page
-        reaches back past ``since`` (naive UTC) by ``videoPublishedAt``.
+        """An uploads playlist, newest first, until ``nextPageToken`` runs out or comes
+        back as a token already followed, or a page reaches back past ``since`` (naive
+        UTC) by ``videoPublishedAt``.
 
         A page of only private or deleted videos has no times and does not stop the walk.
         """
@@ -172,15 +249,17 @@ class YouTubeClient(PlatformClient):
             ("playlistId", playlist_id),
             ("maxResults", PAGE_SIZE),
         ]
-        token = None
+        token, followed = None, set()
         while True:
             extra = [("pageToken", token)] if token else []
             page = self._get("/playlistItems", params + extra, COSTS["playlist_items"])
             yield page
             body = json.loads(page.body)
             times = [t for t in map(_published_at, body.get("items", [])) if t is not None]
+            followed.add(token)
             token = body.get("nextPageToken")
-            if not token or (times and min(times) < since):
+            # a token that does not move would ask for the same page (and unit) forever
+            if not token or token in followed or (times and min(times) < since):
                 return
 
     def videos(self, ids: list[str]) -> RecordedPage:
@@ -201,7 +280,8 @@ class YouTubeClient(PlatformClient):
         relevance_language: str | None = None,
     ) -> Iterator[RecordedPage]:
         """search.list, at most ``max_pages`` pages: each costs 100 units, so discovery
-        spends a known budget per term."""
+        spends a known budget per term. Stops early when ``nextPageToken`` runs out or
+        repeats a token already followed."""
         params: list[tuple[str, str | int]] = [
             ("part", "snippet"),
             ("q", query),
@@ -215,11 +295,12 @@ class YouTubeClient(PlatformClient):
             params.append(("regionCode", region_code))
         if relevance_language:
             params.append(("relevanceLanguage", relevance_language))
-        token = None
+        token, followed = None, set()
         for _ in range(max_pages):
             extra = [("pageToken", token)] if token else []
             page = self._get("/search", params + extra, COSTS["search"])
             yield page
+            followed.add(token)
             token = json.loads(page.body).get("nextPageToken")
-            if not token:
+            if not token or token in followed:
                 return

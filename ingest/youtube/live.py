@@ -3,7 +3,9 @@ and keyword/hashtag searches for discovery.
 
 Every request spends from one ``DailyQuota`` (10,000 units a day by default, reset at
 midnight Pacific; file-backed with ``quota_path`` so every task on the machine shares it).
-A ``QuotaExhausted`` propagates: the caller lands what was fetched and reports it.
+A ``QuotaExhausted`` propagates: the caller lands what was fetched and reports it. So
+does a ``YouTubeAccessError`` (a refused key or project), at the first request that
+meets it.
 """
 
 from __future__ import annotations
@@ -101,8 +103,10 @@ def fetch_pages(
 ) -> Iterator[tuple[str, RecordedPage]]:
     """channels.list for every account (ids 50 a request, handles one by one), then each
     channel's uploads playlist back to ``since[account]``, then videos.list for the videos
-    found, 50 a request. Yields (endpoint, page); a definitive 4xx is yielded as its page.
-    ``client_options`` go to the client (timeouts and retries, in tests)."""
+    found, 50 a request. Yields (endpoint, page); a definitive 4xx about one channel,
+    playlist or video is yielded as its page, while a refused key or project raises
+    ``YouTubeAccessError``. ``client_options`` go to the client (timeouts and retries, in
+    tests)."""
     with _client(sources, until, credentials, quota_path, client_options) as client:
         # channel id -> (uploads playlist, how far back); one walk per channel even when
         # it is tracked both by id and by handle

@@ -83,9 +83,19 @@ def _returned_ids(page: RecordedPage) -> set[str] | None:
     return {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
 
 
+def missing_index(position: int) -> int:
+    """The ``record_index`` of a reject for the requested id or handle at ``position``
+    (0-based, in request order) that did not come back: -2, -3, ... Rejects key on
+    (source page, entity, index), so each missing id needs its own index; negative ones
+    cannot collide with an item's index, and -1 stays the whole page's."""
+    return -(position + 2)
+
+
 def _reject_error_page(page: RecordedPage, batch: MappedBatch) -> None:
-    """A definitive 4xx (forbidden, API_KEY_INVALID, playlistNotFound...): one reject that
-    names YouTube's reason."""
+    """A definitive 4xx about the resource asked for (``playlistNotFound``, a forbidden
+    video...): one reject that names YouTube's reason. A refused key or project never gets
+    here from a live run (the client raises ``YouTubeAccessError`` first), but an archive
+    recorded before that check is still mapped the same way."""
     reasons = error_reasons(page.body)
     reason = f"HTTP {page.status}" + (f" {', '.join(dict.fromkeys(reasons))}" if reasons else "")
     batch.reject(page, "page", -1, reason, page.body.decode("utf-8", "replace"))
@@ -128,18 +138,19 @@ def map_channel(channel: models.Channel, page: RecordedPage, batch: MappedBatch)
 
 
 def _reject_unknown_channels(page: RecordedPage, batch: MappedBatch) -> None:
-    """Each requested id or handle that did not come back (a 200 without it)."""
+    """Each requested id or handle that did not come back (a 200 without it), at its own
+    ``missing_index``."""
     returned = _returned_ids(page)
     if returned is None:  # the page itself was rejected
         return
-    for channel_id in dict.fromkeys(_requested_ids(page)):
+    for position, channel_id in enumerate(dict.fromkeys(_requested_ids(page))):
         if channel_id not in returned:
             reason = f"unknown channel id {channel_id} (no item returned)"
-            batch.reject(page, "accounts", -1, reason, channel_id)
+            batch.reject(page, "accounts", missing_index(position), reason, channel_id)
     if not returned:
-        for handle in _query(page).get("forHandle", []):
+        for position, handle in enumerate(dict.fromkeys(_query(page).get("forHandle", []))):
             reason = f"unknown handle {handle} (no item returned)"
-            batch.reject(page, "accounts", -1, reason, handle)
+            batch.reject(page, "accounts", missing_index(position), reason, handle)
 
 
 def map_channels(page: RecordedPage, batch: MappedBatch) -> None:
@@ -216,7 +227,7 @@ def map_video(video: models.Video, page: RecordedPage, batch: MappedBatch) -> No
 
 def map_videos(page: RecordedPage, batch: MappedBatch) -> None:
     """videos.list for up to 50 ids; a requested id that did not come back (deleted,
-    made private, or never public) is rejected."""
+    made private, or never public) is rejected, at its own ``missing_index``."""
     if page.status >= 400:
         _reject_error_page(page, batch)
         return
@@ -226,10 +237,10 @@ def map_videos(page: RecordedPage, batch: MappedBatch) -> None:
     returned = _returned_ids(page)
     if returned is None:
         return
-    for video_id in dict.fromkeys(_requested_ids(page)):
+    for position, video_id in enumerate(dict.fromkeys(_requested_ids(page))):
         if video_id not in returned:
             reason = f"video {video_id} not returned (deleted, private or unknown)"
-            batch.reject(page, "posts", -1, reason, video_id)
+            batch.reject(page, "posts", missing_index(position), reason, video_id)
 
 
 def map_playlist_items(page: RecordedPage, batch: MappedBatch) -> None:

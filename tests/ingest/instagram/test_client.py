@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +16,13 @@ import pytest
 from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
-from ingest.http import PlatformHTTPError, QuotaExhausted, RawArchive, RetriesExhausted
+from ingest.http import (
+    PlatformHTTPError,
+    QuotaExhausted,
+    RawArchive,
+    RetriesExhausted,
+    _RedactLoggedUrls,
+)
 from ingest.instagram.client import InstagramAccessError, InstagramClient, UsageReader
 from ingest.instagram.mapping import map_business_discovery
 from ingest.pages import read_pages
@@ -150,7 +157,7 @@ def test_the_walk_follows_after_cursors_until_since_and_archives_each_page_once(
     ("replies", "asked"),
     [
         ([Reply(body=body(hours(0, 3)))], 1),  # no paging at all: the last page
-        ([Reply(body=body(hours(0, 25), after="c1")), Reply(body=body([], after="c2"))], 2),
+        ([Reply(body=body(hours(0, 25), after="c1")), Reply(body=body([]))], 2),
         (
             [
                 Reply(body=body(hours(0, 25), after="c1")),
@@ -158,8 +165,9 @@ def test_the_walk_follows_after_cursors_until_since_and_archives_each_page_once(
             ],
             2,
         ),
+        ([Reply(body=body(hours(0, 25), after="c1")), Reply(body=body([], after="c1"))], 2),
     ],
-    ids=["no-cursor", "empty-page", "repeated-cursor"],
+    ids=["no-cursor", "empty-page-without-cursor", "repeated-cursor", "empty-repeated-cursor"],
 )
 def test_the_walk_stops_on_the_platforms_own_signals(server, tmp_path, replies, asked):
     server.routes[ROUTE] = [*replies, Reply(500, "<html>should not be asked</html>")]
@@ -167,6 +175,31 @@ def test_the_walk_stops_on_the_platforms_own_signals(server, tmp_path, replies, 
     with _client(server, _archive(tmp_path), fake) as client:
         pages = list(client.business_discovery("crumbqueen", since=NOW - timedelta(days=30)))
     assert len(server.seen) == len(pages) == asked
+
+
+def test_an_empty_page_with_a_new_cursor_is_followed(server, tmp_path):
+    # Graph edges can hand back an empty, filtered slice that still has more behind it
+    server.routes[ROUTE] = [
+        Reply(body=body(hours(0, 25), after="c1")),
+        Reply(body=body([], after="c2")),
+        Reply(body=body([], after="c3")),
+        Reply(body=body(hours(25, 25, step=12))),  # reaches back past since, no cursor
+        Reply(500, "<html>should not be asked</html>"),
+    ]
+    fake = FakeTime(NOW.timestamp())
+    with _client(server, _archive(tmp_path), fake) as client:
+        pages = list(client.business_discovery("crumbqueen", since=NOW - timedelta(days=30)))
+    followed = [re.search(r"media\.after\((\w+)\)", fields(s)) for s in server.seen]
+    assert [m and m.group(1) for m in followed] == [None, "c1", "c2", "c3"]
+    assert len(pages) == 4
+
+
+def test_empty_pages_stop_at_the_page_cap(server, tmp_path):
+    server.routes[ROUTE] = [Reply(body=body([], after=f"c{i}")) for i in range(10)]
+    fake = FakeTime(NOW.timestamp())
+    with _client(server, _archive(tmp_path), fake) as client:
+        list(client.business_discovery("crumbqueen", NOW - timedelta(days=30), max_pages=3))
+    assert len(server.seen) == 3
 
 
 def test_the_walk_stops_at_its_page_cap(server, tmp_path):
@@ -382,10 +415,15 @@ def test_a_retried_walk_resumes_after_the_pages_the_failed_try_archived(server, 
     assert len(ids) == len(set(ids)) == 75  # no gap, no duplicate
 
 
-def test_the_token_reaches_neither_the_archive_nor_the_log(server, tmp_path, caplog):
+def test_the_token_reaches_neither_the_archive_nor_the_log(server, tmp_path, caplog, monkeypatch):
+    # start from a bare httpx logger: the redaction must be the shared filter of
+    # ingest.http, which the client installs, not one an earlier test left behind
+    httpx_log = logging.getLogger("httpx")
+    monkeypatch.setattr(httpx_log, "filters", [])
     server.routes[ROUTE] = [Reply(body=body(hours(0, 1)))]
     fake = FakeTime(NOW.timestamp())
     with caplog.at_level(logging.DEBUG), _client(server, _archive(tmp_path), fake) as client:
+        assert [type(f) for f in httpx_log.filters] == [_RedactLoggedUrls]
         client.candidate("crumbqueen")
     client.archive.close()
     raw = client.archive.path.read_bytes()

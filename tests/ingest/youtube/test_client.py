@@ -22,7 +22,7 @@ from ingest.http import (
     RetriesExhausted,
 )
 from ingest.pages import read_pages
-from ingest.youtube.client import QUOTA_TZ, YouTubeClient, uploaded_videos
+from ingest.youtube.client import QUOTA_TZ, YouTubeAccessError, YouTubeClient, uploaded_videos
 from ingest.youtube.mapping import map_channels, map_videos
 
 NOW = datetime(2026, 11, 20, 6)
@@ -48,6 +48,26 @@ def _error(code: int, reason: str, domain: str = "youtube.quota") -> str:
 
 QUOTA_EXCEEDED = _error(403, "quotaExceeded")
 RATE_LIMITED = _error(403, "rateLimitExceeded", "usageLimits")
+
+
+def _google_error(code: int, status: str, message: str, reason: str, detail: str | None) -> str:
+    """A Google API error with a google.rpc.ErrorInfo detail, as keys and projects get."""
+    error: dict = {
+        "code": code,
+        "message": message,
+        "errors": [{"message": message, "domain": "global", "reason": reason}],
+        "status": status,
+    }
+    if detail:
+        error["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": detail,
+                "domain": "googleapis.com",
+                "metadata": {"service": "youtube.googleapis.com"},
+            }
+        ]
+    return json.dumps({"error": error})
 
 
 def playlist_page(first: int, count: int, newest: datetime, token: str | None) -> str:
@@ -271,3 +291,85 @@ def test_the_api_key_is_sent_but_never_archived_or_logged(server, tmp_path, capl
     archived = gzip.open(client.archive.path, "rb").read()
     assert KEY.encode() not in archived and b"key=REDACTED" in archived
     assert "HTTP Request" in caplog.text and KEY not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "detail", "says"),
+    [
+        (400, "badRequest", "API_KEY_INVALID", "not valid"),
+        (400, "keyInvalid", None, "not valid"),
+        (403, "forbidden", "API_KEY_SERVICE_BLOCKED", "restrictions"),
+        (403, "ipRefererBlocked", "API_KEY_IP_ADDRESS_BLOCKED", "restrictions"),
+        (403, "accessNotConfigured", "SERVICE_DISABLED", "enable the API"),
+    ],
+    ids=["key-invalid-details", "key-invalid", "service-blocked", "ip-blocked", "not-enabled"],
+)
+def test_a_refused_key_or_project_stops_at_once_without_the_key(
+    server, tmp_path, status, reason, detail, says
+):
+    # Google quotes the key back in some messages: it must not reach the exception
+    body = _google_error(status, "INVALID_ARGUMENT", f"API key {KEY} not valid.", reason, detail)
+    server.routes[CHANNELS] = [Reply(status, body), Reply(body=channels_body(ALICE))]
+    fake = FakeTime(NOW.timestamp())
+    with (
+        _client(server, tmp_path, fake) as client,
+        pytest.raises(YouTubeAccessError, match=says) as stop,
+    ):
+        client.channels_by_id([ALICE])
+    client.archive.close()
+    assert len(server.seen) == 1 and not fake.slept  # never retried
+    assert KEY not in str(stop.value) and (detail or reason) in str(stop.value)
+    assert list(read_pages(client.archive.path)) == []  # not a page of data either
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (_error(404, "playlistNotFound", "youtube.playlistItem"), "playlistNotFound"),
+        (_error(404, "channelNotFound", "youtube.channel"), "channelNotFound"),
+        (_error(403, "forbidden", "youtube.playlistItem"), "forbidden"),
+    ],
+)
+def test_an_error_about_one_resource_stays_a_rejected_page(server, tmp_path, body, reason):
+    server.routes[PLAYLIST] = [Reply(json.loads(body)["error"]["code"], body)]
+    fake = FakeTime(NOW.timestamp())
+    with _client(server, tmp_path, fake) as client, pytest.raises(PlatformHTTPError) as error:
+        list(client.uploads("UUalice", NOW - timedelta(days=1)))
+    assert reason in error.value.page.body.decode() and len(server.seen) == 1
+
+
+def test_the_uploads_walk_stops_when_the_page_token_does_not_move(server, tmp_path):
+    server.routes[PLAYLIST] = [
+        Reply(body=playlist_page(0, 50, NOW, "tok1")),
+        Reply(body=playlist_page(50, 50, NOW - timedelta(hours=50), "tok1")),  # stuck
+        Reply(500, "<html>should not be asked</html>"),
+    ]
+    fake = FakeTime(NOW.timestamp())
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.uploads("UUalice", NOW - timedelta(days=365)))
+    assert [query(s).get("pageToken") for s in server.seen] == [None, ["tok1"]]
+    assert len(pages) == 2 and client.quota.used == 2
+
+
+def test_the_uploads_walk_stops_when_page_tokens_go_round_in_a_circle(server, tmp_path):
+    server.routes[PLAYLIST] = [
+        Reply(body=playlist_page(0, 50, NOW, "tok1")),
+        Reply(body=playlist_page(50, 50, NOW - timedelta(hours=50), "tok2")),
+        Reply(body=playlist_page(100, 50, NOW - timedelta(hours=100), "tok1")),  # back again
+        Reply(500, "<html>should not be asked</html>"),
+    ]
+    fake = FakeTime(NOW.timestamp())
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.uploads("UUalice", NOW - timedelta(days=365)))
+    assert [query(s).get("pageToken") for s in server.seen] == [None, ["tok1"], ["tok2"]]
+    assert len(pages) == 3
+
+
+def test_a_search_stops_when_the_page_token_does_not_move(server, tmp_path):
+    stuck = json.dumps({"nextPageToken": "CDIQAA", "items": []})
+    server.routes[f"{V3}/search"] = [Reply(body=stuck)]
+    fake = FakeTime(NOW.timestamp())
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.search("sourdough", max_pages=5))
+    assert [query(s).get("pageToken") for s in server.seen] == [None, ["CDIQAA"]]
+    assert len(pages) == 2 and client.quota.used == 200

@@ -17,6 +17,7 @@ from ingest.batch import MappedBatch
 from ingest.canonical import PROFILE_TERM
 from ingest.http import QuotaExhausted, RawArchive
 from ingest.pages import read_pages
+from ingest.youtube.client import YouTubeAccessError
 from ingest.youtube.live import YouTubeSources, fetch_discovery_pages, fetch_pages
 from ingest.youtube.mapping import DISCOVERY_MAPPERS, MAPPERS
 
@@ -189,6 +190,9 @@ def test_channel_ids_go_50_a_request(tmp_path):
     for endpoint, page in pages:
         MAPPERS[endpoint](page, batch)
     assert len(batch.rejects) == 60 and not batch.accounts  # none of them exists
+    # one row each in the warehouse, which keys rejects on (page, entity, index)
+    keys = {(r.source_path, r.source_line, r.entity, r.record_index) for r in batch.rejects}
+    assert len(keys) == 60
 
 
 def test_a_spent_quota_stops_the_run_after_what_it_could_pay_for(tmp_path):
@@ -212,6 +216,40 @@ def test_a_spent_quota_stops_the_run_after_what_it_could_pay_for(tmp_path):
         archives.close()
         assert len(server.seen) == 2  # the third request was never sent
     assert [endpoint for endpoint, _ in got] == ["channels", "playlist_items"]
+
+
+def test_a_refused_api_key_stops_the_run_at_its_first_request(tmp_path):
+    refused = {
+        "error": {
+            "code": 400,
+            "message": "API key not valid. Please pass a valid API key.",
+            "errors": [{"domain": "global", "reason": "badRequest"}],
+            "status": "INVALID_ARGUMENT",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                }
+            ],
+        }
+    }
+    handles = ["@alicebakes", "@bob", "@carol"]
+    with ReplayServer() as server:
+        server.routes[f"{V3}/channels"] = [Reply(400, json.dumps(refused))]
+        archives = Archives(tmp_path / "raw")
+        since = dict.fromkeys(handles, NOW - timedelta(days=1))
+        sources = YouTubeSources(base_url=server.url + V3)
+        got = []
+        with pytest.raises(YouTubeAccessError, match="API_KEY_INVALID") as stop:
+            for item in fetch_pages(
+                sources, handles, since, UNTIL, archives, {"api_key": KEY}, tmp_path / "q.json"
+            ):
+                got.append(item)
+        archives.close()
+        assert len(server.seen) == 1  # not one unit per channel
+    assert got == [] and KEY not in str(stop.value)
+    assert json.loads((tmp_path / "q.json").read_text())["used"] == 1
 
 
 def test_credentials_need_an_api_key(tmp_path):

@@ -167,9 +167,10 @@ def test_unknown_ids_and_handles_come_back_as_200_without_items_and_are_rejected
     no_items = {"kind": "youtube#channelListResponse", "etag": "e", "pageInfo": {"totalResults": 0}}
     map_channels(page(no_items, url("channels", forHandle="@nobody")), batch)
     assert [a.account_id for a in batch.accounts] == [ALICE]
+    # each missing one at -(its position in the request + 2): -1 is the whole page's
     assert [(r.entity, r.record_index, r.record) for r in batch.rejects] == [
-        ("accounts", -1, unknown),
-        ("accounts", -1, "@nobody"),
+        ("accounts", -3, unknown),
+        ("accounts", -2, "@nobody"),
     ]
     assert "unknown channel id" in batch.rejects[0].reason
     assert "unknown handle @nobody" in batch.rejects[1].reason
@@ -248,7 +249,37 @@ def test_a_video_that_did_not_come_back_is_rejected_and_a_bad_item_only_once():
     assert (bad_reject.entity, bad_reject.record_index) == ("posts", 1)
     assert "statistics.viewCount" in bad_reject.reason and '"lots"' in bad_reject.record
     assert (gone_reject.entity, gone_reject.record) == ("posts", "gone0000000")
+    assert gone_reject.record_index == -4  # third requested id: -(2 + 2)
     assert "not returned" in gone_reject.reason
+
+
+def test_each_video_that_did_not_come_back_is_its_own_reject():
+    batch = MappedBatch("youtube")
+    map_videos(page(videos_page(video("a", {"viewCount": "1"})), url("videos", id="a,b,c")), batch)
+    assert [p.post_id for p in batch.posts] == ["a"]
+    assert [(r.entity, r.record_index, r.record) for r in batch.rejects] == [
+        ("posts", -3, "b"),
+        ("posts", -4, "c"),
+    ]
+    # the warehouse keeps one reject per (page, entity, index): none may collapse
+    keys = {(r.entity, r.source_path, r.source_line, r.record_index) for r in batch.rejects}
+    assert len(keys) == len(batch.rejects) == 2
+
+
+def test_missing_channel_ids_get_distinct_indexes_apart_from_bad_items():
+    bad = channel(BOB, "@bob", {"subscriberCount": "many"})
+    missing = ["UCgone" + str(i) * 18 for i in range(3)]
+    batch = MappedBatch("youtube")
+    ids = ",".join([ALICE, missing[0], BOB, missing[1], missing[2], missing[0]])
+    good = channel(ALICE, "@alicebakes", {"subscriberCount": "10"})
+    map_channels(page(channels_page(good, bad), url("channels", id=ids)), batch)
+    assert [(r.record_index, r.record) for r in batch.rejects[1:]] == [
+        (-3, missing[0]),  # a repeated id is rejected once
+        (-5, missing[1]),
+        (-6, missing[2]),
+    ]
+    assert batch.rejects[0].record_index == 1  # the bad item keeps its place in items
+    assert len({r.record_index for r in batch.rejects}) == len(batch.rejects) == 4
 
 
 def test_error_pages_are_rejected_with_youtubes_reason():
