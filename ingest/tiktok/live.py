@@ -6,7 +6,9 @@ an archive, a log line, a landing file or a table.
 
 The daily budget (1,000 requests, reset at 00:00 UTC) is a ledger at ``quota_path``
 shared by every task on the machine; when it is spent ``QuotaExhausted`` propagates, and
-the caller lands what was fetched.
+the caller lands what was fetched. A 429 that outlasts the throttle wait stops this task
+the same way, but marks the shared ledger spent only late in the day (see
+``TikTokClient._too_many``). Token requests spend nothing from the ledger.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def fetch_pages(
 ) -> Iterator[tuple[str, RecordedPage]]:
     """Each account's profile (``user_info``), then its videos from ``since[account]`` to
     ``until`` (``video_query``). An unknown or refused account ends as its archived 400
-    page, which the mapping rejects, and its videos are not asked for.
+    page, which the mapping rejects, and its videos are not asked for. A video window
+    the API refuses is yielded as its error page (a reject) and the older windows are
+    still walked.
 
     ``client_options`` go to the client (timeouts, retries, clock and sleep in tests).
     """

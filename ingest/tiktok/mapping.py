@@ -174,9 +174,18 @@ def _created_at(video: models.Video) -> datetime:
 
 
 def map_video(video: models.Video, index: int, page: RecordedPage, batch: MappedBatch) -> None:
+    """One video's post and metric snapshot. A video without a username, or whose
+    ``create_time`` is no date (the model bounds it; this is the last guard), is a
+    reject of its own: nothing raised here may cost the rest of the batch."""
     username = _author(video, page)
     if username is None:
         batch.reject(page, "posts", index, "video without a username", video.model_dump())
+        return
+    try:
+        created_at = _created_at(video)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        reason = f"create_time {video.create_time!r} is not a date: {exc}"
+        batch.reject(page, "posts", index, reason, video.model_dump())
         return
     text = clean_text(video.video_description)
     batch.posts.append(
@@ -184,7 +193,7 @@ def map_video(video: models.Video, index: int, page: RecordedPage, batch: Mapped
             platform=PLATFORM,
             post_id=video.id,
             account_id=account_key(username),
-            created_at=_created_at(video),
+            created_at=created_at,
             text=text or None,
             # region_code is where the account registered, not the language
             language=None,

@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+# create_time is epoch seconds: from 1970 up to 2100-01-01. A millisecond value (13 digits)
+# would be a date tens of thousands of years away, which datetime cannot hold
+CREATE_TIME_MAX = 4_102_444_800
 
 
 def error_of(body: bytes) -> tuple[str | None, str]:
@@ -72,7 +76,7 @@ class UserInfoPage(_Model):
 class Video(_Model):
     id: ExactId
     username: str | None = None
-    create_time: int
+    create_time: int = Field(ge=0, le=CREATE_TIME_MAX)
     region_code: str | None = None
     video_description: str | None = None
     hashtag_names: list[str] | None = None

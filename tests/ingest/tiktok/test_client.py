@@ -183,10 +183,33 @@ def test_a_first_429_waits_and_retries(server, tmp_path):
     assert client.quota.used == 2  # the 429 spent a request too
 
 
-def test_a_429_that_repeats_after_the_backoff_is_the_spent_day(server, tmp_path):
+def test_a_429_that_repeats_early_in_the_day_stops_the_task_but_not_the_ledger(server, tmp_path):
     server.routes[USER_INFO] = [error_reply(429, "rate_limit_exceeded", "API rate limit exceeded")]
     fake = FakeTime(NOW_TS)
     ledger = tmp_path / "state" / "quota-tiktok.json"
+    with _client(server, tmp_path, fake, quota_path=ledger) as client:
+        with pytest.raises(QuotaExhausted, match="429") as stop:
+            client.user_info("joe123")
+        assert len(api(server)) == 2 and fake.slept == [pytest.approx(60.0)]
+        assert stop.value.resets_at < datetime(2026, 11, 21)  # a throttle, not the day
+        # this task sends nothing more...
+        with pytest.raises(QuotaExhausted):
+            client.user_info("joe123")
+        assert len(api(server)) == 2
+    # ...but the shared ledger is not marked spent: other tasks go on
+    other = DailyQuota("tiktok", 1000, "UTC", ledger, clock=fake.clock)
+    other.spend(1)
+    assert other.used == 3 and json.loads(ledger.read_text())["exhausted"] is False
+    server.routes[USER_INFO] = [user_reply()]
+    with _client(server, tmp_path, fake, name="next", quota_path=ledger) as client:
+        assert client.user_info("joe123").status == 200
+
+
+def test_a_429_that_repeats_late_in_the_day_is_the_spent_day(server, tmp_path):
+    server.routes[USER_INFO] = [error_reply(429, "rate_limit_exceeded", "API rate limit exceeded")]
+    fake = FakeTime(NOW_TS)
+    ledger = tmp_path / "state" / "quota-tiktok.json"
+    DailyQuota("tiktok", 1000, "UTC", ledger, clock=fake.clock).spend(899)
     with _client(server, tmp_path, fake, quota_path=ledger) as client:
         with pytest.raises(QuotaExhausted) as stop:
             client.user_info("joe123")
@@ -270,24 +293,87 @@ def test_an_expired_search_id_walks_the_window_again_once(server, tmp_path):
         (None, None),  # from the window's start, without the dead search id
         (100, "7354367454467855999"),
     ]
-    assert len(pages) == 3
-    batch = MappedBatch("tiktok")
-    for page in read_pages(client.archive.path):
-        map_video_query(page, batch)
-    assert len({p.post_id for p in batch.posts}) == 120
-    assert [r.reason for r in batch.rejects] == [f"HTTP 400 invalid_params: {expired}"]
+    # the 400 that restarted the window is yielded too, so a live run rejects it
+    assert [p.status for p in pages] == [200, 400, 200, 200]
+    archived = list(read_pages(client.archive.path))
+    assert [p.request_body for p in archived] == [p.request_body for p in pages]
+    for source in (pages, archived):
+        batch = MappedBatch("tiktok")
+        for page in source:
+            map_video_query(page, batch)
+        assert len({p.post_id for p in batch.posts}) == 120
+        assert [r.reason for r in batch.rejects] == [f"HTTP 400 invalid_params: {expired}"]
 
-    # a second expiry in the same window is not chased again
-    server.seen.clear()
+
+def test_an_error_in_one_window_is_yielded_and_the_older_windows_are_still_walked(server, tmp_path):
+    cursor_lost = "Invalid count or cursor"
+    server.routes[QUERY] = [
+        # newest window: expires twice, so it is given up after its one restart
+        videos_reply(0, 100, 100, True),
+        error_reply(400, "invalid_params", cursor_lost),
+        videos_reply(0, 100, 100, True),
+        error_reply(400, "invalid_params", cursor_lost),
+        # the middle window is refused on its first request
+        error_reply(400, "invalid_params", "Invalid start_date or end_date"),
+        # the oldest window is walked all the same
+        videos_reply(300, 7, 7, False),
+    ]
+    fake = FakeTime(NOW_TS)
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.user_videos("joe123", NOW - timedelta(days=75), NOW))
+    client.archive.close()
+    spans = [(b["start_date"], b.get("cursor")) for b in bodies(server)]
+    assert spans == [
+        ("20261022", None),
+        ("20261022", 100),
+        ("20261022", None),
+        ("20261022", 100),
+        ("20260922", None),
+        ("20260906", None),
+    ]
+    assert [p.status for p in pages] == [200, 400, 200, 400, 400, 200]
+    batch = MappedBatch("tiktok")
+    for page in pages:
+        map_video_query(page, batch)
+    assert len({p.post_id for p in batch.posts}) == 107
+    assert [r.reason for r in batch.rejects] == [
+        f"HTTP 400 invalid_params: {cursor_lost}",
+        f"HTTP 400 invalid_params: {cursor_lost}",
+        "HTTP 400 invalid_params: Invalid start_date or end_date",
+    ]
+    assert len(list(read_pages(client.archive.path))) == 6
+
+
+def test_a_user_the_api_cannot_find_ends_the_video_walk_after_its_error_page(server, tmp_path):
+    missing = "nobody_here is invalid: cannot find the user"
+    server.routes[QUERY] = [
+        error_reply(400, "invalid_params", missing),
+        videos_reply(0, 1, 1, False),
+    ]
+    fake = FakeTime(NOW_TS)
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.user_videos("nobody_here", NOW - timedelta(days=75), NOW))
+    assert [p.status for p in pages] == [400] and len(api(server)) == 1  # no more windows
+    batch = MappedBatch("tiktok")
+    map_video_query(pages[0], batch)
+    assert [r.reason for r in batch.rejects] == [f"HTTP 400 invalid_params: {missing}"]
+
+
+def test_a_page_without_a_search_id_keeps_the_one_before(server, tmp_path):
     server.routes[QUERY] = [
         videos_reply(0, 100, 100, True),
-        error_reply(400, "invalid_params", "Invalid count or cursor"),
-        videos_reply(0, 100, 100, True),
-        error_reply(400, "invalid_params", "Invalid count or cursor"),
+        videos_reply(100, 100, 200, True, search_id=None),
+        videos_reply(200, 5, 205, False, search_id=None),
     ]
-    with _client(server, tmp_path, fake, name="again") as client, pytest.raises(PlatformHTTPError):
-        list(client.user_videos("joe123", NOW - timedelta(days=3), NOW))
-    assert len(api(server)) == 4
+    fake = FakeTime(NOW_TS)
+    with _client(server, tmp_path, fake) as client:
+        pages = list(client.user_videos("joe123", NOW - timedelta(days=3), NOW))
+    assert len(pages) == 3
+    assert [(b.get("cursor"), b.get("search_id")) for b in bodies(server)] == [
+        (None, None),
+        (100, "7354367454467855403"),
+        (200, "7354367454467855403"),  # carried forward, not dropped
+    ]
 
 
 def test_a_refused_token_is_renewed_once_and_the_request_sent_again(server, tmp_path):
@@ -337,6 +423,58 @@ def test_a_token_refused_twice_or_a_wrong_secret_fails_loudly_without_the_secret
     ):
         client.user_info("joe123")
     assert "s3cret" not in str(error.value) and api(server) == []
+
+
+def test_token_endpoint_failures_are_retried_without_spending_the_research_ledger(server, tmp_path):
+    server.routes[TOKEN] = [
+        Reply(503, "<html>503 Service Unavailable</html>", {"Content-Type": "text/html"}),
+        Reply(200, "access_token=clt.nope"),  # not JSON
+        token_reply(1),
+    ]
+    server.routes[USER_INFO] = [user_reply()]
+    fake = FakeTime(NOW_TS)
+    with _client(server, tmp_path, fake) as client:
+        page = client.user_info("joe123")
+    assert page.status == 200
+    assert [s.path.split("?")[0] for s in server.seen] == [TOKEN, TOKEN, TOKEN, USER_INFO]
+    assert client.quota.used == 1  # only the API request spent a unit
+
+
+def test_a_token_that_fails_to_renew_is_fetched_again_before_the_retry(server, tmp_path):
+    server.routes[TOKEN] = [token_reply(1), Reply(500, "{}"), token_reply(2)]
+    server.routes[USER_INFO] = [
+        error_reply(401, "access_token_invalid", "The access token is invalid or not found"),
+        user_reply(),
+    ]
+    fake = FakeTime(NOW_TS)
+    with _client(server, tmp_path, fake) as client:
+        assert client.user_info("joe123").status == 200
+    assert [(s.path.split("?")[0], s.headers.get("Authorization")) for s in server.seen] == [
+        (TOKEN, None),
+        (USER_INFO, "Bearer clt.token-1"),
+        (TOKEN, None),  # the renewal fails with a 500
+        (TOKEN, None),  # the retry fetches a token first, not resending the refused one
+        (USER_INFO, "Bearer clt.token-2"),
+    ]
+    assert client.quota.used == 2  # the two API requests
+
+
+def test_a_non_json_4xx_from_the_token_endpoint_is_an_auth_error_not_retried(server, tmp_path):
+    server.routes[TOKEN] = [
+        Reply(
+            403,
+            "<html>Forbidden: client_secret=s3cret-client-secret</html>",
+            {"Content-Type": "text/html"},
+        )
+    ]
+    fake = FakeTime(NOW_TS)
+    with (
+        _client(server, tmp_path, fake) as client,
+        pytest.raises(TikTokAuthError, match="HTTP 403") as error,
+    ):
+        client.user_info("joe123")
+    assert len(server.seen) == 1 and api(server) == [] and fake.slept == []
+    assert "s3cret" not in str(error.value) and client.quota.used == 0
 
 
 def test_the_token_is_renewed_before_it_expires(server, tmp_path):

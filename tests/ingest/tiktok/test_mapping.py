@@ -21,9 +21,11 @@ from ingest.tiktok.mapping import (
     DISCOVERY_MAPPERS,
     MAPPERS,
     map_user_info,
+    map_video,
     map_video_query,
     map_video_search,
 )
+from ingest.tiktok.models import Video
 
 FETCHED = datetime(2026, 11, 20, 6)
 API = "https://open.tiktokapis.com"
@@ -220,6 +222,44 @@ def test_a_float_id_or_a_bad_record_is_rejected_and_the_rest_of_the_page_kept():
     map_video_query(page(videos_body([video(create_time="yesterday"), video(id=1)])), batch)
     assert [p.post_id for p in batch.posts] == ["1"]
     assert "create_time" in batch.rejects[0].reason
+
+
+def test_a_create_time_out_of_range_is_a_record_reject_not_a_crash():
+    items = [
+        video(id=1, create_time=1704499196000),  # milliseconds: year 55998
+        video(id=2, create_time=-5),
+        video(id=3, create_time=10**30),
+        video(id=4),
+    ]
+    tag = {
+        "query": {
+            "and": [{"operation": "IN", "field_name": "hashtag_name", "field_values": ["cats"]}]
+        }
+    }
+    for mapper, entity, request in (
+        (map_video_query, "posts", user_query("s.clovis")),
+        (map_video_search, "account_discoveries", tag),
+    ):
+        batch = MappedBatch("tiktok")
+        mapper(page(videos_body(items), request=request), batch)
+        assert [(r.entity, r.record_index) for r in batch.rejects] == [
+            (entity, 0),
+            (entity, 1),
+            (entity, 2),
+        ]
+        assert all("create_time" in r.reason for r in batch.rejects)
+    batch = MappedBatch("tiktok")
+    map_video_query(page(videos_body(items), request=user_query("s.clovis")), batch)
+    assert [p.post_id for p in batch.posts] == ["4"]
+
+
+def test_a_create_time_that_will_not_convert_is_rejected_even_past_the_model():
+    batch = MappedBatch("tiktok")
+    unchecked = Video.model_construct(id="9", username="anna", create_time=10**20)
+    map_video(unchecked, 3, page(videos_body([])), batch)
+    assert not batch.posts and not batch.post_metric_snapshots
+    ((entity, index, reason),) = [(r.entity, r.record_index, r.reason) for r in batch.rejects]
+    assert (entity, index) == ("posts", 3) and reason.startswith("create_time")
 
 
 def test_a_recorded_feed_line_keeps_big_ids_exact(tmp_path):
