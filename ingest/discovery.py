@@ -128,6 +128,29 @@ def queue_discovered(
     return queued
 
 
+def mark_discovered_accounts(conn: duckdb.DuckDBPyConnection) -> int:
+    """Record how a queued account was found, once live ingest has loaded it: its
+    ``core.accounts.discovered_via`` becomes ``discovery:<niche>:<term>`` instead of
+    ``tracked``. The loader keeps the first value of that column, so this sticks."""
+    before = conn.execute(
+        "select count(*) from core.accounts where discovered_via like 'discovery:%'"
+    ).fetchone()[0]
+    conn.execute(
+        """
+        update core.accounts as a
+        set discovered_via = 'discovery:' || q.niche || ':' || q.term
+        from meta.tracking_queue as q
+        where a.platform = q.platform
+            and (a.account_id = q.account_id or lower(a.handle) = lower(q.handle))
+            and a.discovered_via = 'tracked'
+        """
+    )
+    after = conn.execute(
+        "select count(*) from core.accounts where discovered_via like 'discovery:%'"
+    ).fetchone()[0]
+    return after - before
+
+
 def read_queue(warehouse: Path) -> dict[str, list[str]]:
     """Queued handles per platform, oldest first, for the live planner."""
     if not warehouse.exists():

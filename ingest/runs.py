@@ -10,6 +10,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 from ingest.canonical import to_naive_utc
+from ingest.discovery import mark_discovered_accounts
 from ingest.extract import MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.loader import advance_cursors, load_pending, record_run_load
 from ingest.settings import RadarSettings
@@ -162,6 +163,7 @@ def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datet
     with connect(settings.warehouse, memory_limit=settings.load_memory_limit) as conn:
         apply_schema(conn, settings.sql_dir)
         summary = load_pending(conn, settings.data_dir, run_id)
+        mark_discovered_accounts(conn)
         advance_cursors(conn)
         record_run_load(
             conn,
