@@ -208,8 +208,11 @@ def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
 
     extract_s, results = _timed(extract)
     load_s, loaded = _timed(lambda: [finish_step(_start("ours_load", str(data_dir)), "ours_load")])
+    extract_rss = max(r["peak_rss_mb"] for r in results)
     results += loaded
     return {
+        "extract_rss_mb": extract_rss,
+        "load_rss_mb": loaded[0]["peak_rss_mb"],
         "path": f"ours ({len(planned)} batches on {workers} workers, then load)",
         "wall_s": extract_s + load_s,
         "extract_s": extract_s,
@@ -263,8 +266,9 @@ def report(runs: list[dict]) -> str:
     for run in runs:
         ours = run["results"][1]
         lines.append(
-            f"- {run['posts']:,} posts: our extract {ours['extract_s']:.1f} s, "
-            f"load {ours['load_s']:.1f} s"
+            f"- {run['posts']:,} posts: our extract {ours['extract_s']:.1f} s "
+            f"(peak RSS {ours['extract_rss_mb']} MB per worker), load {ours['load_s']:.1f} s "
+            f"({ours['load_rss_mb']} MB)"
         )
     for run in runs:
         by = {r["path"].split(" ")[0].rstrip(":"): r for r in run["results"]}

@@ -27,9 +27,13 @@ WAREHOUSE_CORE = Asset("radar_warehouse_core", uri="file://radar/warehouse/core"
 WAREHOUSE_POOL = "radar_warehouse"
 
 
+# every platform with a connector; RADAR_PLATFORMS picks a subset
+ALL_PLATFORMS = ["mastodon", "bluesky", "youtube", "instagram", "tiktok"]
+
+
 def platforms() -> list[str]:
     """``RADAR_PLATFORMS`` as the DAG is parsed: one extract task (and pool) per platform."""
-    raw = os.environ.get("RADAR_PLATFORMS", '["mastodon", "bluesky"]').strip()
+    raw = os.environ.get("RADAR_PLATFORMS", json.dumps(ALL_PLATFORMS)).strip()
     names = json.loads(raw) if raw.startswith("[") else raw.split(",")
     return [n.strip() for n in names if n.strip()]
 
