@@ -65,8 +65,10 @@ bench-ingest: $(VENV)/.synced-bench
 	$(BIN)/python -m bench.ingest_bench --posts 500000 5000000 --dlt-max-posts 500000 \
 		--append-to docs/benchmarks.md
 
-## transform benchmark at 5 M posts (a few minutes)
+## transform benchmark at 0.5 M and 5 M posts (a few minutes)
 bench-transforms: setup
+	$(BIN)/python -m bench.transforms_bench --posts 500000 --days 365 --accounts 2000 \
+		--append-to docs/benchmarks.md
 	$(BIN)/python -m bench.transforms_bench --posts 5000000 --days 365 --accounts 20000 \
 		--append-to docs/benchmarks.md
 
