@@ -14,7 +14,7 @@ START_DATE = pendulum.datetime(2026, 10, 1, tz="UTC")
 
 DEFAULT_ARGS = {
     "owner": "radar",
-    "retries": 2,
+    "retries": int(os.environ.get("RADAR_TASK_RETRIES", "2")),
     "retry_delay": timedelta(seconds=int(os.environ.get("RADAR_RETRY_DELAY_SECONDS", "30"))),
     "retry_exponential_backoff": True,
     "execution_timeout": timedelta(hours=2),
@@ -100,3 +100,22 @@ def credentials(batch: dict) -> dict[str, str]:
         return {}
     found = {key: getattr(conn, attr) for key, attr in fields.items()}
     return {key: value for key, value in found.items() if value}
+
+
+def check_batches(planned: list, extracted: list) -> None:
+    """Fail the run, naming them, when planned batches have no result: their task failed.
+    ``planned`` and ``extracted`` hold one list per platform. A batch a spent daily quota
+    stopped is no failure (its profiles are loaded, its posts wait for the next run): it
+    is logged as a warning."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ingest.runs import failed_batches
+
+    flat_planned = [b for per_platform in planned for b in (per_platform or [])]
+    flat_done = [e for per_platform in extracted for e in (per_platform or []) if e]
+    for done in flat_done:
+        if done.get("stopped"):
+            print(f"WARNING {done['platform']} batch stopped early: {done['stopped']}")
+    failed = failed_batches(flat_planned, flat_done)
+    if failed:
+        raise AirflowFailException(f"{len(failed)} batch(es) failed: {failed}")

@@ -6,17 +6,22 @@ Mastodon hashtag timelines and account search on the instances in
 `config/sources.yaml: discovery`, and Bluesky account search (post search with a
 session) when enabled there. In fixture mode it replays the recorded discovery pages.
 
-- `discover`: lands one sighting per account and tag (`core.account_discoveries`).
+- `plan_<platform>` and a mapped `discover_<platform>` per platform (pool
+  `radar_<platform>`): one sighting per account and term (`core.account_discoveries`).
 - `load`: the single writer merges the sightings.
 - `queue_accounts`: queues the best new accounts per niche in `meta.tracking_queue`.
   Accounts in the micro follower band come first, then those with the most sightings.
 
 Live `social_ingest` runs track the queue beside the configured accounts.
 
+- `check_discovery` fails the run, naming them, when discover batches failed.
+
 Caps keep discovery from eating the quota or flooding the tracked set:
-`max_tags_per_niche`, `max_pages_per_tag` and `max_new_accounts_per_niche`. A run costs
-at most instances × tags × pages requests, and each extract task takes a slot of the
-platform's pool, the same pool `social_ingest` uses.
+`max_tags_per_niche`, `max_keywords_per_niche`, `max_pages_per_tag` and
+`max_new_accounts_per_niche`, plus each platform's own (`youtube.max_search_pages_per_term`
+at 100 units a page, `tiktok.max_pages_per_term`, `instagram.max_candidates_per_run`). A
+run costs at most (tags + keywords) × pages requests per Mastodon instance and platform,
+and each discover task takes a slot of the platform's pool, the one `social_ingest` uses.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from _radar import (
     DEFAULT_ARGS,
     START_DATE,
     WAREHOUSE_POOL,
+    check_batches,
     credentials,
     platform_pool,
     platforms,
@@ -63,6 +69,7 @@ def niche_discovery():
             f"{context['ti'].task_id}-{context['ti'].map_index}",
             context["data_interval_end"],
             credentials(batch),
+            context["ti"].try_number,
         )
 
     @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
@@ -82,14 +89,21 @@ def niche_discovery():
 
         return queue_discovered(context["run_id"], context["data_interval_end"])
 
+    @task(trigger_rule="all_done")
+    def check_discovery(planned: list, discovered: list) -> None:
+        check_batches(planned, discovered)
+
     # per platform, so each takes its own pool: the one social_ingest's extracts take
-    discovered = [
-        discover.override(task_id=f"discover_{name}", pool=platform_pool(name)).expand(
-            batch=plan.override(task_id=f"plan_{name}")(name)
+    planned, discovered = [], []
+    for name in platforms():
+        batches = plan.override(task_id=f"plan_{name}")(name)
+        discovered.append(
+            discover.override(task_id=f"discover_{name}", pool=platform_pool(name)).expand(
+                batch=batches
+            )
         )
-        for name in platforms()
-    ]
-    queue_accounts(load(discovered))
+        planned.append(batches)
+    queue_accounts(load(discovered)) >> check_discovery(planned, discovered)
 
 
 niche_discovery()

@@ -12,7 +12,8 @@ load them into the DuckDB warehouse.
   asset starts the `signals` DAG.
 - `check_extracts` then fails the run and names the failed platform batches. A batch
   stopped by a spent daily quota (YouTube, TikTok, Instagram's usage) is not a failure:
-  what it fetched is loaded, a warning names it, and the rest is read on the next run.
+  its profiles and snapshots are loaded, a warning names it, and its posts are read again
+  from the accounts' old cursors on the next run (a cut walk would leave a gap).
 
 Backfills: `airflow backfill create --dag-id social_ingest --from-date … --to-date …`
 replays the fixture feed or the raw archive. The live source skips intervals past
@@ -36,6 +37,7 @@ from _radar import (
     START_DATE,
     WAREHOUSE_CORE,
     WAREHOUSE_POOL,
+    check_batches,
     credentials,
     platform_pool,
     platforms,
@@ -88,6 +90,7 @@ def social_ingest():
             f"{context['ti'].task_id}-{context['ti'].map_index}",
             context["data_interval_end"],
             credentials(batch),
+            context["ti"].try_number,
         )
 
     # all_done: a failed platform must not keep the others' data out of the warehouse
@@ -111,19 +114,7 @@ def social_ingest():
 
     @task(trigger_rule="all_done")
     def check_extracts(planned: list, extracted: list) -> None:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from ingest.runs import failed_batches
-
-        flat_planned = [b for per_platform in planned for b in (per_platform or [])]
-        flat_done = [e for per_platform in extracted for e in (per_platform or []) if e]
-        # a spent daily quota is no failure: what was fetched is loaded, the rest waits
-        for done in flat_done:
-            if done.get("stopped"):
-                print(f"WARNING {done['platform']} batch stopped early: {done['stopped']}")
-        failed = failed_batches(flat_planned, flat_done)
-        if failed:
-            raise AirflowFailException(f"{len(failed)} extract batch(es) failed: {failed}")
+        check_batches(planned, extracted)
 
     planned, extracted = [], []
     for name in platforms():

@@ -72,7 +72,7 @@ def queue_discovered(
                    coalesce((select arg_max(p.handle, p.observed_at)
                              from core.account_discoveries as p
                              where p.platform = d.platform and p.account_id = d.account_id
-                               and p.term = ?),
+                               and p.term = ? and p.observed_at < ?),
                             arg_max(d.handle, d.observed_at)) as handle,
                    arg_max(d.term, d.observed_at) as term,
                    -- the latest count any sighting of the account had (a profile read
@@ -81,7 +81,8 @@ def queue_discovered(
                             (select arg_max(p.followers, p.observed_at)
                              from core.account_discoveries as p
                              where p.platform = d.platform and p.account_id = d.account_id
-                               and p.followers is not null)) as followers,
+                               and p.followers is not null
+                               and p.observed_at < ?)) as followers,
                    count(*) as sightings
             from core.account_discoveries as d
             join watch as w on w.term = d.term
@@ -116,6 +117,8 @@ def queue_discovered(
             [t for _, t in pairs],
             PROFILE_TERM,
             as_of,
+            as_of,
+            as_of,
             followers_band[0],
             followers_band[1] - 1,
             as_of,
@@ -141,7 +144,7 @@ def mark_discovered_accounts(conn: duckdb.DuckDBPyConnection) -> int:
         set discovered_via = 'discovery:' || q.niche || ':' || q.term
         from meta.tracking_queue as q
         where a.platform = q.platform
-            and (a.account_id = q.account_id or lower(a.handle) = lower(q.handle))
+            and a.account_id = q.account_id
             and a.discovered_via = 'tracked'
         """
     )
@@ -151,8 +154,14 @@ def mark_discovered_accounts(conn: duckdb.DuckDBPyConnection) -> int:
     return after - before
 
 
+# what the live planner fetches a queued account by: its key (a Mastodon acct, a Bluesky
+# DID, a YouTube channel id, a TikTok username), except on Instagram, whose business
+# discovery takes the username while the key is the numeric id
+_FETCH_BY_HANDLE = ("instagram",)
+
+
 def read_queue(warehouse: Path) -> dict[str, list[str]]:
-    """Queued handles per platform, oldest first, for the live planner."""
+    """Queued accounts per platform, oldest first, as the live planner fetches them."""
     if not warehouse.exists():
         return {}
     from ingest.warehouse import connect, table_columns
@@ -161,9 +170,12 @@ def read_queue(warehouse: Path) -> dict[str, list[str]]:
         if not table_columns(conn, "meta.tracking_queue"):
             return {}
         rows = conn.execute(
-            "select platform, handle from meta.tracking_queue order by queued_for, handle"
+            "select platform, account_id, handle from meta.tracking_queue "
+            "order by queued_for, handle"
         ).fetchall()
     queue: dict[str, list[str]] = {}
-    for platform, handle in rows:
-        queue.setdefault(platform, []).append(handle)
+    for platform, account_id, handle in rows:
+        queue.setdefault(platform, []).append(
+            handle if platform in _FETCH_BY_HANDLE else account_id
+        )
     return queue

@@ -234,37 +234,53 @@ def _page_key(method: str, url: str, body: str | None) -> tuple[str, str, str | 
     return method.upper(), url, body
 
 
+def archive_tmp(path: Path) -> Path:
+    """Where an archive is written until it is complete."""
+    return path.with_name(f".{path.name}.tmp")
+
+
 class RawArchive:
     """Gzip JSON lines of recorded pages, written under a temporary name and renamed.
 
     Each page is flushed as it is written, so a crashed try leaves its pages readable.
-    When the same task runs again, the pages a former try archived (complete or not) are
-    read back: ``replay`` answers a request from them, in order, and writes them again,
-    so the final archive holds every page once and the platform is not asked twice.
+    ``earlier``: archives of former tries of the same task (newest first). Their pages,
+    complete or cut short, are read back: ``replay`` answers a request from them, in
+    order, and writes them again, so this archive holds every page this try used and the
+    platform is not asked twice. A former try's archive is never rewritten, so rows it
+    landed keep pointing at their pages.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, earlier: list[Path] | None = None) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._tmp = archive_tmp(path)
         self._salvaged: dict[tuple, deque[RecordedPage]] = {}
         self.salvaged = 0
-        for earlier in (path, self._tmp):
-            if earlier.exists():
-                self._salvage(earlier)
+        # the same try opened again first, then former tries, newest first; a request is
+        # answered from the newest archive that has it, never from two
+        sources = [path, self._tmp]
+        for former in earlier or []:
+            sources += [former, archive_tmp(former)]
+        for source in sources:
+            if source.exists():
+                self._salvage(source)
         self._handle = gzip.open(self._tmp, "wt", encoding="utf-8")
         self.lines = 0
         self.replayed = 0
 
     def _salvage(self, path: Path) -> None:
+        found: dict[tuple, deque[RecordedPage]] = {}
         try:
             for page in read_pages(path):
                 key = _page_key(page.method, page.url, page.request_body)
-                self._salvaged.setdefault(key, deque()).append(page)
-                self.salvaged += 1
+                found.setdefault(key, deque()).append(page)
         except (EOFError, zlib.error, OSError, PageFormatError) as exc:
             # the former try died mid-write: what came before the cut is kept
             log.info("%s: archive cut short by a failed try, kept what precedes: %s", path, exc)
+        for key, pages in found.items():
+            if key not in self._salvaged:
+                self._salvaged[key] = pages
+                self.salvaged += len(pages)
 
     def replay(self, method: str, url: str, body: str | None = None) -> RecordedPage | None:
         """The page a former try got for this request, archived again; else None."""

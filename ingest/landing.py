@@ -76,3 +76,9 @@ def land_batch(
         write_parquet_atomic(table, path)
         written.append(path)
     return written
+
+
+def attempt_name(task: str, attempt: int) -> str:
+    """``task`` for the first try, ``task-tryN`` after: a retried or cleared task lands
+    new files instead of rewriting ones the loader may already have taken."""
+    return task if attempt <= 1 else f"{task}-try{attempt}"

@@ -20,7 +20,7 @@ from ingest.bluesky.client import DEFAULT_PDS, BlueskyClient
 from ingest.extract import MAPPERS, ExtractSummary, batch_size
 from ingest.http import QuotaExhausted, RawArchive
 from ingest.instagram import live as instagram_live
-from ingest.landing import land_batch, safe_name
+from ingest.landing import attempt_name, land_batch, safe_name
 from ingest.mastodon.client import MastodonClient
 from ingest.pages import RecordedPage
 from ingest.tiktok import live as tiktok_live
@@ -191,20 +191,29 @@ def plan_live_batches(
 
 
 class _Archives:
-    """One raw archive file per endpoint for this task."""
+    """One raw archive file per endpoint for this try of the task, which replays the
+    pages of the task's former tries (see ``RawArchive``)."""
 
-    def __init__(self, data_dir: Path, platform: str, day: date, run_id: str, task: str):
+    def __init__(
+        self, data_dir: Path, platform: str, day: date, run_id: str, task: str, attempt: int = 1
+    ):
         self._root = data_dir / "raw" / platform
         # the daily quota ledger every task of this machine spends from
         self.quota_path = data_dir / "state" / f"quota-{platform}.json"
-        self._name = f"{safe_name(run_id)}-{safe_name(task)}.jsonl.gz"
+        names = [
+            f"{safe_name(run_id)}-{safe_name(attempt_name(task, n))}.jsonl.gz"
+            for n in range(max(attempt, 1), 0, -1)
+        ]
+        self._name, self._earlier = names[0], names[1:]
         self._day = day
         self._open: dict[str, RawArchive] = {}
 
     def __call__(self, endpoint: str) -> RawArchive:
         if endpoint not in self._open:
-            path = self._root / endpoint / f"dt={self._day.isoformat()}" / self._name
-            self._open[endpoint] = RawArchive(path)
+            folder = self._root / endpoint / f"dt={self._day.isoformat()}"
+            self._open[endpoint] = RawArchive(
+                folder / self._name, [folder / name for name in self._earlier]
+            )
         return self._open[endpoint]
 
     def close(self) -> None:
@@ -263,9 +272,11 @@ def plan_live_discovery(
     sources: Sources, niches: dict[str, dict[str, list[str]]], platforms: list[str] | None = None
 ) -> list[dict]:
     """Discovery batches: each niche's first ``max_tags_per_niche`` hashtags and
-    ``max_keywords_per_niche`` keywords, read on every Mastodon instance listed and, when
-    enabled, on Bluesky. A run costs at most terms × ``max_pages_per_tag`` requests per
-    instance (plus one profile read per 25 accounts found on Bluesky)."""
+    ``max_keywords_per_niche`` keywords, read on every Mastodon instance listed and on
+    each other platform whose ``discovery.<platform>.enabled`` is set (Instagram looks up
+    its configured candidates instead). A run costs at most terms × pages requests per
+    instance and platform, plus the profile reads of what was found (Bluesky 25 and
+    YouTube 50 accounts a request)."""
     caps = sources.discovery
     tags = sorted({t for n in niches.values() for t in n["hashtags"][: caps.max_tags_per_niche]})
     keywords = sorted(
@@ -403,17 +414,18 @@ def extract_live_discovery(
     run_id: str,
     task: str,
     credentials: dict[str, str] | None = None,
+    attempt: int = 1,
     **client_options: object,
 ) -> ExtractSummary:
     """Read one discovery batch (see ``plan_live_discovery``), archive the pages, land the
-    sightings. ``credentials``: Mastodon tokens per instance, or the Bluesky session's
-    ``identifier`` and ``app_password``."""
+    sightings. ``credentials``: the platform's secrets (see ``extract_live_batch``);
+    ``attempt``: Airflow's try number."""
     from ingest.extract import DISCOVERY_MAPPERS
 
     platform = batch["platform"]
     if platform not in DISCOVERY_PAGES:
         raise ValueError(f"no live discovery for platform {platform!r}")
-    archives = _Archives(data_dir, platform, interval_start.date(), run_id, task)
+    archives = _Archives(data_dir, platform, interval_start.date(), run_id, task, attempt)
     pages = DISCOVERY_PAGES[platform](
         sources, batch, interval_end, archives, credentials or {}, client_options
     )
@@ -425,7 +437,7 @@ def extract_live_discovery(
         data_dir,
         interval_start,
         run_id,
-        task,
+        attempt_name(task, attempt),
     )
 
 
@@ -474,11 +486,14 @@ def extract_live_batch(
     run_id: str,
     task: str,
     credentials: dict[str, str] | None = None,
+    attempt: int = 1,
     **client_options: object,
 ) -> ExtractSummary:
     """Fetch, archive, map and land one batch; ``since`` says how far back per account.
 
-    A retried task resumes: pages its failed try archived are replayed, not fetched again.
+    ``attempt`` is Airflow's try number. A retried task resumes: the pages its former
+    tries archived are replayed, not fetched again; each try writes its own archive and
+    landing files, so nothing a former try landed is ever rewritten.
     ``client_options`` go to the platform client (timeouts and retries, in tests).
 
     ``credentials``: for Mastodon an access token per instance, if any (public data needs
@@ -486,7 +501,7 @@ def extract_live_batch(
     They go into request headers or query only: never into the archive, a log or the
     warehouse.
     """
-    archives = _Archives(data_dir, platform, interval_start.date(), run_id, task)
+    archives = _Archives(data_dir, platform, interval_start.date(), run_id, task, attempt)
     if platform == "mastodon":
         pages = _mastodon_pages(
             sources.mastodon,
@@ -514,6 +529,7 @@ def extract_live_batch(
         )
     else:
         raise ValueError(f"no live client for platform {platform!r}")
+    landing_task = attempt_name(task, attempt)
     return _land_pages(
-        platform, pages, MAPPERS[platform], archives, data_dir, interval_start, run_id, task
+        platform, pages, MAPPERS[platform], archives, data_dir, interval_start, run_id, landing_task
     )

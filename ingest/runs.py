@@ -12,6 +12,7 @@ from datetime import datetime
 from ingest.canonical import to_naive_utc
 from ingest.discovery import mark_discovered_accounts
 from ingest.extract import MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
+from ingest.landing import attempt_name
 from ingest.loader import advance_cursors, load_pending, record_run_load
 from ingest.settings import RadarSettings
 from ingest.warehouse import apply_schema, connect
@@ -100,8 +101,10 @@ def extract(
     task: str,
     interval_end: datetime,
     credentials: dict[str, str] | None = None,
+    attempt: int = 1,
 ) -> dict:
-    """Extract one planned batch. ``credentials`` are the live platform's secrets."""
+    """Extract one planned batch. ``credentials`` are the live platform's secrets;
+    ``attempt`` is Airflow's try number (each try lands files of its own)."""
     settings = RadarSettings()
     if "tags" in batch:  # a live discovery batch
         from ingest.live_source import extract_live_discovery, load_sources
@@ -115,8 +118,13 @@ def extract(
             run_id,
             task,
             credentials,
+            attempt,
         )
-        return {**asdict(summary), "files": [*batch["tags"], *batch.get("keywords", [])]}
+        return {
+            **asdict(summary),
+            "instance": batch.get("instance"),
+            "files": [*batch["tags"], *batch.get("keywords", [])],
+        }
     if "accounts" in batch:  # a live batch
         from ingest.live_source import extract_live_batch, load_sources
 
@@ -131,6 +139,7 @@ def extract(
             run_id,
             task,
             credentials,
+            attempt,
         )
         return {**asdict(summary), "files": batch["accounts"]}
     summary = extract_fixture_batch(
@@ -140,21 +149,29 @@ def extract(
         settings.landing_dir,
         to_naive_utc(interval_start).date(),
         run_id,
-        task,
+        attempt_name(task, attempt),
         discovery=bool(batch.get("discovery")),
     )
     return {**asdict(summary), "files": batch["files"]}
 
 
+def _batch_key(batch: dict) -> tuple:
+    items = batch.get("files") or batch.get("accounts")
+    if items is None:  # a live discovery batch
+        items = [*batch.get("tags", []), *batch.get("keywords", [])]
+    return batch["platform"], batch.get("instance"), tuple(items)
+
+
 def failed_batches(planned: list[dict], extracted: list[dict]) -> list[str]:
     """Planned batches with no extract result, as ``platform: first item (+n more)``."""
-    done = {(e["platform"], tuple(e["files"])) for e in extracted}
+    done = {_batch_key(e) for e in extracted}
     failed = []
     for b in planned:
-        items = b.get("files") or b.get("accounts") or []
-        if (b["platform"], tuple(items)) not in done:
+        platform, instance, items = _batch_key(b)
+        if (platform, instance, items) not in done:
             more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
-            failed.append(f"{b['platform']}: {items[0] if items else '-'}{more}")
+            where = f"{platform} on {instance}" if instance else platform
+            failed.append(f"{where}: {items[0] if items else '-'}{more}")
     return failed
 
 

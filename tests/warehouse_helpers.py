@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -32,7 +34,12 @@ DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
 
 
 def load_dag(dag_id: str):
-    """A fresh DAG object from dags/<dag_id>.py, parsed now (it reads RADAR_* as it parses)."""
+    """A fresh DAG object from dags/<dag_id>.py, parsed now (it reads RADAR_* as it parses).
+
+    ``_radar`` is parsed again too: its defaults (retry delay, platforms) read the
+    environment at import, and an earlier test's import must not leak into this one."""
+    if "_radar" in sys.modules:
+        importlib.reload(sys.modules["_radar"])
     spec = importlib.util.spec_from_file_location(f"{dag_id}_under_test", DAGS_DIR / f"{dag_id}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -14,6 +14,7 @@ import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ingest.canonical import Platform
 from ingest.text import normalize_tag
 
 Window = Literal[7, 30, 90]
@@ -57,7 +58,7 @@ COUNTS = ("likes", "comments", "shares")
 class EngagementSettings(_Strict):
     min_own_posts: dict[Window, int]
     # the counts an engagement sums, per platform; a platform not listed sums all three
-    counts: dict[str, list[Literal["likes", "comments", "shares"]]] = {}
+    counts: dict[Platform, list[Literal["likes", "comments", "shares"]]] = {}
 
     @field_validator("counts")
     @classmethod

@@ -171,3 +171,28 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
         "fay@greens.social",
         "gus@greens.social",
     ]
+
+
+def test_a_failed_discover_batch_fails_the_run_after_the_rest_is_queued(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    feed = tmp_path / "feed"
+    build_feed(feed)
+    # a line that is not a recorded page: that discover batch cannot map it
+    broken = feed / "bluesky" / "search_actors" / "dt=2026-11-20" / "broken.jsonl"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('{"not": "a page"}\n')
+    monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
+    monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon", "bluesky"]')
+    monkeypatch.setenv("RADAR_RETRY_DELAY_SECONDS", "0")
+    run = load_dag("niche_discovery").test(
+        logical_date=(DAY + timedelta(days=1)).replace(tzinfo=UTC)
+    )
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "failed"
+    assert states[("discover_bluesky", 0)] == "failed"
+    assert states[("discover_mastodon", 0)] == "success"
+    assert states[("queue_accounts", -1)] == "success"  # the other platform still queued
+    assert states[("check_discovery", -1)] == "failed"
+    assert query(RadarSettings().warehouse, "select count(*) from meta.tracking_queue")[0][0] > 0

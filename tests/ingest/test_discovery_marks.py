@@ -43,3 +43,27 @@ def test_a_loaded_queued_account_records_its_niche_and_term(tmp_path: Path):
         ("did:plc:ana", "tracked"),
         ("did:plc:ben", "discovery:sourdough_baking:sauerteig"),
     ]
+
+
+def test_the_planner_gets_what_each_platform_fetches_by(tmp_path: Path):
+    from ingest.discovery import read_queue
+
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as conn:
+        apply_schema(conn, ROOT / "sql")
+        for platform, account_id, handle in [
+            ("bluesky", "did:plc:ben", "handle.invalid"),  # an unverified handle
+            ("youtube", "UCq7Tofutales9xKp2VbN3aQ", "tofutales"),
+            ("instagram", "17841401441775531", "crumbqueen"),
+            ("mastodon", "lena@greens.social", "lena@greens.social"),
+        ]:
+            conn.execute(
+                "insert into meta.tracking_queue values (?, ?, ?, 'n', 't', null, ?, ?)",
+                [platform, account_id, handle, AT, AT],
+            )
+    assert read_queue(warehouse) == {
+        "bluesky": ["did:plc:ben"],
+        "youtube": ["UCq7Tofutales9xKp2VbN3aQ"],  # 50 ids a request, not a handle lookup
+        "instagram": ["crumbqueen"],  # business discovery takes the username
+        "mastodon": ["lena@greens.social"],
+    }

@@ -31,6 +31,7 @@ from ingest.mastodon.mapping import map_account_statuses
 from ingest.pages import PageRef, RecordedPage, read_pages
 
 NOW = datetime(2026, 11, 20, 6)
+ROOT = Path(__file__).resolve().parents[2]
 STATUSES = "/api/v1/accounts/7/statuses"
 ALICE = mastodon_account("alice", "greens.social", 20_000, local_id="7")
 
@@ -151,14 +152,67 @@ def test_live_extract_retried_after_a_crash_lands_every_post_once(server, tmp_pa
     with pytest.raises(RetriesExhausted):
         extract_live_batch(**args, max_attempts=5, sleep=lambda s: None)
     server.seen.clear()
-    summary = extract_live_batch(**args, sleep=lambda s: None)
+    # Airflow's retry is the task's second try
+    summary = extract_live_batch(**args, attempt=2, sleep=lambda s: None)
     assert [s.path for s in server.seen] == [paths[2]]  # lookup, pages 1-2 replayed
     assert summary.rows["posts"] == 120
     raw = sorted((tmp_path / "raw" / "mastodon").rglob("*.jsonl.gz"))
-    assert [(p.parent.parent.name, len(list(read_pages(p)))) for p in raw] == [
-        ("account_statuses", 3),
-        ("accounts_lookup", 1),
+    assert [(p.parent.parent.name, p.name, len(list(read_pages(p)))) for p in raw] == [
+        ("account_statuses", "scheduled__2026-11-19-extract_mastodon-0-try2.jsonl.gz", 3),
+        ("accounts_lookup", "scheduled__2026-11-19-extract_mastodon-0-try2.jsonl.gz", 1),
     ]
+    assert all("-try2-" in f for f in summary.landed)
+
+
+def test_a_cleared_task_lands_new_files_and_leaves_the_loaded_ones_alone(server, tmp_path):
+    """Clearing a finished live extract after its files were loaded, with a plan that has
+    changed since (a queued account added): the new try replays what it can, lands files
+    of its own, and the loader takes them beside the first try's."""
+    from ingest.loader import load_pending
+    from ingest.warehouse import apply_schema, connect
+
+    bob = mastodon_account("bob", "greens.social", 15_000, local_id="8")
+    server.routes["/api/v1/accounts/lookup?acct=alice"] = [Reply(body=json.dumps(ALICE))]
+    server.routes["/api/v1/accounts/lookup?acct=bob"] = [Reply(body=json.dumps(bob))]
+    _three_pages(server, [Reply(body=_page(120, NOW - timedelta(hours=80)))])
+    server.routes["/api/v1/accounts/8/statuses?limit=40"] = [Reply(body="[]")]
+    sources = Sources.model_validate({"mastodon": {"instance_urls": {"greens.social": server.url}}})
+    since = NOW - timedelta(days=10)
+    common = dict(
+        sources=sources,
+        platform="mastodon",
+        data_dir=tmp_path,
+        interval_start=NOW - timedelta(days=1),
+        interval_end=NOW,
+        run_id="scheduled__2026-11-19",
+        task="extract_mastodon-0",
+    )
+    first = extract_live_batch(
+        **common, accounts=["alice@greens.social"], since={"alice@greens.social": since}
+    )
+    warehouse = tmp_path / "warehouse.duckdb"
+    with connect(warehouse) as conn:
+        apply_schema(conn, ROOT / "sql")
+        load_pending(conn, tmp_path, "scheduled__2026-11-19")
+    archived = {p: p.read_bytes() for p in (tmp_path / "raw").rglob("*.jsonl.gz")}
+    server.seen.clear()
+    accounts = ["alice@greens.social", "bob@greens.social"]
+    second = extract_live_batch(
+        **common, accounts=accounts, since=dict.fromkeys(accounts, since), attempt=2
+    )
+    # alice's pages come from the first try's archive; only bob's are fetched
+    assert [s.path.split("?")[0] for s in server.seen] == [
+        "/api/v1/accounts/lookup",
+        "/api/v1/accounts/8/statuses",
+    ]
+    assert not set(first.landed) & set(second.landed)
+    # the first try's archive files are untouched: its loaded rows still point at them
+    assert all(p.read_bytes() == data for p, data in archived.items())
+    with connect(warehouse) as conn:
+        summary = load_pending(conn, tmp_path, "scheduled__2026-11-19")
+        posts = conn.execute("select count(*) from core.posts").fetchone()[0]
+        accounts_loaded = conn.execute("select count(*) from core.accounts").fetchone()[0]
+    assert summary.files_loaded > 0 and posts == 120 and accounts_loaded == 2
 
 
 class _Quirky(PlatformClient):

@@ -70,3 +70,12 @@ def test_engagement_counts_name_known_counts_and_always_likes(config: Path):
     _edit(config / "scoring.yaml", lambda d: d["engagement"]["counts"].update(tiktok=["shares"]))
     with pytest.raises(ConfigError, match="always counts likes"):
         load_scoring(config)
+
+
+def test_engagement_counts_of_an_unknown_platform_are_refused(config: Path):
+    _edit(
+        config / "scoring.yaml",
+        lambda d: d["engagement"]["counts"].update(Youtube=["likes", "comments"]),
+    )
+    with pytest.raises(ConfigError, match=r"(?s)engagement.counts.Youtube"):
+        load_scoring(config)
