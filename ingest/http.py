@@ -114,6 +114,7 @@ class DailyQuota:
         self.platform, self.units_per_day, self.path = platform, units_per_day, path
         self._tz, self._clock = ZoneInfo(reset_tz), clock
         self._state = {"day": "", "used": 0, "exhausted": False}
+        self._spent_day: str | None = None  # the ledger day of this client's last spend
 
     def _today(self) -> str:
         return datetime.fromtimestamp(self._clock(), self._tz).date().isoformat()
@@ -155,12 +156,20 @@ class DailyQuota:
                     f"{units} more needed",
                 )
             state["used"] += units
+            self._spent_day = state["day"]
 
         self._update(take)
 
     def exhaust(self) -> None:
-        """The platform said the quota is spent, whatever our ledger thought."""
-        self._update(lambda state: state.update(exhausted=True))
+        """The platform said the quota is spent, whatever our ledger thought. It refused a
+        request paid from the day of the last spend: if the reset came in between, the new
+        day's budget is left alone."""
+
+        def mark(state: dict) -> None:
+            if self._spent_day in (None, state["day"]):
+                state["exhausted"] = True
+
+        self._update(mark)
 
     @property
     def used(self) -> int:

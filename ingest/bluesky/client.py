@@ -11,8 +11,17 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+import httpx
+
 from ingest.canonical import to_naive_utc
-from ingest.http import PlatformClient, RateLimiter, RawArchive, bluesky_rate_limit
+from ingest.http import (
+    PlatformClient,
+    RateLimiter,
+    RawArchive,
+    RetriesExhausted,
+    Retryable,
+    bluesky_rate_limit,
+)
 from ingest.pages import RecordedPage
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
@@ -73,16 +82,30 @@ class BlueskyClient(PlatformClient):
         The request goes around the archive (its body holds the password) and the token
         lives only in this client's Authorization header.
         """
+        try:
+            token = self._retrying(self._login_once, identifier, app_password)
+        except (Retryable, httpx.TransportError) as exc:
+            raise RetriesExhausted(f"bluesky createSession for {identifier!r}: {exc}") from exc
+        self._client.headers["Authorization"] = f"Bearer {token}"
+
+    def _login_once(self, identifier: str, app_password: str) -> str:
+        self.limiter.before_request()
         response = self._client.post(
             "/xrpc/com.atproto.server.createSession",
             json={"identifier": identifier, "password": app_password},
         )
+        self.limiter.after_response(response.headers)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise Retryable(f"HTTP {response.status_code}")
         if response.status_code != 200:
             raise BlueskyLoginError(
                 f"createSession for {identifier!r} answered HTTP {response.status_code}: "
                 f"{response.text[:200]}"
             )
-        self._client.headers["Authorization"] = f"Bearer {response.json()['accessJwt']}"
+        try:
+            return response.json()["accessJwt"]
+        except (ValueError, KeyError) as exc:
+            raise Retryable(f"createSession answer without a token: {exc}") from exc
 
     def search_actors(self, query: str, max_pages: int) -> Iterator[RecordedPage]:
         """Accounts matching ``query`` (name, handle, bio); no counts, so the caller follows

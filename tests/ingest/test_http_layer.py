@@ -327,3 +327,17 @@ def test_archive_files_are_complete_after_close(tmp_path: Path):
     archive.append(_fake_page(1))
     archive.close()
     assert len(list(read_pages(tmp_path / "a.jsonl.gz"))) == 1
+
+
+def test_a_refusal_that_arrives_after_the_reset_leaves_the_new_day_alone(tmp_path):
+    fake = FakeTime(datetime(2026, 11, 20, 7, 59, 58, tzinfo=UTC).timestamp())  # 23:59:58 PST
+    ledger = tmp_path / "quota.json"
+    quota = DailyQuota("quirky", 100, "America/Los_Angeles", ledger, clock=fake.clock)
+    quota.spend(1)  # paid from 11-19's budget
+    fake.now += 5  # the platform answers quotaExceeded after midnight Pacific
+    quota.exhaust()
+    quota.spend(1)  # 11-20's budget is untouched
+    assert json.loads(ledger.read_text()) == {"day": "2026-11-20", "used": 1, "exhausted": False}
+    quota.exhaust()  # refused on the same day: now it is spent
+    with pytest.raises(QuotaExhausted):
+        quota.spend(1)

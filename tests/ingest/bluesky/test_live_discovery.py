@@ -177,3 +177,28 @@ def test_a_refused_login_names_the_account_not_the_password(tmp_path: Path):
                 {"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
             )
     assert APP_PASSWORD not in str(refused.value)
+
+
+def test_a_login_is_retried_through_5xx_and_429(tmp_path: Path):
+    with ReplayServer() as server:
+        _serve(server)
+        server.routes["/xrpc/com.atproto.server.createSession"] = [
+            Reply(502, "<html>Bad Gateway</html>"),
+            Reply(429, '{"error": "RateLimitExceeded"}'),
+            Reply(body=json.dumps({"accessJwt": JWT, "refreshJwt": "r", "did": "did:plc:me"})),
+        ]
+        extract_live_discovery(
+            _sources(server),
+            BATCH,
+            tmp_path,
+            START,
+            START + timedelta(1),
+            "run",
+            "d-0",
+            {"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
+            sleep=lambda s: None,
+        )
+        logins = [s for s in server.seen if s.path.endswith("createSession")]
+        searched = [s for s in server.seen if "searchPosts" in s.path]
+    assert len(logins) == 3
+    assert searched and searched[0].headers["Authorization"] == f"Bearer {JWT}"
