@@ -42,6 +42,19 @@ def platform_pool(platform: str) -> str:
     return f"radar_{platform}"
 
 
+def per_platform(plan, work, work_name: str) -> tuple[list, list]:
+    """Per platform in ``RADAR_PLATFORMS``: ``plan_<platform>`` and a ``<work_name>_<platform>``
+    mapped over its batches in the platform's pool. Returns the planned batches and the
+    mapped results, one entry per platform each."""
+    planned, done = [], []
+    for name in platforms():
+        batches = plan.override(task_id=f"plan_{name}")(name)
+        mapped = work.override(task_id=f"{work_name}_{name}", pool=platform_pool(name))
+        done.append(mapped.expand(batch=batches))
+        planned.append(batches)
+    return planned, done
+
+
 def _connection(conn_id: str):
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException

@@ -32,8 +32,7 @@ from _radar import (
     WAREHOUSE_POOL,
     check_batches,
     credentials,
-    platform_pool,
-    platforms,
+    per_platform,
 )
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
@@ -94,15 +93,7 @@ def niche_discovery():
         check_batches(planned, discovered)
 
     # per platform, so each takes its own pool: the one social_ingest's extracts take
-    planned, discovered = [], []
-    for name in platforms():
-        batches = plan.override(task_id=f"plan_{name}")(name)
-        discovered.append(
-            discover.override(task_id=f"discover_{name}", pool=platform_pool(name)).expand(
-                batch=batches
-            )
-        )
-        planned.append(batches)
+    planned, discovered = per_platform(plan, discover, "discover")
     queue_accounts(load(discovered)) >> check_discovery(planned, discovered)
 
 

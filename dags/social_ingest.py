@@ -39,8 +39,7 @@ from _radar import (
     WAREHOUSE_POOL,
     check_batches,
     credentials,
-    platform_pool,
-    platforms,
+    per_platform,
 )
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
@@ -116,15 +115,7 @@ def social_ingest():
     def check_extracts(planned: list, extracted: list) -> None:
         check_batches(planned, extracted)
 
-    planned, extracted = [], []
-    for name in platforms():
-        batches = plan.override(task_id=f"plan_{name}")(name)
-        extracted.append(
-            extract.override(task_id=f"extract_{name}", pool=platform_pool(name)).expand(
-                batch=batches
-            )
-        )
-        planned.append(batches)
+    planned, extracted = per_platform(plan, extract, "extract")
     load(extracted) >> check_extracts(planned, extracted)
 
 
