@@ -20,6 +20,11 @@ class FollowerPrecision(StrEnum):
     rounded = "rounded"  # e.g. YouTube rounds subscriber counts to 3 significant figures
     hidden = "hidden"
 
+    @classmethod
+    def of(cls, followers: int | None) -> FollowerPrecision:
+        """``exact`` for a count the platform gave, ``hidden`` when it gave none."""
+        return cls.exact if followers is not None else cls.hidden
+
 
 class PostKind(StrEnum):
     original = "original"

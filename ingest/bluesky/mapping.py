@@ -62,11 +62,7 @@ def map_profile(profile: models.Profile, page: RecordedPage, batch: MappedBatch)
             followers=profile.followersCount,
             following=profile.followsCount,
             posts_count=profile.postsCount,
-            follower_precision=(
-                FollowerPrecision.exact
-                if profile.followersCount is not None
-                else FollowerPrecision.hidden
-            ),
+            follower_precision=FollowerPrecision.of(profile.followersCount),
         )
     )
 

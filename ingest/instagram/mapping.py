@@ -158,11 +158,7 @@ def map_profile(profile: models.BusinessProfile, page: RecordedPage, batch: Mapp
             followers=profile.followers_count,
             following=profile.follows_count,
             posts_count=profile.media_count,
-            follower_precision=(
-                FollowerPrecision.exact
-                if profile.followers_count is not None
-                else FollowerPrecision.hidden
-            ),
+            follower_precision=FollowerPrecision.of(profile.followers_count),
         )
     )
 

@@ -70,9 +70,7 @@ def map_account(account: models.Account, instance: str, page: RecordedPage, batc
             followers=followers,
             following=account.following_count if account.following_count is not None else None,
             posts_count=account.statuses_count,
-            follower_precision=(
-                FollowerPrecision.exact if followers is not None else FollowerPrecision.hidden
-            ),
+            follower_precision=FollowerPrecision.of(followers),
         )
     )
 

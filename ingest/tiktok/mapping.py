@@ -152,11 +152,7 @@ def map_user_info(page: RecordedPage, batch: MappedBatch) -> None:
             followers=user.follower_count,
             following=user.following_count,
             posts_count=user.video_count,
-            follower_precision=(
-                FollowerPrecision.exact
-                if user.follower_count is not None
-                else FollowerPrecision.hidden
-            ),
+            follower_precision=FollowerPrecision.of(user.follower_count),
         )
     )
 
