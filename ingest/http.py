@@ -124,13 +124,17 @@ class DailyQuota:
         midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
         return midnight.replace(tzinfo=self._tz).astimezone(UTC).replace(tzinfo=None)
 
+    def _apply(self, state: dict, change: Callable[[dict], None]) -> dict:
+        """``change`` on today's state: a ledger of an earlier day starts over."""
+        if state.get("day") != self._today():
+            state = {"day": self._today(), "used": 0, "exhausted": False}
+        change(state)
+        return state
+
     def _update(self, change: Callable[[dict], None]) -> dict:
         if self.path is None:
-            state = self._state
-            if state["day"] != self._today():
-                state.update(day=self._today(), used=0, exhausted=False)
-            change(state)
-            return dict(state)
+            self._state = self._apply(self._state, change)
+            return dict(self._state)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -138,9 +142,7 @@ class DailyQuota:
                 state = json.loads(self.path.read_text())
             except (FileNotFoundError, ValueError):
                 state = {}
-            if state.get("day") != self._today():
-                state = {"day": self._today(), "used": 0, "exhausted": False}
-            change(state)
+            state = self._apply(state, change)
             tmp = self.path.with_name(f".{self.path.name}.tmp")
             tmp.write_text(json.dumps(state))
             os.replace(tmp, self.path)
