@@ -86,7 +86,9 @@ def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
     return sorted(found, key=lambda f: (LOAD_ORDER.index(f[1]), str(f[2])))
 
 
-def _merge_sql(spec: MergeSpec, columns: list[str], duplicates: bool) -> list[str]:
+def _merge_sql(
+    spec: MergeSpec, columns: list[str], duplicates: bool, load_id: int | None = None
+) -> list[str]:
     """Statements that merge the view ``staged`` into ``spec.table``.
 
     Per key, the newest observation supplies the values; ``first_seen_at`` and the
@@ -95,7 +97,8 @@ def _merge_sql(spec: MergeSpec, columns: list[str], duplicates: bool) -> list[st
     files together gives what loading them one by one in path order gives.
 
     Only keys already in the table need the old row: those are merged, deleted and
-    re-inserted; new keys are inserted straight from the landing files.
+    re-inserted; new keys are inserted straight from the landing files. Tables with a
+    ``load_id`` column get ``load_id`` on every row inserted or merged.
     """
     on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
     keys = ", ".join(spec.key)
@@ -116,7 +119,10 @@ def _merge_sql(spec: MergeSpec, columns: list[str], duplicates: bool) -> list[st
         incoming = f"select *, observed_at as first_in_file {firsts} from staged"
     merged, fresh = [], []
     for column in columns:
-        if column in spec.key:
+        if column == "load_id":
+            merged.append(str(int(load_id)))
+            fresh.append(str(int(load_id)))
+        elif column in spec.key:
             merged.append(f"i.{column}")
             fresh.append(f"i.{column}")
         elif column == "first_seen_at":
@@ -188,7 +194,12 @@ def load_files(
         duplicates = conn.execute(
             f"select count(*) > count(distinct ({keys})) from staged"
         ).fetchone()[0]
-        for statement in _merge_sql(spec, table_columns(conn, spec.table), duplicates):
+        # one value per load transaction: rows merged here are newer than every transform
+        # run so far (see sql/schema/0005_load_ids.sql)
+        load_id = conn.execute("select nextval('meta.load_seq')").fetchone()[0]
+        for statement in _merge_sql(
+            spec, table_columns(conn, spec.table), duplicates, load_id
+        ):
             conn.execute(statement)
         conn.executemany(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",

@@ -8,13 +8,17 @@ Each model file starts with a header that states its contract and its data tests
     -- check: followers is null or followers >= 0   (every row must satisfy it)
     -- test_where: observed_at >= …       (optional: the rows the tests look at)
     -- materialized: incremental          (optional, see below)
+    -- replace_by: platform, post_id      (incremental: the key whose rows a new row replaces)
+    -- prune_by: created_at              (incremental: a column fixed per replace_by key)
 
 Layers materialise differently: ``staging`` models are views over ``core``;
 ``intermediate`` models are tables rebuilt for the run's as-of; ``marts`` keep one
 partition per ``as_of`` (delete + insert), so a backfill adds history instead of
 overwriting it. An ``incremental`` model keeps its rows (its table is declared in
 ``sql/schema``); its SQL selects only rows for new or changed inputs, which replace rows
-with the same key, and it is rebuilt whole when its SQL or the config files change.
+with the same key, and it is rebuilt whole when its SQL or the config files change. Its
+SQL finds new inputs by ``load_id > getvariable('since_load')`` (NULL on a rebuild: every
+row); ``prune_by`` lets the replacement skip row groups outside the new rows' range.
 Everything, config tables included, runs in one transaction: a failing data test leaves
 the warehouse as it was.
 """
@@ -39,7 +43,7 @@ log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
 _HEADER = re.compile(
-    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by):\s*(.+?)\s*$"
+    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|prune_by):\s*(.+?)\s*$"
 )
 _REFERENCE = re.compile(r"\b(staging|intermediate|marts)\.(\w+)\b")
 
@@ -57,6 +61,7 @@ class Model:
     test_where: str | None = None
     materialized: str | None = None
     replace_by: list[str] = field(default_factory=list)
+    prune_by: str | None = None
     depends_on: set[str] = field(default_factory=set)
 
     @property
@@ -76,7 +81,7 @@ def parse_model(layer: str, path: Path) -> Model:
         if match is None:
             continue
         kind, value = match.groups()
-        if kind in ("grain", "test_where", "materialized"):
+        if kind in ("grain", "test_where", "materialized", "prune_by"):
             setattr(model, kind, value)
         elif kind == "replace_by":
             model.replace_by = [c.strip() for c in value.split(",")]
@@ -136,7 +141,7 @@ def config_fingerprint(config_dir: Path) -> str:
 
 
 def _materialise_incremental(
-    conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str
+    conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str, watermark: int
 ) -> None:
     if not table_columns(conn, model.relation):
         raise ValueError(
@@ -144,36 +149,55 @@ def _materialise_incremental(
         )
     fingerprint = hashlib.sha256((model.sql + config_digest).encode()).hexdigest()
     known = conn.execute(
-        "select fingerprint from meta.transform_state where model = ?", [model.relation]
+        "select fingerprint, load_watermark from meta.transform_state where model = ?",
+        [model.relation],
     ).fetchone()
+    since_load = known[1] if known is not None else None
     if known is None or known[0] != fingerprint:
         log.info("%s: SQL or config changed, rebuilding it whole", model.relation)
+        since_load = None
         # emptied by re-creation: a delete of every row would hold them all in memory
         conn.execute(
             f"create or replace table {model.relation} as "
             f"select * from {model.relation} where false"
         )
+    # the model's SQL reads only core rows loaded after its last run (NULL: every row)
+    conn.execute("set variable since_load = ?::bigint", [since_load])
     # a regular table, not a temp one: temp tables cannot spill past the memory limit
     incoming = incoming_relation(model)
     conn.execute(f"create or replace table {incoming} as {model.sql}")
     # rows of a re-computed input (an edited post) replace all of its earlier rows
     on = " and ".join(f"t.{k} = i.{k}" for k in model.replace_by or model.key)
-    conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}")
+    bounds: list = []
+    if model.prune_by:
+        # constants, not a subquery: only constants let the scan skip row groups
+        bounds = list(
+            conn.execute(
+                f"select min({model.prune_by}), max({model.prune_by}) from {incoming}"
+            ).fetchone()
+        )
+        on += f" and t.{model.prune_by} between ? and ?"
+    if not model.prune_by or bounds[0] is not None:
+        conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}", bounds)
     conn.execute(f"insert into {model.relation} by name select * from {incoming}")
     conn.execute(
-        """insert into meta.transform_state values (?, ?, now()::timestamp, now()::timestamp)
+        """insert into meta.transform_state
+               values (?, ?, now()::timestamp, now()::timestamp, ?)
            on conflict (model) do update set
                rebuilt_at = if(meta.transform_state.fingerprint = excluded.fingerprint,
                                 meta.transform_state.rebuilt_at, excluded.rebuilt_at),
                fingerprint = excluded.fingerprint,
-               updated_at = excluded.updated_at""",
-        [model.relation, fingerprint],
+               updated_at = excluded.updated_at,
+               load_watermark = excluded.load_watermark""",
+        [model.relation, fingerprint, watermark],
     )
 
 
-def materialise(conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str) -> None:
+def materialise(
+    conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str, watermark: int
+) -> None:
     if model.materialized == "incremental":
-        _materialise_incremental(conn, model, config_digest)
+        _materialise_incremental(conn, model, config_digest, watermark)
         return
     if model.layer == "staging":
         conn.execute(f"create or replace view {model.relation} as {model.sql}")
@@ -253,13 +277,15 @@ def run_transforms(
         for macro_file in sorted((sql_dir / "macros").glob("*.sql")):
             conn.execute(macro_file.read_text(encoding="utf-8"))
         conn.execute("set variable as_of = ?::timestamp", [as_of])
+        # every row loaded before this point has a smaller load_id (see 0005_load_ids.sql)
+        watermark = conn.execute("select nextval('meta.load_seq')").fetchone()[0]
         for layer in LAYERS:
             conn.execute(f"create schema if not exists {layer}")
         drop_orphans(conn, models)
         failures, rows, seconds = [], {}, {}
         for model in models:
             started = time.perf_counter()
-            materialise(conn, model, config_digest)
+            materialise(conn, model, config_digest, watermark)
             failures.extend(data_test_failures(conn, model))
             seconds[model.relation] = round(time.perf_counter() - started, 3)
             if model.layer != "staging":  # views over all history: not worth a count

@@ -4,8 +4,8 @@
 -- check: engagement_rate is null or engagement_rate >= 0
 -- check: engagement_rate is null or followers_at_post > 0
 -- check: week_index between 0 and 12
-with posts as (
-    select * from staging.stg_posts
+with facts as (
+    select * from intermediate.int_post_facts
     where is_own_post
         and created_at >= getvariable('as_of') - interval 90 days
         and created_at < getvariable('as_of')
@@ -16,47 +16,22 @@ with posts as (
         and (deleted_at is null or deleted_at >= getvariable('as_of'))
 ),
 
-latest_metrics as (
-    select * from staging.stg_post_metrics
-    where observed_at < getvariable('as_of')
-        and observed_at >= getvariable('as_of') - interval 90 days
-    qualify row_number() over (partition by platform, post_id order by observed_at desc) = 1
+-- the facts hold the newest counts on record; a post counted again at or after as_of (a
+-- backfill, or a rerun of an earlier day) takes its newest counts from before as_of
+earlier_metrics as (
+    select metrics.*
+    from staging.stg_post_metrics as metrics
+    semi join (select platform, post_id from facts
+               where metrics_observed_at >= getvariable('as_of')) as recounted
+        on metrics.platform = recounted.platform and metrics.post_id = recounted.post_id
+    where metrics.observed_at < getvariable('as_of')
+    qualify row_number() over (
+        partition by metrics.platform, metrics.post_id order by metrics.observed_at desc
+    ) = 1
 ),
 
--- snapshots a week older than the window are enough for the as-of join, and bounding
--- them keeps a run's cost independent of how much history the warehouse holds
-snapshots as (
-    select * from staging.stg_account_snapshots
-    where observed_at < getvariable('as_of')
-        and observed_at >= getvariable('as_of') - interval 97 days
-),
-
--- followers at posting time: the nearest snapshot at or before the post ...
-with_before as (
-    select
-        posts.*,
-        snap.observed_at as snapshot_before_at,
-        snap.followers as followers_before,
-    from posts
-    asof left join snapshots as snap
-        on posts.platform = snap.platform
-        and posts.account_id = snap.account_id
-        and posts.created_at >= snap.observed_at
-),
-
--- ... or, only for a post older than every snapshot, the first one after it
-with_after as (
-    select
-        missing.*,
-        snap.followers as followers_after,
-        snap.observed_at as snapshot_after_at,
-    from (select * from with_before where snapshot_before_at is null) as missing
-    asof left join snapshots as snap
-        on missing.platform = snap.platform
-        and missing.account_id = snap.account_id
-        and missing.created_at < snap.observed_at
-    union all by name
-    select * from with_before where snapshot_before_at is not null
+p as (
+    select * exclude (likes, comments, shares, quotes, views) from facts
 ),
 
 final as (
@@ -72,13 +47,15 @@ final as (
         p.created_at >= getvariable('as_of') - interval 30 days as in_30d,
         -- 0 = the 7 days before as_of, 12 = the oldest (partial) week of the 90
         floor(epoch(getvariable('as_of') - p.created_at) / (7 * 86400))::integer as week_index,
+        -- followers at posting time: the nearest snapshot at or before the post, or, only
+        -- for a post older than every snapshot, the first one after it (before as_of)
         case
             when p.snapshot_before_at is not null then p.followers_before
-            else p.followers_after
+            when p.snapshot_after_at < getvariable('as_of') then p.followers_after
         end as followers_at_post,
         case
             when p.snapshot_before_at is not null then 'at_or_before_post'
-            when p.snapshot_after_at is not null then 'first_after_post'
+            when p.snapshot_after_at < getvariable('as_of') then 'first_after_post'
         end as followers_source,
         m.likes,
         m.comments,
@@ -98,8 +75,13 @@ final as (
         case
             when m.views > 0 then round(engagements / m.views, 12)::decimal(18, 12)
         end as view_rate,
-    from with_after as p
-    left join latest_metrics as m
+    from p
+    left join (
+        select platform, post_id, likes, comments, shares, quotes, views, from facts
+        where metrics_observed_at < getvariable('as_of')
+        union all
+        select platform, post_id, likes, comments, shares, quotes, views, from earlier_metrics
+    ) as m
         on p.platform = m.platform and p.post_id = m.post_id
     left join config.engagement_counts as counted
         on p.platform = counted.platform

@@ -5,28 +5,18 @@
 -- check: (hit_kind = 'none') = (scope is null)
 -- materialized: incremental
 -- replace_by: platform, post_id
+-- prune_by: created_at
 -- Text work (normalising, niche and brand matching) is done once per post version: only
--- posts new or edited since the last run are computed, so a day's run costs in proportion
--- to the day's posts. Any change to this file or to config/ rebuilds it whole.
-with pending as (
+-- posts loaded since the last run are matched, so a day's run costs in proportion to the
+-- day's posts. Any change to this file or to config/ rebuilds it whole.
+with changed as (
     select posts.platform, posts.post_id, posts.created_at, posts.text, posts.language,
            posts.hashtags,
            md5(coalesce(posts.text, '') || '#' || array_to_string(posts.hashtags, ' '))
                as text_hash,
     from staging.stg_posts as posts
     where posts.is_own_post
-),
-
--- posts not matched yet, or whose text or hashtags changed since
-changed as (
-    select pending.*
-    from pending
-    where not exists (
-        select 1 from intermediate.int_post_term_hits as done
-        where done.platform = pending.platform
-            and done.post_id = pending.post_id
-            and done.text_hash = pending.text_hash
-    )
+        and (getvariable('since_load') is null or posts.load_id > getvariable('since_load'))
 ),
 
 words as (

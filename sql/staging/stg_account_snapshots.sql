@@ -17,6 +17,7 @@ renamed as (
         following,
         posts_count,
         follower_precision,
+        load_id,
     from source
 )
 

@@ -17,6 +17,7 @@ renamed as (
         shares,
         quotes,
         views,
+        load_id,
     from source
 )
 

@@ -8,7 +8,7 @@ with source as (
 ),
 
 deletions as (
-    select platform, post_id, first_seen_at as deleted_at, from core.post_deletions
+    select platform, post_id, deleted_at, from staging.stg_post_deletions
 ),
 
 renamed as (
@@ -31,6 +31,7 @@ renamed as (
         deletions.deleted_at,
         source.first_seen_at,
         source.observed_at as last_observed_at,
+        source.load_id,  -- the load that last wrote the row (incremental models read by it)
     from source
     left join deletions
         on source.platform = deletions.platform and source.post_id = deletions.post_id

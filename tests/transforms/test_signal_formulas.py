@@ -341,16 +341,16 @@ def test_text_features_are_computed_once_per_post_and_rebuilt_on_config_change(
         stale = conn.execute(
             "select count(*) from information_schema.tables where table_name = 'left_over'"
         ).fetchone()
-        # an edit replaces every earlier hit of the post; a re-fetch without one costs nothing
+        # an edit (stamped with its load, as the loader does) replaces every earlier hit of
+        # the post; a run with nothing loaded since matches nothing
         conn.execute(
-            "update core.posts set text = 'a quiet day', observed_at = "
-            "'2026-03-02 08:00' where post_id = 'first'"
+            "update core.posts set text = 'a quiet day', observed_at = '2026-03-02 08:00', "
+            "load_id = nextval('meta.load_seq') where post_id = 'first'"
         )
         edited = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
         assert edited.rows["intermediate.int_post_term_hits"] == 1
-        conn.execute("update core.posts set observed_at = '2026-03-02 09:00'")
-        refetched = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
-        assert refetched.rows["intermediate.int_post_term_hits"] == 0
+        idle = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
+        assert idle.rows["intermediate.int_post_term_hits"] == 0
         after_edit = conn.execute(
             "select post_id, hit_kind, scope from intermediate.int_post_term_hits order by all"
         ).fetchall()

@@ -1,0 +1,194 @@
+"""A seeded world with planted truth, for the transform tests: true micro-influencers per
+niche, fakes (a follower spike, likes without comments), off-niche stars, nano and mid
+accounts."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from core_builder import World
+
+AS_OF = datetime(2026, 3, 1)
+NICHE_TEXTS = {
+    "plant_based_cooking": [
+        "tofu scramble for breakfast",
+        "lentils and chickpeas curry",
+        "vegan chili tonight",
+        "tempeh tacos again",
+    ],
+    "sourdough_baking": [
+        "sourdough loaf crumb shot",
+        "feeding my levain",
+        "new starter schedule",
+        "Sauerteigbrot aus dem Ofen",
+    ],
+    "houseplants": [
+        "repotting the monstera",
+        "pothos cuttings everywhere",
+        "Zimmerpflanzen update",
+        "new houseplants arrived",
+    ],
+    "trail_running": [
+        "trail run in the fog",
+        "ultramarathon training block",
+        "trail race recap",
+        "ultra marathon pacing notes",
+    ],
+}
+OFF_NICHE = [
+    "match day thoughts",
+    "election night recap",
+    "new phone review",
+    "coffee and emails",
+    "weekend traffic rant",
+]
+
+
+def plant(
+    world: World,
+    rng: random.Random,
+    account_id: str,
+    platform: str,
+    niche: str,
+    *,
+    followers: int,
+    growth: float,
+    posts: int,
+    niche_probability: float,
+    rate: tuple[float, float],
+    comment_share: float = 0.10,
+    spike: int | None = None,
+) -> None:
+    """One account: 30 daily snapshots and ``posts`` posts with counts from ``rate``."""
+    world.account(account_id, platform=platform)
+    counts = {}
+    for day in range(30, 0, -1):
+        at = AS_OF - timedelta(days=day, hours=-6)
+        if day != 30:
+            followers += round(followers * growth * rng.uniform(0.8, 1.2))
+            if spike is not None and day == 12:
+                followers += spike
+        counts[at.date()] = followers
+        world.snapshot(account_id, at, followers, platform=platform)
+    base_rate = rng.uniform(*rate)
+    for i in range(posts):
+        created = AS_OF - timedelta(days=rng.uniform(0.5, 29.5))
+        in_niche = rng.random() < niche_probability
+        text = rng.choice(NICHE_TEXTS[niche] if in_niche else OFF_NICHE)
+        followers_then = counts.get(created.date(), followers)
+        engagement = followers_then * base_rate * rng.uniform(0.9, 1.1)
+        comments = round(engagement * comment_share)
+        shares = round(engagement * 0.05)
+        world.post(
+            account_id,
+            f"{account_id}-{i}",
+            created,
+            text,
+            likes=max(round(engagement) - comments - shares, 0),
+            comments=comments,
+            shares=shares,
+            platform=platform,
+        )
+
+
+def build_planted_world(seed: int) -> tuple[World, dict[str, set[str]]]:
+    rng = random.Random(seed)
+    world, truth = World(), {"true": set(), "fake": set(), "off_niche": set()}
+    for n, niche in enumerate(NICHE_TEXTS):
+        for i in range(3):
+            name = f"{niche}-true-{i}"
+            plant(
+                world,
+                rng,
+                name,
+                ("mastodon", "bluesky")[i % 2],
+                niche,
+                followers=rng.randint(15_000, 80_000),
+                growth=0.002,
+                posts=14,
+                niche_probability=0.95,
+                rate=(0.045, 0.06),
+            )
+            truth["true"].add(name)
+        for i in range(10):
+            plant(
+                world,
+                rng,
+                f"{niche}-background-{i}",
+                ("mastodon", "bluesky")[i % 2],
+                niche,
+                followers=rng.randint(10_000, 95_000),
+                growth=0.0005,
+                posts=rng.randint(8, 14),
+                niche_probability=0.5,
+                rate=(0.01, 0.025),
+            )
+        spiky, liked = f"{niche}-fake-spike", f"{niche}-fake-likes"
+        plant(
+            world,
+            rng,
+            spiky,
+            "mastodon",
+            niche,
+            followers=30_000,
+            growth=0.0005,
+            posts=14,
+            niche_probability=0.95,
+            rate=(0.05, 0.06),
+            spike=9_000,
+        )
+        plant(
+            world,
+            rng,
+            liked,
+            "bluesky",
+            niche,
+            followers=40_000,
+            growth=0.001,
+            posts=14,
+            niche_probability=0.95,
+            rate=(0.055, 0.065),
+            comment_share=0.0,
+        )
+        truth["fake"] |= {spiky, liked}
+        star = f"{niche}-off-niche-star"
+        plant(
+            world,
+            rng,
+            star,
+            ("mastodon", "bluesky")[n % 2],
+            niche,
+            followers=rng.randint(20_000, 90_000),
+            growth=0.002,
+            posts=14,
+            niche_probability=0.0,
+            rate=(0.07, 0.08),
+        )
+        truth["off_niche"].add(star)
+        for i in range(2):  # outside the micro tier: never niche candidates
+            plant(
+                world,
+                rng,
+                f"{niche}-nano-{i}",
+                "mastodon",
+                niche,
+                followers=5_000,
+                growth=0.002,
+                posts=14,
+                niche_probability=0.95,
+                rate=(0.08, 0.09),
+            )
+        plant(
+            world,
+            rng,
+            f"{niche}-mid",
+            "bluesky",
+            niche,
+            followers=200_000,
+            growth=0.001,
+            posts=14,
+            niche_probability=0.95,
+            rate=(0.03, 0.04),
+        )
+    return world, truth
