@@ -57,6 +57,8 @@ def generate(path: Path, accounts: int, posts: int, days: int) -> None:
         conn.execute("set variable n_posts = ?", [posts])
         conn.execute("set variable words = ?", [WORDS])
         conn.execute("set variable tags = ?", [TAGS])
+        # one load, as the loader stamps it (see sql/schema/0005_load_ids.sql)
+        conn.execute("set variable load_id = nextval('meta.load_seq')")
         conn.execute("""
             insert into core.accounts
             select if(i % 2 = 0, 'mastodon', 'bluesky'), 'acct' || i, 'acct' || i, null, null,
@@ -67,7 +69,8 @@ def generate(path: Path, accounts: int, posts: int, days: int) -> None:
             insert into core.account_snapshots
             select if(a % 2 = 0, 'mastodon', 'bluesky'), 'acct' || a,
                    getvariable('start_at') + to_days(d::integer) + interval 6 hours,
-                   ((2000 + hash(a) % 150000) * (1 + 0.001 * d))::bigint, 300, 1000, 'exact'
+                   ((2000 + hash(a) % 150000) * (1 + 0.001 * d))::bigint, 300, 1000, 'exact',
+                   getvariable('load_id')
             from range(getvariable('n_accounts')) as a(a),
                  range(getvariable('days')) as d(d)""")
         conn.execute("""
@@ -79,7 +82,8 @@ def generate(path: Path, accounts: int, posts: int, days: int) -> None:
                    [], null,
                    case when j % 20 = 0 then 'repost' when j % 20 = 1 then 'reply'
                         else 'original' end,
-                   if(j % 20 = 0, 'post' || (j - 1), null), null, created_at, created_at
+                   if(j % 20 = 0, 'post' || (j - 1), null), null, created_at, created_at,
+                   getvariable('load_id')
             from (
                 select j, (hash(j) % getvariable('n_accounts'))::bigint as a,
                        if(a % 2 = 0, 'mastodon', 'bluesky') as platform,
@@ -93,50 +97,74 @@ def generate(path: Path, accounts: int, posts: int, days: int) -> None:
             insert into core.post_metric_snapshots
             select p.platform, p.post_id, p.created_at + interval 1 day,
                    (hash(p.post_id) % 900)::bigint, (hash(p.post_id || 'c') % 60)::bigint,
-                   (hash(p.post_id || 's') % 40)::bigint, 0, null
+                   (hash(p.post_id || 's') % 40)::bigint, 0, null, getvariable('load_id')
             from core.posts as p where p.kind <> 'repost'""")
 
 
-def add_day(path: Path, accounts: int, posts: int, days: int) -> None:
-    """One more day of posts, counts and snapshots, as a daily load would bring."""
+def add_day(
+    path: Path, accounts: int, posts: int, days: int, day: int = 0, volume: int = 1
+) -> None:
+    """What a daily load brings for day ``days + day``: a follower snapshot per account,
+    ``volume`` days' worth of new posts with their counts, and fresh counts of the posts
+    of the two days before."""
     from ingest.warehouse import connect
 
-    per_day = posts // days
-    day_start = START + timedelta(days=days)
+    per_day = posts // days * volume
+    day_start = START + timedelta(days=days + day)
+    prefix = f"new{day}-"
     with connect(path) as conn:
+        conn.execute("set variable load_id = nextval('meta.load_seq')")
         conn.execute(
             """
             insert into core.account_snapshots
             select if(a % 2 = 0, 'mastodon', 'bluesky'), 'acct' || a, ?::timestamp,
-                   ((2000 + hash(a) % 150000) * (1 + 0.001 * ?))::bigint, 300, 1000, 'exact'
+                   ((2000 + hash(a) % 150000) * (1 + 0.001 * ?))::bigint, 300, 1000, 'exact',
+                   getvariable('load_id')
             from range(?) as a(a)""",
-            [day_start + timedelta(hours=6), days, accounts],
+            [day_start + timedelta(hours=6), days + day, accounts],
+        )
+        conn.execute(
+            """
+            insert into core.post_metric_snapshots
+            select platform, post_id, ?::timestamp, 130, 14, 6, 0, null, getvariable('load_id')
+            from core.posts as p
+            where created_at >= ?::timestamp and created_at < ?::timestamp
+                and not exists (select 1 from core.post_metric_snapshots as m
+                                where m.post_id = p.post_id and m.observed_at = ?::timestamp)""",
+            [day_start + timedelta(hours=12), day_start - timedelta(days=2), day_start]
+            + [day_start + timedelta(hours=12)],
         )
         conn.execute(
             """
             insert into core.posts
-            select if(a % 2 = 0, 'mastodon', 'bluesky'), 'new' || j, 'acct' || a, created_at,
+            select if(a % 2 = 0, 'mastodon', 'bluesky'), ? || j, 'acct' || a, created_at,
                    null, 'sourdough loaf and tofu bowl', 'en', ['sourdough'], [], null,
-                   'original', null, null, created_at, created_at
+                   'original', null, null, created_at, created_at, getvariable('load_id')
             from (select j, (hash(j) % ?)::bigint as a,
                          ?::timestamp + to_microseconds(j * 86400000000 // ?) as created_at
                   from range(?) as t(j))""",
-            [accounts, day_start, per_day, per_day],
+            [prefix, accounts, day_start, per_day, per_day],
         )
-        conn.execute("""
+        conn.execute(
+            """
             insert into core.post_metric_snapshots
-            select platform, post_id, created_at + interval 1 hour, 120, 12, 6, 0, null
-            from core.posts where post_id like 'new%'""")
+            select platform, post_id, created_at + interval 1 hour, 120, 12, 6, 0, null,
+                   getvariable('load_id')
+            from core.posts where starts_with(post_id, ?)""",
+            [prefix],
+        )
 
 
-def run_transforms_at(path: Path, as_of: datetime) -> None:
+def run_transforms_at(path: Path, as_of: datetime) -> dict:
     from ingest.settings import RadarSettings
     from ingest.warehouse import connect
     from transforms.runner import run_transforms
 
     settings = RadarSettings()
     with connect(path) as conn:
-        run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
+        summary = run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
+    slowest = sorted(summary.seconds.items(), key=lambda item: -item[1])[:5]
+    return {"slowest": [f"{name.split('.')[1]} {seconds:.1f} s" for name, seconds in slowest]}
 
 
 ANCHOR_SQL = """
@@ -183,8 +211,9 @@ def measured(step: str, *args: str) -> dict:
 def _step_main(step: str, args: list[str]) -> None:
     path = Path(args[0])
     if step == "transforms":
-        STEPS[step](path, datetime.fromisoformat(args[1]))
-    elif step == "anchor":
+        report_step(STEPS[step](path, datetime.fromisoformat(args[1])))
+        return
+    if step == "anchor":
         STEPS[step](path)
     else:
         STEPS[step](path, *map(int, args[1:]))
@@ -198,9 +227,11 @@ def bench(posts: int, days: int, accounts: int, workdir: Path) -> list[dict]:
     results = [measured("generate", *sizes)]
     results.append(measured("anchor", str(path)))
     results.append(measured("transforms", str(path), as_of.isoformat()) | {"step": "full"})
-    results.append(measured("add_day", *sizes))
-    next_day = (as_of + timedelta(days=1)).isoformat()
-    results.append(measured("transforms", str(path), next_day) | {"step": "incremental day"})
+    # two days on top: an ordinary one, then one that loads four days' worth of posts
+    for day, volume, step in [(0, 1, "incremental day"), (1, 4, "incremental day, 4× posts")]:
+        results.append(measured("add_day", *sizes, str(day), str(volume)) | {"step": "add day"})
+        next_day = (as_of + timedelta(days=day + 1)).isoformat()
+        results.append(measured("transforms", str(path), next_day) | {"step": step})
     return results
 
 
@@ -211,13 +242,19 @@ def report(results: list[dict], posts: int, days: int, accounts: int) -> str:
         f"### Transforms, {posts:,} posts, {accounts:,} accounts, {days} days "
         f"({machine()}, duckdb {duckdb.__version__})",
         "",
-        "| step | wall (s) | peak RSS (MB) |",
-        "|---|---|---|",
-        *[f"| {r['step']} | {r['wall_s']} | {r['peak_rss_mb']} |" for r in results],
+        "| step | wall (s) | peak RSS (MB) | slowest models |",
+        "|---|---|---|---|",
+        *[
+            f"| {r['step']} | {r['wall_s']} | {r['peak_rss_mb']} | {slowest} |"
+            for r in results
+            for slowest in [", ".join(r.get("slowest", []))]
+        ],
         "",
         f"- full rebuild of every model / anchor query: {full['wall_s'] / floor['wall_s']:.1f}×",
         f"- incremental day / full rebuild: {day['wall_s'] / full['wall_s']:.2f}× "
         f"(the new day is {1 / days:.1%} of the posts)",
+        f"- a day with 4× the posts / an ordinary day: "
+        f"{by_step['incremental day, 4× posts']['wall_s'] / day['wall_s']:.2f}×",
         "",
     ]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ Each model file starts with a header that states its contract and its data tests
     -- materialized: incremental          (optional, see below)
     -- replace_by: platform, post_id      (incremental: the key whose rows a new row replaces)
     -- prune_by: created_at              (incremental: a column fixed per replace_by key)
+    -- let: posts_from = (select min(…) …)  (optional: a variable set before the model runs)
 
 Layers materialise differently: ``staging`` models are views over ``core``;
 ``intermediate`` models are tables rebuilt for the run's as-of; ``marts`` keep one
@@ -18,7 +19,9 @@ overwriting it. An ``incremental`` model keeps its rows (its table is declared i
 ``sql/schema``); its SQL selects only rows for new or changed inputs, which replace rows
 with the same key, and it is rebuilt whole when its SQL or the config files change. Its
 SQL finds new inputs by ``load_id > getvariable('since_load')`` (NULL on a rebuild: every
-row); ``prune_by`` lets the replacement skip row groups outside the new rows' range.
+row); ``prune_by`` lets the replacement skip row groups outside the new rows' range. A
+``let`` line sets a variable from a scalar query before the model's SQL runs: a constant
+there lets DuckDB skip row groups, which a subquery in the SQL itself would not.
 Everything, config tables included, runs in one transaction: a failing data test leaves
 the warehouse as it was.
 """
@@ -43,7 +46,7 @@ log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
 _HEADER = re.compile(
-    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|prune_by):\s*(.+?)\s*$"
+    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|prune_by|let):\s*(.+?)\s*$"
 )
 _REFERENCE = re.compile(r"\b(staging|intermediate|marts)\.(\w+)\b")
 
@@ -62,6 +65,7 @@ class Model:
     materialized: str | None = None
     replace_by: list[str] = field(default_factory=list)
     prune_by: str | None = None
+    lets: list[tuple[str, str]] = field(default_factory=list)
     depends_on: set[str] = field(default_factory=set)
 
     @property
@@ -83,6 +87,11 @@ def parse_model(layer: str, path: Path) -> Model:
         kind, value = match.groups()
         if kind in ("grain", "test_where", "materialized", "prune_by"):
             setattr(model, kind, value)
+        elif kind == "let":
+            name, _, expression = value.partition("=")
+            if not name.strip().isidentifier() or not expression.strip():
+                raise ValueError(f"{path}: a let line reads `-- let: name = (select …)`")
+            model.lets.append((name.strip(), expression.strip()))
         elif kind == "replace_by":
             model.replace_by = [c.strip() for c in value.split(",")]
         elif kind == "check":
@@ -163,6 +172,7 @@ def _materialise_incremental(
         )
     # the model's SQL reads only core rows loaded after its last run (NULL: every row)
     conn.execute("set variable since_load = ?::bigint", [since_load])
+    set_lets(conn, model)
     # a regular table, not a temp one: temp tables cannot spill past the memory limit
     incoming = incoming_relation(model)
     conn.execute(f"create or replace table {incoming} as {model.sql}")
@@ -193,12 +203,18 @@ def _materialise_incremental(
     )
 
 
+def set_lets(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
+    for name, expression in model.lets:
+        conn.execute(f"set variable {name} = {expression}")
+
+
 def materialise(
     conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str, watermark: int
 ) -> None:
     if model.materialized == "incremental":
         _materialise_incremental(conn, model, config_digest, watermark)
         return
+    set_lets(conn, model)
     if model.layer == "staging":
         conn.execute(f"create or replace view {model.relation} as {model.sql}")
         return

@@ -1,131 +1,220 @@
 -- grain: one row per post ever loaded, with the facts that do not depend on the run's as_of
 -- key: platform, post_id
--- not_null: platform, post_id, account_id, created_at, kind, is_own_post, first_seen_at
+-- not_null: platform, post_id, account_id, created_at, kind, is_own_post, first_seen_at, snapshot_after_at
 -- check: snapshot_before_at is null or snapshot_before_at <= created_at
--- check: snapshot_after_at is null or snapshot_after_at > created_at
+-- check: snapshot_after_at > created_at
 -- materialized: incremental
 -- replace_by: platform, post_id
 -- prune_by: created_at
+-- let: loaded_from = (select min(created_at) from staging.stg_posts where getvariable('since_load') is null or load_id > getvariable('since_load'))
+-- let: new_snapshots_from = (select min(observed_at) from staging.stg_account_snapshots where load_id > getvariable('since_load'))
 -- Kept between runs: a run recomputes only the posts whose inputs were loaded since its
--- last run (the post, its deletion, its counts, or a follower snapshot of its account that
--- can change its followers at posting time), so a day costs in proportion to what the day
--- loaded. int_own_posts applies the run's as_of to these facts.
-with new_snapshots as (
-    select platform, account_id, min(observed_at) as first_new_at,
-    from staging.stg_account_snapshots
-    where load_id > getvariable('since_load')
-    group by platform, account_id
-),
-
--- the post itself was (re)loaded: its attributes come from staging
-loaded_posts as (
+-- last run, and reads older rows only where they can matter, so a day costs in proportion
+-- to what the day loaded. int_own_posts applies the run's as_of to these facts.
+--   * a post loaded since (new, edited or re-fetched): computed from staging;
+--   * a post whose counts, deletion or account snapshots were loaded since: its facts on
+--     record, moved only by the new rows.
+-- snapshot_after_at is 'infinity' while no snapshot follows the post, so that the posts a
+-- new snapshot can move are found by one comparison the scan can prune on.
+with loaded_posts as (
     select platform, post_id, account_id, created_at, kind, is_own_post, language,
            hashtags, first_seen_at,
     from staging.stg_posts
     where getvariable('since_load') is null or load_id > getvariable('since_load')
 ),
 
--- only its deletion, its counts or its account's snapshots are new: its attributes are
--- the ones already on record
-touched as (
-    select platform, post_id from staging.stg_post_deletions
+new_snapshots as (
+    select platform, account_id, observed_at, followers,
+    from staging.stg_account_snapshots
     where load_id > getvariable('since_load')
-    union
-    select platform, post_id from staging.stg_post_metrics
-    where load_id > getvariable('since_load')
-    union
-    -- a snapshot at t can become the one at or before every later post of the account,
-    -- and the first one after an earlier post that had none before t
-    select facts.platform, facts.post_id
-    from intermediate.int_post_facts as facts
-    inner join new_snapshots as new
-        on facts.platform = new.platform and facts.account_id = new.account_id
-    where facts.created_at >= new.first_new_at
-        or facts.snapshot_after_at is null
-        or facts.snapshot_after_at > new.first_new_at
 ),
 
-known_posts as (
-    select facts.platform, facts.post_id, facts.account_id, facts.created_at, facts.kind,
-           facts.is_own_post, facts.language, facts.hashtags, facts.first_seen_at,
+new_metrics as (
+    select * from staging.stg_post_metrics
+    where load_id > getvariable('since_load')
+),
+
+-- posts on record that the new rows can change: a snapshot inside the span between the
+-- post's snapshot before and its snapshot after (it becomes one of them), or new counts
+-- or a deletion of the post
+moved_by_snapshots as (
+    select facts.*
     from intermediate.int_post_facts as facts
-    semi join touched
+    semi join new_snapshots as new
+        on facts.platform = new.platform
+        and facts.account_id = new.account_id
+        and new.observed_at < facts.snapshot_after_at
+        and (facts.snapshot_before_at is null or new.observed_at >= facts.snapshot_before_at)
+    where facts.snapshot_after_at > getvariable('new_snapshots_from')
+),
+
+recounted_or_deleted as (
+    select facts.*
+    from intermediate.int_post_facts as facts
+    semi join (
+        select platform, post_id from new_metrics
+        union
+        select platform, post_id from staging.stg_post_deletions
+        where load_id > getvariable('since_load')
+    ) as touched
         on facts.platform = touched.platform and facts.post_id = touched.post_id
+),
+
+kept as (
+    select * from (select * from moved_by_snapshots union select * from recounted_or_deleted)
+    as touched
     anti join loaded_posts as loaded
-        on facts.platform = loaded.platform and facts.post_id = loaded.post_id
+        on touched.platform = loaded.platform and touched.post_id = loaded.post_id
 ),
 
-posts as (
-    select * from loaded_posts
-    union all
-    select * from known_posts
+-- the new snapshots nearest to each kept post; a tie with the one on record goes to the
+-- new row (a snapshot loaded again)
+kept_before as (
+    select kept.*, new.observed_at as new_before_at, new.followers as new_before,
+    from kept
+    asof left join new_snapshots as new
+        on kept.platform = new.platform
+        and kept.account_id = new.account_id
+        and kept.created_at >= new.observed_at
 ),
 
-account_snapshots as (
+kept_both as (
+    select kept_before.*, new.observed_at as new_after_at, new.followers as new_after,
+    from kept_before
+    asof left join new_snapshots as new
+        on kept_before.platform = new.platform
+        and kept_before.account_id = new.account_id
+        and kept_before.created_at < new.observed_at
+),
+
+kept_new_metrics as (
+    select new_metrics.*
+    from new_metrics
+    semi join kept
+        on new_metrics.platform = kept.platform
+        and new_metrics.post_id = kept.post_id
+    qualify row_number() over (
+        partition by new_metrics.platform, new_metrics.post_id order by observed_at desc
+    ) = 1
+),
+
+kept_facts as (
+    select
+        k.platform, k.post_id, k.account_id, k.created_at, k.kind, k.is_own_post, k.language,
+        k.hashtags, k.first_seen_at,
+        if(k.new_before_at >= coalesce(k.snapshot_before_at, '-infinity'::timestamp),
+           k.new_before_at, k.snapshot_before_at) as snapshot_before_at,
+        if(k.new_before_at >= coalesce(k.snapshot_before_at, '-infinity'::timestamp),
+           k.new_before, k.followers_before) as followers_before,
+        if(k.new_after_at <= k.snapshot_after_at, k.new_after_at, k.snapshot_after_at)
+            as snapshot_after_at,
+        if(k.new_after_at <= k.snapshot_after_at, k.new_after, k.followers_after)
+            as followers_after,
+        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
+           m.observed_at, k.metrics_observed_at) as metrics_observed_at,
+        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
+           m.likes, k.likes) as likes,
+        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
+           m.comments, k.comments) as comments,
+        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
+           m.shares, k.shares) as shares,
+        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
+           m.quotes, k.quotes) as quotes,
+        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
+           m.views, k.views) as views,
+    from kept_both as k
+    left join kept_new_metrics as m on k.platform = m.platform and k.post_id = m.post_id
+),
+
+-- loaded posts: snapshots from a week before the oldest of them are read first ...
+recent_snapshots as (
     select snaps.platform, snaps.account_id, snaps.observed_at, snaps.followers,
     from staging.stg_account_snapshots as snaps
-    semi join (select distinct platform, account_id from posts) as accounts
+    semi join (select distinct platform, account_id from loaded_posts) as accounts
         on snaps.platform = accounts.platform and snaps.account_id = accounts.account_id
+    where snaps.observed_at >= getvariable('loaded_from') - interval 7 days
 ),
 
--- followers at posting time: the nearest snapshot at or before the post, whatever its
--- age, and the first one after it (used only when there is none before)
-with_before as (
-    select posts.*, snap.observed_at as snapshot_before_at, snap.followers as followers_before,
-    from posts
-    asof left join account_snapshots as snap
-        on posts.platform = snap.platform
-        and posts.account_id = snap.account_id
-        and posts.created_at >= snap.observed_at
+loaded_before as (
+    select loaded_posts.*, snap.observed_at as snapshot_before_at,
+           snap.followers as followers_before,
+    from loaded_posts
+    asof left join recent_snapshots as snap
+        on loaded_posts.platform = snap.platform
+        and loaded_posts.account_id = snap.account_id
+        and loaded_posts.created_at >= snap.observed_at
 ),
 
-with_after as (
-    select with_before.*, snap.observed_at as snapshot_after_at,
-           snap.followers as followers_after,
-    from with_before
-    asof left join account_snapshots as snap
-        on with_before.platform = snap.platform
-        and with_before.account_id = snap.account_id
-        and with_before.created_at < snap.observed_at
+-- ... and only a post with none at or before it looks further back, at its account's
+-- whole history
+older_before as (
+    select missing.platform, missing.post_id, snap.observed_at as snapshot_before_at,
+           snap.followers as followers_before,
+    from (select * from loaded_before where snapshot_before_at is null) as missing
+    asof join (
+        select snaps.platform, snaps.account_id, snaps.observed_at, snaps.followers,
+        from staging.stg_account_snapshots as snaps
+        semi join (select distinct platform, account_id from loaded_before
+                   where snapshot_before_at is null) as accounts
+            on snaps.platform = accounts.platform and snaps.account_id = accounts.account_id
+    ) as snap
+        on missing.platform = snap.platform
+        and missing.account_id = snap.account_id
+        and missing.created_at >= snap.observed_at
 ),
 
--- the newest counts on record (int_own_posts falls back to older ones for an earlier as_of)
-latest_metrics as (
+loaded_both as (
+    select
+        b.* exclude (snapshot_before_at, followers_before),
+        coalesce(b.snapshot_before_at, o.snapshot_before_at) as snapshot_before_at,
+        if(b.snapshot_before_at is null, o.followers_before, b.followers_before)
+            as followers_before,
+        coalesce(snap.observed_at, 'infinity'::timestamp) as snapshot_after_at,
+        snap.followers as followers_after,
+    from loaded_before as b
+    left join older_before as o on b.platform = o.platform and b.post_id = o.post_id
+    asof left join recent_snapshots as snap
+        on b.platform = snap.platform
+        and b.account_id = snap.account_id
+        and b.created_at < snap.observed_at
+),
+
+-- the newest counts on record (int_own_posts falls back to older ones for an earlier
+-- as_of)
+loaded_metrics as (
     select metrics.*
     from staging.stg_post_metrics as metrics
-    semi join posts on metrics.platform = posts.platform and metrics.post_id = posts.post_id
+    semi join loaded_posts as posts
+        on metrics.platform = posts.platform and metrics.post_id = posts.post_id
     qualify row_number() over (
         partition by metrics.platform, metrics.post_id order by metrics.observed_at desc
     ) = 1
 ),
 
-final as (
+loaded_facts as (
     select
-        p.platform,
-        p.post_id,
-        p.account_id,
-        p.created_at,
-        p.kind,
-        p.is_own_post,
-        p.language,
-        p.hashtags,
-        p.first_seen_at,
-        deletions.deleted_at,
-        p.snapshot_before_at,
-        p.followers_before,
-        p.snapshot_after_at,
-        p.followers_after,
-        m.observed_at as metrics_observed_at,
-        m.likes,
-        m.comments,
-        m.shares,
-        m.quotes,
+        p.platform, p.post_id, p.account_id, p.created_at, p.kind, p.is_own_post, p.language,
+        p.hashtags, p.first_seen_at, p.snapshot_before_at, p.followers_before,
+        p.snapshot_after_at, p.followers_after,
+        m.observed_at as metrics_observed_at, m.likes, m.comments, m.shares, m.quotes,
         m.views,
-    from with_after as p
+    from loaded_both as p
+    left join loaded_metrics as m on p.platform = m.platform and p.post_id = m.post_id
+),
+
+final as (
+    select facts.* exclude (first_seen_at, snapshot_before_at, followers_before,
+                            snapshot_after_at, followers_after, metrics_observed_at, likes,
+                            comments, shares, quotes, views),
+           facts.first_seen_at,
+           deletions.deleted_at,
+           facts.snapshot_before_at, facts.followers_before,
+           facts.snapshot_after_at, facts.followers_after,
+           facts.metrics_observed_at, facts.likes, facts.comments, facts.shares,
+           facts.quotes, facts.views,
+    from (select * from loaded_facts union all select * from kept_facts) as facts
     left join staging.stg_post_deletions as deletions
-        on p.platform = deletions.platform and p.post_id = deletions.post_id
-    left join latest_metrics as m
-        on p.platform = m.platform and p.post_id = m.post_id
+        on facts.platform = deletions.platform and facts.post_id = deletions.post_id
 )
 
 select * from final
