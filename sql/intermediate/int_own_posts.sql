@@ -30,8 +30,20 @@ earlier_metrics as (
     ) = 1
 ),
 
+-- counts current at as_of are on the fact row itself; only recounted posts join
 p as (
-    select * exclude (likes, comments, shares, quotes, views) from facts
+    select
+        facts.* exclude (likes, comments, shares, quotes, views),
+        if(counts_current, facts.likes, earlier.likes) as likes,
+        if(counts_current, facts.comments, earlier.comments) as comments,
+        if(counts_current, facts.shares, earlier.shares) as shares,
+        if(counts_current, facts.quotes, earlier.quotes) as quotes,
+        if(counts_current, facts.views, earlier.views) as views,
+    from (select *, coalesce(metrics_observed_at < getvariable('as_of'), true)
+                        as counts_current,
+          from facts) as facts
+    left join earlier_metrics as earlier
+        on facts.platform = earlier.platform and facts.post_id = earlier.post_id
 ),
 
 final as (
@@ -57,32 +69,25 @@ final as (
             when p.snapshot_before_at is not null then 'at_or_before_post'
             when p.snapshot_after_at < getvariable('as_of') then 'first_after_post'
         end as followers_source,
-        m.likes,
-        m.comments,
-        m.shares,
-        m.quotes,
-        m.views,
+        p.likes,
+        p.comments,
+        p.shares,
+        p.quotes,
+        p.views,
         -- the counts the platform has (config engagement.counts): YouTube and Instagram
         -- give no shares for others' posts, so there an engagement is likes + comments
-        m.likes
-            + if(coalesce(counted.comments, true), m.comments, 0)
-            + if(coalesce(counted.shares, true), m.shares, 0) as engagements,
+        p.likes
+            + if(coalesce(counted.comments, true), p.comments, 0)
+            + if(coalesce(counted.shares, true), p.shares, 0) as engagements,
         -- fixed-point, so that sums and means are exact and a rerun reproduces every digit
         case
             when followers_at_post > 0
                 then round(engagements / followers_at_post, 12)::decimal(18, 12)
         end as engagement_rate,
         case
-            when m.views > 0 then round(engagements / m.views, 12)::decimal(18, 12)
+            when p.views > 0 then round(engagements / p.views, 12)::decimal(18, 12)
         end as view_rate,
     from p
-    left join (
-        select platform, post_id, likes, comments, shares, quotes, views, from facts
-        where metrics_observed_at < getvariable('as_of')
-        union all
-        select platform, post_id, likes, comments, shares, quotes, views, from earlier_metrics
-    ) as m
-        on p.platform = m.platform and p.post_id = m.post_id
     left join config.engagement_counts as counted
         on p.platform = counted.platform
 )
