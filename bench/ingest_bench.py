@@ -203,9 +203,15 @@ def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
     from ingest.settings import RadarSettings
 
     data_dir = workdir / "ours"
+    settings = RadarSettings()
     start = datetime.combine(START, datetime.min.time())
     planned = plan_fixture_batches(
-        feed, ["mastodon"], start, start + timedelta(days=DAYS), RadarSettings().files_per_batch
+        feed,
+        ["mastodon"],
+        start,
+        start + timedelta(days=DAYS),
+        settings.files_per_batch,
+        bytes_per_batch=settings.batch_bytes,
     )
     # as the scheduler would: batches handed to `workers` parallel task processes
     shares = [

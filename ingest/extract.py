@@ -82,6 +82,23 @@ def batch_size(items: int, preferred: int, max_batches: int = MAX_BATCHES) -> in
     return max(preferred, -(-items // max_batches))
 
 
+def group_files(sizes: list[int], per_group: int, bytes_per_group: int | None) -> list[range]:
+    """Consecutive files, at most ``per_group`` and ``bytes_per_group`` bytes a group (a
+    larger file is a group of its own)."""
+    groups, first, total = [], 0, 0
+    for i, size in enumerate(sizes):
+        full = i - first >= per_group or (
+            bytes_per_group is not None and total + size > bytes_per_group
+        )
+        if i > first and full:
+            groups.append(range(first, i))
+            first, total = i, 0
+        total += size
+    if sizes:
+        groups.append(range(first, len(sizes)))
+    return groups
+
+
 def plan_fixture_batches(
     feed_dir: Path,
     platforms: list[str],
@@ -90,12 +107,16 @@ def plan_fixture_batches(
     files_per_batch: int,
     discovery: bool = False,
     max_batches: int = MAX_BATCHES,
+    bytes_per_batch: int | None = None,
 ) -> list[dict]:
     """One work item per platform and group of recording files inside the interval.
 
     Ingest plans every endpoint but the discovery ones (an unknown endpoint fails its
-    batch loudly); discovery plans only the discovery endpoints. A long backfill interval
-    holds many files: batches grow so a platform never maps past ``max_batches`` tasks.
+    batch loudly); discovery plans only the discovery endpoints. A batch holds at most
+    ``files_per_batch`` files and ``bytes_per_batch`` bytes of them: a task's memory
+    follows the bytes it maps, so the cap keeps it flat however large the feed. A long
+    backfill interval holds many files: batches grow so a platform never maps past
+    ``max_batches`` tasks.
     """
     batches = []
     for platform in platforms:
@@ -109,8 +130,14 @@ def plan_fixture_batches(
             if (endpoint_of(p) in discovering) == discovery
         ]
         size = batch_size(len(files), files_per_batch, max_batches)
-        for i in range(0, len(files), size):
-            batch = {"platform": platform, "files": files[i : i + size]}
+        sizes = [(feed_dir / f).stat().st_size for f in files]
+        cap = bytes_per_batch
+        groups = group_files(sizes, size, cap)
+        while len(groups) > max_batches:  # the task cap wins over the byte cap
+            cap = max(cap * 2, max(sizes))
+            groups = group_files(sizes, size, cap)
+        for group in groups:
+            batch = {"platform": platform, "files": files[group.start : group.stop]}
             if discovery:
                 batch["discovery"] = True
             batches.append(batch)

@@ -197,9 +197,7 @@ def load_files(
         # one value per load transaction: rows merged here are newer than every transform
         # run so far (see sql/schema/0005_load_ids.sql)
         load_id = conn.execute("select nextval('meta.load_seq')").fetchone()[0]
-        for statement in _merge_sql(
-            spec, table_columns(conn, spec.table), duplicates, load_id
-        ):
+        for statement in _merge_sql(spec, table_columns(conn, spec.table), duplicates, load_id):
             conn.execute(statement)
         conn.executemany(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",

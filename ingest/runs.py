@@ -49,6 +49,7 @@ def plan_extract(
         to_naive_utc(interval_end),
         settings.files_per_batch,
         max_batches=MAX_BATCHES,
+        bytes_per_batch=settings.batch_bytes,
     )
 
 
@@ -73,6 +74,7 @@ def plan_discovery(
         to_naive_utc(interval_end),
         settings.files_per_batch,
         discovery=True,
+        bytes_per_batch=settings.batch_bytes,
     )
 
 

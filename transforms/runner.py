@@ -17,7 +17,8 @@ Layers materialise differently: ``staging`` models are views over ``core``;
 partition per ``as_of`` (delete + insert), so a backfill adds history instead of
 overwriting it. An ``incremental`` model keeps its rows (its table is declared in
 ``sql/schema``); its SQL selects only rows for new or changed inputs, which replace rows
-with the same key, and it is rebuilt whole when its SQL or the config files change. Its
+with the same key, and it is rebuilt whole when its SQL changes, or the config files when
+it reads a ``config.`` table. Its
 SQL finds new inputs by ``load_id > getvariable('since_load')`` (NULL on a rebuild: every
 row); ``prune_by`` lets the replacement skip row groups outside the new rows' range. A
 ``let`` line sets a variable from a scalar query before the model's SQL runs: a constant
@@ -156,7 +157,11 @@ def _materialise_incremental(
         raise ValueError(
             f"{model.path}: an incremental model's table must be declared in sql/schema"
         )
-    fingerprint = hashlib.sha256((model.sql + config_digest).encode()).hexdigest()
+    # a model that reads no config table is not rebuilt when only the config changes
+    reads_config = re.search(r"\bconfig\.", model.sql) is not None
+    fingerprint = hashlib.sha256(
+        (model.sql + (config_digest if reads_config else "")).encode()
+    ).hexdigest()
     known = conn.execute(
         "select fingerprint, load_watermark from meta.transform_state where model = ?",
         [model.relation],

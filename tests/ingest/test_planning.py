@@ -84,3 +84,34 @@ def test_a_large_tracked_set_gets_bigger_live_batches_not_more_tasks():
     batches = plan_live_batches(many, ["mastodon"], {}, start, start + timedelta(1), NOW)
     assert len(batches) <= 256
     assert sum(len(b["accounts"]) for b in batches) == 10_000
+
+
+def test_batches_are_capped_by_bytes_as_well_as_files():
+    from ingest.extract import group_files
+
+    mb = 1 << 20
+    # files of 40, 40, 40, 100 and 10 MB with at most 20 files and 96 MB a batch
+    assert group_files([40 * mb, 40 * mb, 40 * mb, 100 * mb, 10 * mb], 20, 96 * mb) == [
+        range(0, 2),
+        range(2, 3),
+        range(3, 4),  # larger than the cap: a batch of its own
+        range(4, 5),
+    ]
+    assert group_files([mb] * 5, 2, None) == [range(0, 2), range(2, 4), range(4, 5)]
+    assert group_files([], 20, 96 * mb) == []
+
+
+def test_the_task_cap_wins_over_the_byte_cap(tmp_path):
+    from ingest.extract import plan_fixture_batches
+
+    day = tmp_path / "mastodon" / "account_statuses" / "dt=2026-11-20"
+    day.mkdir(parents=True)
+    for i in range(12):
+        (day / f"part-{i:04d}.jsonl").write_bytes(b"x" * 1000)
+    start, end = datetime(2026, 11, 20), datetime(2026, 11, 21)
+    small = plan_fixture_batches(tmp_path, ["mastodon"], start, end, 20, bytes_per_batch=2500)
+    assert [len(b["files"]) for b in small] == [2] * 6
+    capped = plan_fixture_batches(
+        tmp_path, ["mastodon"], start, end, 20, max_batches=4, bytes_per_batch=2500
+    )
+    assert len(capped) <= 4 and sum(len(b["files"]) for b in capped) == 12

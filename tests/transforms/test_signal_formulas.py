@@ -332,8 +332,10 @@ def test_text_features_are_computed_once_per_post_and_rebuilt_on_config_change(
             (config / "niches.yaml").read_text().replace("tofu,", "tofu, loaf,")
         )
         rebuilt = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
-        # config changed: both posts again, "loaf" now a plant-based keyword too
+        # config changed: both posts again, "loaf" now a plant-based keyword too; the
+        # per-post facts read no config, so nothing of theirs is computed again
         assert rebuilt.rows["intermediate.int_post_term_hits"] == 4
+        assert rebuilt.rows["intermediate.int_post_facts"] == 0
         hits = conn.execute(
             "select post_id, hit_kind, scope, matched_term from intermediate.int_post_term_hits "
             "order by all"
