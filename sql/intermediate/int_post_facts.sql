@@ -35,17 +35,17 @@ new_metrics as (
 ),
 
 -- posts on record that the new rows can change: a snapshot inside the span between the
--- post's snapshot before and its snapshot after (it becomes one of them), or new counts
--- or a deletion of the post
+-- post's snapshot before and its snapshot after, ends included (it becomes one of them,
+-- or replaces one loaded again with other counts), or new counts or a deletion of the post
 moved_by_snapshots as (
     select facts.*
     from intermediate.int_post_facts as facts
     semi join new_snapshots as new
         on facts.platform = new.platform
         and facts.account_id = new.account_id
-        and new.observed_at < facts.snapshot_after_at
+        and new.observed_at <= facts.snapshot_after_at
         and (facts.snapshot_before_at is null or new.observed_at >= facts.snapshot_before_at)
-    where facts.snapshot_after_at > getvariable('new_snapshots_from')
+    where facts.snapshot_after_at >= getvariable('new_snapshots_from')
 ),
 
 recounted_or_deleted as (

@@ -2,11 +2,12 @@
 
 A planted world is delivered as a stream of loads: each day brings the posts, counts,
 follower snapshots and deletions first seen that day, plus late data (a snapshot missed
-and loaded days later, a post fetched days after it was made), edits and new counts of
-older posts. One warehouse runs the transforms after every day's load, incrementally; for
-each day a second warehouse gets every load up to then at once and rebuilds from scratch.
-Every model and every mart partition must be equal, row for row; a backfill of an earlier
-day after later loads must be too.
+and loaded days later, a post fetched days after it was made), edits, new counts of
+older posts and snapshots loaded again with corrected counts. One warehouse runs the
+transforms after every day's load, incrementally; for each day a second warehouse gets
+every load up to then at once and rebuilds from scratch. Every model and every mart
+partition must be equal, row for row; a backfill of an earlier day after later loads
+must be too.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Load:
     table: str
     row: dict | None = None
     edit: tuple[str, str, datetime] | None = None  # post_id, new text, observed_at
+    recount: tuple[dict, int] | None = None  # a snapshot loaded again, with its new count
 
 
 def stream_of_loads(seed: int) -> tuple[list[dict], list[Load]]:
@@ -66,6 +68,9 @@ def stream_of_loads(seed: int) -> tuple[list[dict], list[Load]]:
         at = row["created_at"] + timedelta(days=rng.uniform(0.5, 6))
         deletion = {**_post_key(row), "first_seen_at": at, "observed_at": at}
         loads.append(Load(at, "deletions", deletion))
+    for row in rng.sample(world.snapshots, 15):  # the same snapshot, loaded again corrected
+        at = row["observed_at"] + timedelta(days=rng.randint(1, 3))
+        loads.append(Load(at, "snapshots", recount=(row, row["followers"] + 777)))
     for row in rng.sample(world.posts, 12):
         at = row["created_at"] + timedelta(days=rng.uniform(0.5, 6))
         text = rng.choice(["tofu scramble for breakfast", "weekend traffic rant"])
@@ -84,7 +89,7 @@ def deliver(conn, loads: list[Load]) -> None:
     conn.execute("begin transaction")
     pending: dict[str, list[dict]] = {}
     for load in [*loads, None]:
-        if load is not None and load.edit is None:
+        if load is not None and load.edit is None and load.recount is None:
             pending.setdefault(load.table, []).append(load.row)
             continue
         for table, rows in pending.items():
@@ -92,6 +97,15 @@ def deliver(conn, loads: list[Load]) -> None:
         pending = {}
         if load is None:
             break
+        if load.recount is not None:  # the loader merges it on its key
+            row, followers = load.recount
+            conn.execute(
+                "update core.account_snapshots set followers = ?, "
+                "load_id = nextval('meta.load_seq') "
+                "where platform = ? and account_id = ? and observed_at = ?",
+                [followers, row["platform"], row["account_id"], row["observed_at"]],
+            )
+            continue
         post_id, text, at = load.edit
         conn.execute(
             "update core.posts set text = ?, observed_at = ?, "
