@@ -9,7 +9,6 @@ Each model file starts with a header that states its contract and its data tests
     -- test_where: observed_at >= …       (optional: the rows the tests look at)
     -- materialized: incremental          (optional, see below)
     -- replace_by: platform, post_id      (incremental: the key whose rows a new row replaces)
-    -- prune_by: created_at              (incremental: a column fixed per replace_by key)
     -- let: posts_from = (select min(…) …)  (optional: a variable set before the model runs)
 
 Layers materialise differently: ``staging`` models are views over ``core``;
@@ -17,11 +16,10 @@ Layers materialise differently: ``staging`` models are views over ``core``;
 partition per ``as_of`` (delete + insert), so a backfill adds history instead of
 overwriting it. An ``incremental`` model keeps its rows (its table is declared in
 ``sql/schema``); its SQL selects only rows for new or changed inputs, which replace rows
-with the same key, and it is rebuilt whole when its SQL changes, or the config files when
-it reads a ``config.`` table. Its
+with the same key, and it is rebuilt whole when its SQL or the SQL of a model upstream of
+it changes, or the macros, or the config files when its lineage reads a ``config.`` table. Its
 SQL finds new inputs by ``load_id > getvariable('since_load')`` (NULL on a rebuild: every
-row); ``prune_by`` lets the replacement skip row groups outside the new rows' range. A
-``let`` line sets a variable from a scalar query before the model's SQL runs: a constant
+row). A ``let`` line sets a variable from a scalar query before the model's SQL runs: a constant
 there lets DuckDB skip row groups, which a subquery in the SQL itself would not.
 Everything, config tables included, runs in one transaction: a failing data test leaves
 the warehouse as it was.
@@ -47,7 +45,7 @@ log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
 _HEADER = re.compile(
-    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|prune_by|let):\s*(.+?)\s*$"
+    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|let):\s*(.+?)\s*$"
 )
 _REFERENCE = re.compile(r"\b(staging|intermediate|marts)\.(\w+)\b")
 
@@ -65,7 +63,6 @@ class Model:
     test_where: str | None = None
     materialized: str | None = None
     replace_by: list[str] = field(default_factory=list)
-    prune_by: str | None = None
     lets: list[tuple[str, str]] = field(default_factory=list)
     depends_on: set[str] = field(default_factory=set)
 
@@ -86,7 +83,7 @@ def parse_model(layer: str, path: Path) -> Model:
         if match is None:
             continue
         kind, value = match.groups()
-        if kind in ("grain", "test_where", "materialized", "prune_by"):
+        if kind in ("grain", "test_where", "materialized"):
             setattr(model, kind, value)
         elif kind == "let":
             name, _, expression = value.partition("=")
@@ -150,18 +147,31 @@ def config_fingerprint(config_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def lineage_fingerprints(models: list[Model], config_digest: str, macros: str) -> dict:
+    """Per model, a digest of its SQL and of everything upstream of it: the models it reads
+    (recursively), the macros, and the config when any of them reads a ``config.`` table.
+    An incremental model whose fingerprint changes is rebuilt whole."""
+    digests: dict[str, str] = {}
+    reads_config: dict[str, bool] = {}
+    for model in models:  # in dependency order, so every upstream digest is known
+        upstream = sorted(model.depends_on)
+        reads_config[model.relation] = re.search(r"\bconfig\.", model.sql) is not None or any(
+            reads_config[r] for r in upstream
+        )
+        parts = [model.sql, macros, *(digests[r] for r in upstream)]
+        if reads_config[model.relation]:
+            parts.append(config_digest)
+        digests[model.relation] = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return digests
+
+
 def _materialise_incremental(
-    conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str, watermark: int
+    conn: duckdb.DuckDBPyConnection, model: Model, fingerprint: str, watermark: int
 ) -> None:
     if not table_columns(conn, model.relation):
         raise ValueError(
             f"{model.path}: an incremental model's table must be declared in sql/schema"
         )
-    # a model that reads no config table is not rebuilt when only the config changes
-    reads_config = re.search(r"\bconfig\.", model.sql) is not None
-    fingerprint = hashlib.sha256(
-        (model.sql + (config_digest if reads_config else "")).encode()
-    ).hexdigest()
     known = conn.execute(
         "select fingerprint, load_watermark from meta.transform_state where model = ?",
         [model.relation],
@@ -183,17 +193,7 @@ def _materialise_incremental(
     conn.execute(f"create or replace table {incoming} as {model.sql}")
     # rows of a re-computed input (an edited post) replace all of its earlier rows
     on = " and ".join(f"t.{k} = i.{k}" for k in model.replace_by or model.key)
-    bounds: list = []
-    if model.prune_by:
-        # constants, not a subquery: only constants let the scan skip row groups
-        bounds = list(
-            conn.execute(
-                f"select min({model.prune_by}), max({model.prune_by}) from {incoming}"
-            ).fetchone()
-        )
-        on += f" and t.{model.prune_by} between ? and ?"
-    if not model.prune_by or bounds[0] is not None:
-        conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}", bounds)
+    conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}")
     conn.execute(f"insert into {model.relation} by name select * from {incoming}")
     conn.execute(
         """insert into meta.transform_state
@@ -214,10 +214,10 @@ def set_lets(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
 
 
 def materialise(
-    conn: duckdb.DuckDBPyConnection, model: Model, config_digest: str, watermark: int
+    conn: duckdb.DuckDBPyConnection, model: Model, fingerprint: str, watermark: int
 ) -> None:
     if model.materialized == "incremental":
-        _materialise_incremental(conn, model, config_digest, watermark)
+        _materialise_incremental(conn, model, fingerprint, watermark)
         return
     set_lets(conn, model)
     if model.layer == "staging":
@@ -291,12 +291,13 @@ def run_transforms(
 ) -> TransformSummary:
     """Rebuild every model as of ``as_of`` (naive UTC) and run its data tests."""
     models = discover_models(sql_dir)
-    config_digest = config_fingerprint(config_dir)
+    macros = [f.read_text(encoding="utf-8") for f in sorted((sql_dir / "macros").glob("*.sql"))]
+    fingerprints = lineage_fingerprints(models, config_fingerprint(config_dir), "\0".join(macros))
     conn.execute("begin transaction")
     try:
         write_config_tables(conn, config_dir)
-        for macro_file in sorted((sql_dir / "macros").glob("*.sql")):
-            conn.execute(macro_file.read_text(encoding="utf-8"))
+        for macro in macros:
+            conn.execute(macro)
         conn.execute("set variable as_of = ?::timestamp", [as_of])
         # every row loaded before this point has a smaller load_id (see 0005_load_ids.sql)
         watermark = conn.execute("select nextval('meta.load_seq')").fetchone()[0]
@@ -306,7 +307,7 @@ def run_transforms(
         failures, rows, seconds = [], {}, {}
         for model in models:
             started = time.perf_counter()
-            materialise(conn, model, config_digest, watermark)
+            materialise(conn, model, fingerprints[model.relation], watermark)
             failures.extend(data_test_failures(conn, model))
             seconds[model.relation] = round(time.perf_counter() - started, 3)
             if model.layer != "staging":  # views over all history: not worth a count

@@ -180,3 +180,27 @@ def test_daily_incremental_runs_equal_full_rebuilds(tmp_path: Path):
         want = rebuilt_from_scratch(tmp_path, config, accounts, loads[:delivered], backfill)
         for relation, rows in want.items():
             assert got[relation] == rows, f"{relation}: the backfill differs from a rebuild"
+
+
+def test_an_upstream_change_rebuilds_an_incremental_model(tmp_path: Path):
+    """Editing a staging view that int_post_facts reads must not leave facts computed the
+    old way: a model's fingerprint covers its lineage, and only its lineage."""
+    import shutil
+
+    from transforms.runner import discover_models, lineage_fingerprints
+
+    sql = tmp_path / "sql"
+    shutil.copytree(RadarSettings().sql_dir, sql)
+    before = lineage_fingerprints(discover_models(sql), "config-a", "")
+    view = sql / "staging" / "stg_post_metrics.sql"  # read by the facts, not the term hits
+    view.write_text(view.read_text().replace("        views,\n", "        views,  -- edited\n"))
+    after = lineage_fingerprints(discover_models(sql), "config-a", "")
+    assert after["intermediate.int_post_facts"] != before["intermediate.int_post_facts"]
+    assert after["marts.candidates"] != before["marts.candidates"]
+    assert after["intermediate.int_post_term_hits"] == before["intermediate.int_post_term_hits"]
+    # the config reaches the models whose lineage reads it, and only those
+    other_config = lineage_fingerprints(discover_models(sql), "config-b", "")
+    assert other_config["intermediate.int_post_facts"] == after["intermediate.int_post_facts"]
+    assert (
+        other_config["intermediate.int_post_term_hits"] != after["intermediate.int_post_term_hits"]
+    )
