@@ -97,32 +97,36 @@ kept_new_metrics as (
     ) = 1
 ),
 
-kept_facts as (
+-- which of the fact's parts the new rows move (NULL: nothing new for that part)
+kept_moves as (
     select
-        k.platform, k.post_id, k.account_id, k.created_at, k.kind, k.is_own_post, k.language,
-        k.hashtags, k.first_seen_at,
-        if(k.new_before_at >= coalesce(k.snapshot_before_at, '-infinity'::timestamp),
-           k.new_before_at, k.snapshot_before_at) as snapshot_before_at,
-        if(k.new_before_at >= coalesce(k.snapshot_before_at, '-infinity'::timestamp),
-           k.new_before, k.followers_before) as followers_before,
-        if(k.new_after_at <= k.snapshot_after_at, k.new_after_at, k.snapshot_after_at)
-            as snapshot_after_at,
-        if(k.new_after_at <= k.snapshot_after_at, k.new_after, k.followers_after)
-            as followers_after,
-        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
-           m.observed_at, k.metrics_observed_at) as metrics_observed_at,
-        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
-           m.likes, k.likes) as likes,
-        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
-           m.comments, k.comments) as comments,
-        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
-           m.shares, k.shares) as shares,
-        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
-           m.quotes, k.quotes) as quotes,
-        if(m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp),
-           m.views, k.views) as views,
+        k.*,
+        k.new_before_at >= coalesce(k.snapshot_before_at, '-infinity'::timestamp)
+            as before_moved,
+        k.new_after_at <= k.snapshot_after_at as after_moved,
+        m.observed_at >= coalesce(k.metrics_observed_at, '-infinity'::timestamp)
+            as recounted,
+        m.observed_at as new_counts_at, m.likes as new_likes, m.comments as new_comments,
+        m.shares as new_shares, m.quotes as new_quotes, m.views as new_views,
     from kept_both as k
     left join kept_new_metrics as m on k.platform = m.platform and k.post_id = m.post_id
+),
+
+kept_facts as (
+    select
+        platform, post_id, account_id, created_at, kind, is_own_post, language, hashtags,
+        first_seen_at,
+        if(before_moved, new_before_at, snapshot_before_at) as snapshot_before_at,
+        if(before_moved, new_before, followers_before) as followers_before,
+        if(after_moved, new_after_at, snapshot_after_at) as snapshot_after_at,
+        if(after_moved, new_after, followers_after) as followers_after,
+        if(recounted, new_counts_at, metrics_observed_at) as metrics_observed_at,
+        if(recounted, new_likes, likes) as likes,
+        if(recounted, new_comments, comments) as comments,
+        if(recounted, new_shares, shares) as shares,
+        if(recounted, new_quotes, quotes) as quotes,
+        if(recounted, new_views, views) as views,
+    from kept_moves
 ),
 
 -- loaded posts: snapshots from a week before the oldest of them are read first ...
@@ -202,15 +206,7 @@ loaded_facts as (
 ),
 
 final as (
-    select facts.* exclude (first_seen_at, snapshot_before_at, followers_before,
-                            snapshot_after_at, followers_after, metrics_observed_at, likes,
-                            comments, shares, quotes, views),
-           facts.first_seen_at,
-           deletions.deleted_at,
-           facts.snapshot_before_at, facts.followers_before,
-           facts.snapshot_after_at, facts.followers_after,
-           facts.metrics_observed_at, facts.likes, facts.comments, facts.shares,
-           facts.quotes, facts.views,
+    select facts.*, deletions.deleted_at,  -- inserted by name: the order is the table's
     from (select * from loaded_facts union all select * from kept_facts) as facts
     left join staging.stg_post_deletions as deletions
         on facts.platform = deletions.platform and facts.post_id = deletions.post_id
