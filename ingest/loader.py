@@ -86,9 +86,7 @@ def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
     return sorted(found, key=lambda f: (LOAD_ORDER.index(f[1]), str(f[2])))
 
 
-def _merge_sql(
-    spec: MergeSpec, columns: list[str], duplicates: bool, load_id: int | None = None
-) -> list[str]:
+def _merge_sql(spec: MergeSpec, columns: list[str], duplicates: bool, load_id: int) -> list[str]:
     """Statements that merge the view ``staged`` into ``spec.table``.
 
     Per key, the newest observation supplies the values; ``first_seen_at`` and the
@@ -120,8 +118,8 @@ def _merge_sql(
     merged, fresh = [], []
     for column in columns:
         if column == "load_id":
-            merged.append(str(int(load_id)))
-            fresh.append(str(int(load_id)))
+            merged.append(str(load_id))
+            fresh.append(str(load_id))
         elif column in spec.key:
             merged.append(f"i.{column}")
             fresh.append(f"i.{column}")
