@@ -126,13 +126,12 @@ def add_day(
         conn.execute(
             """
             insert into core.post_metric_snapshots
-            select platform, post_id, ?::timestamp, 130, 14, 6, 0, null, getvariable('load_id')
+            select platform, post_id, $1::timestamp, 130, 14, 6, 0, null, getvariable('load_id')
             from core.posts as p
-            where created_at >= ?::timestamp and created_at < ?::timestamp
+            where created_at >= $2::timestamp and created_at < $3::timestamp
                 and not exists (select 1 from core.post_metric_snapshots as m
-                                where m.post_id = p.post_id and m.observed_at = ?::timestamp)""",
-            [day_start + timedelta(hours=12), day_start - timedelta(days=2), day_start]
-            + [day_start + timedelta(hours=12)],
+                                where m.post_id = p.post_id and m.observed_at = $1::timestamp)""",
+            [day_start + timedelta(hours=12), day_start - timedelta(days=2), day_start],
         )
         conn.execute(
             """
