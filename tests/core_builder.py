@@ -110,7 +110,7 @@ class World:
         )
 
 
-def _insert(conn, table: str, rows: list[dict]) -> None:
+def insert_rows(conn, table: str, rows: list[dict]) -> None:
     """Rows in one Arrow scan per set of columns: row by row, a world takes seconds."""
     shapes: dict[tuple[str, ...], list[dict]] = {}
     for row in rows:
@@ -137,9 +137,9 @@ def build_and_transform(world: World, warehouse: Path, config_dir: Path, as_of: 
     settings = RadarSettings()
     with connect(warehouse) as conn:
         apply_schema(conn, settings.sql_dir)
-        _insert(conn, "core.accounts", world.accounts)
-        _insert(conn, "core.account_snapshots", world.snapshots)
-        _insert(conn, "core.posts", world.posts)
-        _insert(conn, "core.post_metric_snapshots", world.metrics)
-        _insert(conn, "core.post_deletions", world.deletions)
+        insert_rows(conn, "core.accounts", world.accounts)
+        insert_rows(conn, "core.account_snapshots", world.snapshots)
+        insert_rows(conn, "core.posts", world.posts)
+        insert_rows(conn, "core.post_metric_snapshots", world.metrics)
+        insert_rows(conn, "core.post_deletions", world.deletions)
         return run_transforms(conn, settings.sql_dir, config_dir, as_of)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from core_builder import _insert, config_with
+from core_builder import config_with, insert_rows
 from planted_world import AS_OF, build_planted_world
 
 from ingest.settings import RadarSettings
@@ -93,7 +93,7 @@ def deliver(conn, loads: list[Load]) -> None:
             pending.setdefault(load.table, []).append(load.row)
             continue
         for table, rows in pending.items():
-            _insert(conn, TABLES[table], rows)
+            insert_rows(conn, TABLES[table], rows)
         pending = {}
         if load is None:
             break
@@ -138,7 +138,7 @@ def rebuilt_from_scratch(tmp_path: Path, config: Path, accounts, loads, as_of) -
     settings = RadarSettings()
     with connect(path) as conn:
         apply_schema(conn, settings.sql_dir)
-        _insert(conn, "core.accounts", accounts)
+        insert_rows(conn, "core.accounts", accounts)
         deliver(conn, loads)
         run_transforms(conn, settings.sql_dir, config, as_of)
         return snapshot_of_models(conn, as_of)
@@ -152,7 +152,7 @@ def test_daily_incremental_runs_equal_full_rebuilds(tmp_path: Path):
     incremental = tmp_path / "incremental.duckdb"
     with connect(incremental) as conn:
         apply_schema(conn, settings.sql_dir)
-        _insert(conn, "core.accounts", accounts)
+        insert_rows(conn, "core.accounts", accounts)
         checked = []
         while day <= LAST_DAY:
             due = [load for load in loads[delivered:] if load.arrives < day]
