@@ -1,4 +1,4 @@
-"""Transform benchmark: full rebuild of every model, then one incremental day.
+"""Transform benchmark: full rebuild of every model, then incremental days.
 
 A synthetic warehouse (N posts over D days, daily follower snapshots) is generated straight
 into the core tables with DuckDB, then each step runs in its own process so that wall time
@@ -226,17 +226,42 @@ def bench(posts: int, days: int, accounts: int, workdir: Path) -> list[dict]:
     results = [measured("generate", *sizes)]
     results.append(measured("anchor", str(path)))
     results.append(measured("transforms", str(path), as_of.isoformat()) | {"step": "full"})
-    # two days on top: an ordinary one, then one that loads four days' worth of posts
-    for day, volume, step in [(0, 1, "incremental day"), (1, 4, "incremental day, 4× posts")]:
+    # days on top, each loading a different number of days' worth of new posts, so that the
+    # report can split a day's cost into the part set by the window and the part per post
+    for day, volume in enumerate(DAY_VOLUMES):
         results.append(measured("add_day", *sizes, str(day), str(volume)) | {"step": "add day"})
         next_day = (as_of + timedelta(days=day + 1)).isoformat()
-        results.append(measured("transforms", str(path), next_day) | {"step": step})
+        run = measured("transforms", str(path), next_day)
+        results.append(run | {"step": day_step(volume), "volume": volume})
     return results
+
+
+# an ordinary day first, then days with 4×, no and 16× the new posts
+DAY_VOLUMES = (1, 4, 0, 16)
+
+
+def day_step(volume: int) -> str:
+    if volume == 1:
+        return "incremental day"
+    return "incremental day, no new posts" if volume == 0 else f"incremental day, {volume}× posts"
+
+
+def fixed_and_per_volume(days: list[dict]) -> tuple[float, float]:
+    """Least-squares line through (new posts in days' worth, wall): the part of a day that
+    does not depend on its new posts, and the cost of each day's worth of posts."""
+    xs = [d["volume"] for d in days]
+    ys = [d["wall_s"] for d in days]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mean_x) ** 2 for x in xs
+    )
+    return mean_y - slope * mean_x, slope
 
 
 def report(results: list[dict], posts: int, days: int, accounts: int) -> str:
     by_step = {r["step"]: r for r in results}
     full, day, floor = by_step["full"], by_step["incremental day"], by_step["anchor"]
+    fixed, per_volume = fixed_and_per_volume([r for r in results if "volume" in r])
     lines = [
         f"### Transforms, {posts:,} posts, {accounts:,} accounts, {days} days "
         f"({machine()}, duckdb {duckdb.__version__})",
@@ -254,6 +279,9 @@ def report(results: list[dict], posts: int, days: int, accounts: int) -> str:
         f"(the new day is {1 / days:.1%} of the posts)",
         f"- a day with 4× the posts / an ordinary day: "
         f"{by_step['incremental day, 4× posts']['wall_s'] / day['wall_s']:.2f}×",
+        f"- a day's cost, fitted over the days with {', '.join(map(str, DAY_VOLUMES))} days' "
+        f"worth of new posts ({posts // days:,} posts each): {fixed:.1f} s whatever the new "
+        f"posts + {per_volume:.2f} s per day's worth",
         "",
     ]
     return "\n".join(lines)

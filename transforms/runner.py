@@ -268,7 +268,7 @@ def data_test_failures(conn: duckdb.DuckDBPyConnection, model: Model) -> list[st
         failures.append(f"{model.relation}: {dupes} duplicated keys ({keys})")
     # every NULL and check test in one scan: a scan per test cost seconds on large tables
     tests = [(f"{column} is null", f"rows with NULL {column}") for column in model.not_null]
-    tests += [(f"not coalesce(({check}), false)", f"rows break `{check}`") for check in model.checks]
+    tests += [(f"not coalesce(({c}), false)", f"rows break `{c}`") for c in model.checks]
     if tests:
         counts = conn.execute(
             f"select {', '.join(f'count_if({condition})' for condition, _ in tests)} from {rel}"

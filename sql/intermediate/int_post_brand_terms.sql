@@ -1,33 +1,43 @@
--- grain: one row per own post of the 90 days before as_of per brand and term type it matches
+-- grain: one row per own post ever loaded per brand and term type it matches (brand NULL: it matches none)
 -- key: platform, post_id, brand, term_type
--- not_null: platform, post_id, account_id, brand, term_type, first_matched_term, matched_term_count, in_30d
-with posts as (
-    select platform, post_id, account_id, in_30d,
-    from intermediate.int_own_posts
+-- not_null: platform, post_id, created_at
+-- check: (brand is null) = (term_type is null)
+-- check: (brand is null) = (matched_term_count = 0)
+-- materialized: incremental
+-- replace_by: platform, post_id
+-- let: changed_from = (select min(created_at) from staging.stg_posts where is_own_post and (getvariable('since_load') is null or load_id > getvariable('since_load')))
+-- Kept per post between runs, like int_post_niche_matches (see there).
+with changed as (
+    select platform, post_id, created_at,
+    from staging.stg_posts
+    where is_own_post
+        and (getvariable('since_load') is null or load_id > getvariable('since_load'))
 ),
 
 hits as (
-    select platform, post_id, scope as brand, term_type, matched_term,
+    select
+        platform,
+        post_id,
+        scope as brand,
+        term_type,
+        min(matched_term) as first_matched_term,
+        count(*) as matched_term_count,  -- term hits are distinct per post already
     from intermediate.int_post_term_hits
-    where hit_kind = 'brand'
-        and created_at >= getvariable('as_of') - interval 90 days
-        and created_at < getvariable('as_of')
+    where hit_kind = 'brand' and created_at >= getvariable('changed_from')
+    group by platform, post_id, scope, term_type
 ),
 
 final as (
     select
-        posts.platform,
-        posts.post_id,
-        any_value(posts.account_id) as account_id,
+        changed.platform,
+        changed.post_id,
+        changed.created_at,
         hits.brand,
         hits.term_type,
-        any_value(posts.in_30d) as in_30d,
-        -- a count and one example, not a list: list aggregates are slow over millions of posts
-        min(hits.matched_term) as first_matched_term,
-        count(*) as matched_term_count,  -- term hits are distinct per post already
-    from posts
-    inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
-    group by posts.platform, posts.post_id, hits.brand, hits.term_type
+        hits.first_matched_term,
+        coalesce(hits.matched_term_count, 0) as matched_term_count,
+    from changed
+    left join hits on changed.platform = hits.platform and changed.post_id = hits.post_id
 )
 
 select * from final

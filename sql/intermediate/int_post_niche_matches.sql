@@ -1,35 +1,46 @@
--- grain: one row per own post of the 90 days before as_of per niche it matches
+-- grain: one row per own post ever loaded per niche it matches (niche NULL: it matches none)
 -- key: platform, post_id, niche
--- not_null: platform, post_id, account_id, niche, first_matched_term, matched_term_count, in_7d, in_30d, week_index
-with posts as (
-    select platform, post_id, account_id, created_at, in_7d, in_30d, week_index,
-    from intermediate.int_own_posts
+-- not_null: platform, post_id, created_at
+-- check: (niche is null) = (first_matched_term is null)
+-- check: (niche is null) = (matched_term_count = 0)
+-- materialized: incremental
+-- replace_by: platform, post_id
+-- let: changed_from = (select min(created_at) from staging.stg_posts where is_own_post and (getvariable('since_load') is null or load_id > getvariable('since_load')))
+-- Kept per post between runs, as the term hits are: a day's run matches the day's posts
+-- only. The window (and whether a post still counts as of the run) comes from
+-- int_own_posts, which the marts join. The NULL row lets a post that no longer matches
+-- any niche after an edit replace the rows it had.
+with changed as (
+    select platform, post_id, created_at,
+    from staging.stg_posts
+    where is_own_post
+        and (getvariable('since_load') is null or load_id > getvariable('since_load'))
 ),
 
+-- the changed posts' hits: term hits were refreshed for the same posts earlier in the run
 hits as (
-    select platform, post_id, scope as niche, matched_term,
+    select
+        platform,
+        post_id,
+        scope as niche,
+        -- a count and one example, not a list: list aggregates are slow over millions of posts
+        min(matched_term) as first_matched_term,
+        count(*) as matched_term_count,  -- term hits are distinct per post already
     from intermediate.int_post_term_hits
-    where hit_kind = 'niche'
-        and created_at >= getvariable('as_of') - interval 90 days
-        and created_at < getvariable('as_of')
+    where hit_kind = 'niche' and created_at >= getvariable('changed_from')
+    group by platform, post_id, scope
 ),
 
 final as (
     select
-        posts.platform,
-        posts.post_id,
-        any_value(posts.account_id) as account_id,
+        changed.platform,
+        changed.post_id,
+        changed.created_at,
         hits.niche,
-        any_value(posts.created_at) as created_at,
-        any_value(posts.in_7d) as in_7d,
-        any_value(posts.in_30d) as in_30d,
-        any_value(posts.week_index) as week_index,
-        -- a count and one example, not a list: list aggregates are slow over millions of posts
-        min(hits.matched_term) as first_matched_term,
-        count(*) as matched_term_count,  -- term hits are distinct per post already
-    from posts
-    inner join hits on posts.platform = hits.platform and posts.post_id = hits.post_id
-    group by posts.platform, posts.post_id, hits.niche
+        hits.first_matched_term,
+        coalesce(hits.matched_term_count, 0) as matched_term_count,
+    from changed
+    left join hits on changed.platform = hits.platform and changed.post_id = hits.post_id
 )
 
 select * from final

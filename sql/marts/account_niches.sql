@@ -16,17 +16,23 @@ with own_posts as (
     group by platform, account_id
 ),
 
+-- the matches are kept per post; the own posts of the window say which count as of this run
 matches as (
     select
-        platform,
-        account_id,
-        niche,
-        count(*) filter (where in_7d) as niche_posts_7d,
-        count(*) filter (where in_30d) as niche_posts_30d,
+        posts.platform,
+        posts.account_id,
+        matches.niche,
+        count(*) filter (where posts.in_7d) as niche_posts_7d,
+        count(*) filter (where posts.in_30d) as niche_posts_30d,
         count(*) as niche_posts_90d,
-        count(distinct week_index) as niche_weeks_90d,
-    from intermediate.int_post_niche_matches
-    group by platform, account_id, niche
+        count(distinct posts.week_index) as niche_weeks_90d,
+    from intermediate.int_post_niche_matches as matches
+    inner join intermediate.int_own_posts as posts
+        on matches.platform = posts.platform and matches.post_id = posts.post_id
+    where matches.niche is not null
+        and matches.created_at >= getvariable('as_of') - interval 90 days
+        and matches.created_at < getvariable('as_of')
+    group by posts.platform, posts.account_id, matches.niche
 ),
 
 joined as (

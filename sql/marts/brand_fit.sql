@@ -19,24 +19,39 @@ with eligible as (
     where engagement.status = 'active' and engagement.own_posts_30d > 0
 ),
 
+-- matches are kept per post; the own posts of the window say which count as of this run
 niche_posts as (
-    select bn.brand, m.platform, m.account_id, count(distinct m.post_id) as posts,
+    select bn.brand, posts.platform, posts.account_id, count(distinct posts.post_id) as posts,
     from intermediate.int_post_niche_matches as m
     inner join config.brand_niches as bn on bn.niche = m.niche
-    where m.in_30d
-    group by bn.brand, m.platform, m.account_id
+    inner join intermediate.int_own_posts as posts
+        on m.platform = posts.platform and m.post_id = posts.post_id
+    where posts.in_30d
+        and m.created_at >= getvariable('as_of') - interval 30 days
+        and m.created_at < getvariable('as_of')
+    group by bn.brand, posts.platform, posts.account_id
+),
+
+brand_terms as (
+    select m.brand, m.term_type, posts.platform, posts.account_id, posts.in_30d,
+    from intermediate.int_post_brand_terms as m
+    inner join intermediate.int_own_posts as posts
+        on m.platform = posts.platform and m.post_id = posts.post_id
+    where m.brand is not null
+        and m.created_at >= getvariable('as_of') - interval 90 days
+        and m.created_at < getvariable('as_of')
 ),
 
 must_have_posts as (
     select brand, platform, account_id, count(*) as posts,
-    from intermediate.int_post_brand_terms
+    from brand_terms
     where term_type = 'must_have' and in_30d
     group by brand, platform, account_id
 ),
 
 excluded_posts as (
     select brand, platform, account_id, count(*) as posts,
-    from intermediate.int_post_brand_terms
+    from brand_terms
     where term_type = 'excluded'
     group by brand, platform, account_id
 ),

@@ -2,11 +2,13 @@
 -- key: as_of, niche, term
 -- not_null: as_of, niche, term, mentions_7d, mentions_prev_7d, trend_rank
 with recent as (
-    select matches.niche, posts.hashtags, matches.in_7d,
+    select matches.niche, posts.hashtags, posts.in_7d,
     from intermediate.int_post_niche_matches as matches
     inner join intermediate.int_own_posts as posts
         on matches.platform = posts.platform and matches.post_id = posts.post_id
-    where matches.created_at >= getvariable('as_of') - interval 14 days
+    where matches.niche is not null
+        and matches.created_at >= getvariable('as_of') - interval 14 days
+        and matches.created_at < getvariable('as_of')
 ),
 
 terms as (

@@ -17,11 +17,16 @@ def test_transforms_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path):
         "incremental day",
         "add day",
         "incremental day, 4× posts",
+        "add day",
+        "incremental day, no new posts",
+        "add day",
+        "incremental day, 16× posts",
     ]
     assert all(r["wall_s"] > 0 and r["peak_rss_mb"] > 0 for r in results)
     text = report(results, 3_000, 20, 100)
     assert "| full |" in text and "incremental day / full rebuild" in text
     assert "int_post_facts" in text  # the slowest models of each run are named
+    assert "per day's worth" in text
 
 
 def test_ingest_benchmark_runs_all_three_paths_at_a_tiny_size(tmp_path: Path):
