@@ -43,7 +43,8 @@ moved_by_snapshots as (
         on facts.platform = new.platform
         and facts.account_id = new.account_id
         and new.observed_at <= facts.snapshot_after_at
-        and (facts.snapshot_before_at is null or new.observed_at >= facts.snapshot_before_at)
+        -- no OR here: with one, DuckDB joins by nested loops, new snapshots × posts on record
+        and new.observed_at >= coalesce(facts.snapshot_before_at, '-infinity'::timestamp)
     where facts.snapshot_after_at >= getvariable('new_snapshots_from')
 ),
 
