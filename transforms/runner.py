@@ -9,6 +9,7 @@ Each model file starts with a header that states its contract and its data tests
     -- test_where: observed_at >= …       (optional: the rows the tests look at)
     -- materialized: incremental          (optional, see below)
     -- replace_by: platform, post_id      (incremental: the key whose rows a new row replaces)
+    -- cluster_by: created_at             (incremental: the order new rows are written in)
     -- let: posts_from = (select min(…) …)  (optional: a variable set before the model runs)
 
 Layers materialise differently: ``staging`` models are views over ``core``;
@@ -16,7 +17,9 @@ Layers materialise differently: ``staging`` models are views over ``core``;
 partition per ``as_of`` (delete + insert), so a backfill adds history instead of
 overwriting it. An ``incremental`` model keeps its rows (its table is declared in
 ``sql/schema``); its SQL selects only rows for new or changed inputs, which replace rows
-with the same key, and it is rebuilt whole when its SQL or the SQL of a model upstream of
+with the same key (written in ``cluster_by`` order, so that the row groups of a table
+kept for years stay narrow in the column that window queries filter on, and their scans
+skip the rest), and it is rebuilt whole when its SQL or the SQL of a model upstream of
 it changes, or the macros, or the config files when its lineage reads a ``config.`` table. Its
 SQL finds new inputs by ``load_id > getvariable('since_load')`` (NULL on a rebuild: every
 row). A ``let`` line sets a variable from a scalar query before the model's SQL runs: a constant
@@ -45,7 +48,8 @@ log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
 _HEADER = re.compile(
-    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|let):\s*(.+?)\s*$"
+    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|cluster_by|let):"
+    r"\s*(.+?)\s*$"
 )
 _REFERENCE = re.compile(r"\b(staging|intermediate|marts)\.(\w+)\b")
 
@@ -63,6 +67,7 @@ class Model:
     test_where: str | None = None
     materialized: str | None = None
     replace_by: list[str] = field(default_factory=list)
+    cluster_by: list[str] = field(default_factory=list)
     lets: list[tuple[str, str]] = field(default_factory=list)
     depends_on: set[str] = field(default_factory=set)
 
@@ -90,8 +95,8 @@ def parse_model(layer: str, path: Path) -> Model:
             if not name.strip().isidentifier() or not expression.strip():
                 raise ValueError(f"{path}: a let line reads `-- let: name = (select …)`")
             model.lets.append((name.strip(), expression.strip()))
-        elif kind == "replace_by":
-            model.replace_by = [c.strip() for c in value.split(",")]
+        elif kind in ("replace_by", "cluster_by"):
+            setattr(model, kind, [c.strip() for c in value.split(",")])
         elif kind == "check":
             model.checks.append(value)
         else:
@@ -194,7 +199,9 @@ def _materialise_incremental(
     # rows of a re-computed input (an edited post) replace all of its earlier rows
     on = " and ".join(f"t.{k} = i.{k}" for k in model.replace_by or model.key)
     conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}")
-    conn.execute(f"insert into {model.relation} by name select * from {incoming}")
+    # a rebuild writes every row at once: unordered, each row group would span all history
+    order = f" order by {', '.join(model.cluster_by)}" if model.cluster_by else ""
+    conn.execute(f"insert into {model.relation} by name select * from {incoming}{order}")
     conn.execute(
         """insert into meta.transform_state
                values (?, ?, now()::timestamp, now()::timestamp, ?)

@@ -5,6 +5,7 @@
 -- check: snapshot_after_at > created_at
 -- materialized: incremental
 -- replace_by: platform, post_id
+-- cluster_by: created_at
 -- let: loaded_from = (select min(created_at) from staging.stg_posts where getvariable('since_load') is null or load_id > getvariable('since_load'))
 -- let: new_snapshots_from = (select min(observed_at) from staging.stg_account_snapshots where load_id > getvariable('since_load'))
 -- Kept between runs: a run recomputes only the posts whose inputs were loaded since its

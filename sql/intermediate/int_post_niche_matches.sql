@@ -5,6 +5,7 @@
 -- check: (niche is null) = (matched_term_count = 0)
 -- materialized: incremental
 -- replace_by: platform, post_id
+-- cluster_by: created_at
 -- let: changed_from = (select min(created_at) from staging.stg_posts where is_own_post and (getvariable('since_load') is null or load_id > getvariable('since_load')))
 -- Kept per post between runs, as the term hits are: a day's run matches the day's posts
 -- only. The window (and whether a post still counts as of the run) comes from

@@ -5,6 +5,7 @@
 -- check: (hit_kind = 'none') = (scope is null)
 -- materialized: incremental
 -- replace_by: platform, post_id
+-- cluster_by: created_at
 -- Text work (normalising, niche and brand matching) is done once per post version: only
 -- posts loaded since the last run are matched, so a day's run costs in proportion to the
 -- day's posts. Any change to this file or to config/ rebuilds it whole.

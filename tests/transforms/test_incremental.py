@@ -204,3 +204,22 @@ def test_an_upstream_change_rebuilds_an_incremental_model(tmp_path: Path):
     assert (
         other_config["intermediate.int_post_term_hits"] != after["intermediate.int_post_term_hits"]
     )
+
+
+def test_a_rebuild_writes_incremental_models_in_cluster_order(tmp_path: Path):
+    """Kept for years, these tables are read by created_at window: written unordered, every
+    row group would span the whole history and no window scan could skip one."""
+    config = config_with(tmp_path)
+    accounts, loads = stream_of_loads(seed=3)
+    rebuilt_from_scratch(tmp_path, config, accounts, loads, LAST_DAY)
+    clustered = [m for m in discover_models(RadarSettings().sql_dir) if m.cluster_by]
+    assert {m.name for m in clustered} >= {"int_post_facts", "int_post_term_hits"}
+    with connect(tmp_path / "full-0.duckdb", read_only=True) as conn:
+        for model in clustered:
+            order = ", ".join(model.cluster_by)
+            out_of_order = conn.execute(
+                f"select count(*) from (select ({order}) < lag(({order})) over (order by rowid)"
+                f" as back from {model.relation}) where back"
+            ).fetchone()[0]
+            rows = conn.execute(f"select count(*) from {model.relation}").fetchone()[0]
+            assert rows > 100 and out_of_order == 0, model.relation
