@@ -1,4 +1,4 @@
--- grain: one row per own post ever loaded per brand and term type it matches (brand NULL: it matches none)
+-- grain: one row per post ever loaded per brand and term type it matches (brand NULL: it matches none, or is a repost or reply)
 -- key: platform, post_id, brand, term_type
 -- not_null: platform, post_id, created_at
 -- check: (brand is null) = (term_type is null)
@@ -6,13 +6,13 @@
 -- materialized: incremental
 -- replace_by: platform, post_id
 -- cluster_by: created_at
--- let: changed_from = (select min(created_at) from staging.stg_posts where is_own_post and (getvariable('since_load') is null or load_id > getvariable('since_load')))
+-- let: changed_from = (select min(created_at) from staging.stg_posts where getvariable('since_load') is null or load_id > getvariable('since_load'))
 -- Kept per post between runs, like int_post_niche_matches (see there).
 with changed as (
     select platform, post_id, created_at,
+    -- own or not: a post that became a reply or a repost replaces its rows by a NULL one
     from staging.stg_posts
-    where is_own_post
-        and (getvariable('since_load') is null or load_id > getvariable('since_load'))
+    where getvariable('since_load') is null or load_id > getvariable('since_load')
 ),
 
 hits as (

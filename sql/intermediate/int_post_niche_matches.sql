@@ -1,4 +1,4 @@
--- grain: one row per own post ever loaded per niche it matches (niche NULL: it matches none)
+-- grain: one row per post ever loaded per niche it matches (niche NULL: it matches none, or is a repost or reply)
 -- key: platform, post_id, niche
 -- not_null: platform, post_id, created_at
 -- check: (niche is null) = (first_matched_term is null)
@@ -6,16 +6,16 @@
 -- materialized: incremental
 -- replace_by: platform, post_id
 -- cluster_by: created_at
--- let: changed_from = (select min(created_at) from staging.stg_posts where is_own_post and (getvariable('since_load') is null or load_id > getvariable('since_load')))
+-- let: changed_from = (select min(created_at) from staging.stg_posts where getvariable('since_load') is null or load_id > getvariable('since_load'))
 -- Kept per post between runs, as the term hits are: a day's run matches the day's posts
 -- only. The window (and whether a post still counts as of the run) comes from
 -- int_own_posts, which the marts join. The NULL row lets a post that no longer matches
 -- any niche after an edit replace the rows it had.
 with changed as (
     select platform, post_id, created_at,
+    -- own or not: a post that became a reply or a repost replaces its rows by a NULL one
     from staging.stg_posts
-    where is_own_post
-        and (getvariable('since_load') is null or load_id > getvariable('since_load'))
+    where getvariable('since_load') is null or load_id > getvariable('since_load')
 ),
 
 -- the changed posts' hits: term hits were refreshed for the same posts earlier in the run

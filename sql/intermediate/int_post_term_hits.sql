@@ -1,4 +1,4 @@
--- grain: one row per own post version per niche or brand term it matches ('none' when it matches nothing)
+-- grain: one row per post version per niche or brand term it matches ('none' when it matches nothing, and for a repost or reply, whose text is not matched)
 -- key: platform, post_id, hit_kind, scope, term_type, matched_term
 -- not_null: platform, post_id, text_hash, created_at, hit_kind
 -- check: hit_kind in ('niche', 'brand', 'none')
@@ -9,20 +9,22 @@
 -- Text work (normalising, niche and brand matching) is done once per post version: only
 -- posts loaded since the last run are matched, so a day's run costs in proportion to the
 -- day's posts. Any change to this file or to config/ rebuilds it whole.
+-- Every post loaded since gets rows, own or not: a post that became a reply or a repost
+-- must replace the hits it had as an own post (its 'none' row does).
 with changed as (
     select posts.platform, posts.post_id, posts.created_at, posts.text, posts.language,
-           posts.hashtags,
+           posts.hashtags, posts.is_own_post,
            md5(coalesce(posts.text, '') || '#' || array_to_string(posts.hashtags, ' '))
                as text_hash,
     from staging.stg_posts as posts
-    where posts.is_own_post
-        and (getvariable('since_load') is null or posts.load_id > getvariable('since_load'))
+    where getvariable('since_load') is null or posts.load_id > getvariable('since_load')
 ),
 
 words as (
     select platform, post_id, text_hash, created_at, language, hashtags,
            config.word_text(text) as words,
     from changed
+    where is_own_post
 ),
 
 tokens as (

@@ -2,7 +2,8 @@
 
 A planted world is delivered as a stream of loads: each day brings the posts, counts,
 follower snapshots and deletions first seen that day, plus late data (a snapshot missed
-and loaded days later, a post fetched days after it was made), edits, new counts of
+and loaded days later, a post fetched days after it was made), edits (of the text, and
+of the kind: an original fetched again as a reply), new counts of
 older posts and snapshots loaded again with corrected counts. One warehouse runs the
 transforms after every day's load, incrementally; for each day a second warehouse gets
 every load up to then at once and rebuilds from scratch. Every model and every mart
@@ -39,7 +40,7 @@ class Load:
     arrives: datetime
     table: str
     row: dict | None = None
-    edit: tuple[str, str, datetime] | None = None  # post_id, new text, observed_at
+    edit: tuple[str, str, datetime, str] | None = None  # post_id, new text, observed_at, kind
     recount: tuple[dict, int] | None = None  # a snapshot loaded again, with its new count
 
 
@@ -74,7 +75,11 @@ def stream_of_loads(seed: int) -> tuple[list[dict], list[Load]]:
     for row in rng.sample(world.posts, 12):
         at = row["created_at"] + timedelta(days=rng.uniform(0.5, 6))
         text = rng.choice(["tofu scramble for breakfast", "weekend traffic rant"])
-        loads.append(Load(at, "posts", edit=(row["post_id"], text, at)))
+        loads.append(Load(at, "posts", edit=(row["post_id"], text, at, row["kind"])))
+    for row in rng.sample([r for r in world.posts if r["kind"] == "original"], 6):
+        # fetched again as a reply (a thread it was later attached to): no longer own content
+        at = row["created_at"] + timedelta(days=rng.uniform(0.5, 4))
+        loads.append(Load(at, "posts", edit=(row["post_id"], row["text"], at, "reply")))
     loads.sort(key=lambda load: load.arrives)
     return world.accounts, loads
 
@@ -106,11 +111,11 @@ def deliver(conn, loads: list[Load]) -> None:
                 [followers, row["platform"], row["account_id"], row["observed_at"]],
             )
             continue
-        post_id, text, at = load.edit
+        post_id, text, at, kind = load.edit
         conn.execute(
-            "update core.posts set text = ?, observed_at = ?, "
+            "update core.posts set text = ?, kind = ?, observed_at = ?, "
             "load_id = nextval('meta.load_seq') where post_id = ? and observed_at <= ?",
-            [text, at, post_id, at],
+            [text, kind, at, post_id, at],
         )
     conn.execute("commit")
 
