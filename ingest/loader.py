@@ -86,7 +86,7 @@ def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
     return sorted(found, key=lambda f: (LOAD_ORDER.index(f[1]), str(f[2])))
 
 
-def _merge_sql(spec: MergeSpec, columns: list[str], duplicates: bool, load_id: int) -> list[str]:
+def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
     """Statements that merge the view ``staged`` into ``spec.table``.
 
     Per key, the newest observation supplies the values; ``first_seen_at`` and the
@@ -94,47 +94,51 @@ def _merge_sql(spec: MergeSpec, columns: list[str], duplicates: bool, load_id: i
     ``observed_at`` go to the later file, and within a file to the later row, so loading
     files together gives what loading them one by one in path order gives.
 
-    Only keys already in the table need the old row: those are merged, deleted and
-    re-inserted; new keys are inserted straight from the landing files. Tables with a
-    ``load_id`` column get ``load_id`` on every row inserted or merged.
+    Most keys of a group are new and seen once (a backfill is nearly all such rows): they
+    stream from the landing files straight into the table. Only the ``touched`` keys, seen
+    twice in the group or already in the table, are staged, ranked, and merged with their
+    old row (deleted and re-inserted). Tables with a ``load_id`` column get ``load_id`` on
+    every row inserted or merged.
     """
-    on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
     keys = ", ".join(spec.key)
+    on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
     newer = "(t.observed_at is null or i.observed_at >= t.observed_at)"
     older = "(t.first_seen_at is not null and t.first_seen_at <= i.first_in_file)"
-    if duplicates:
-        window = f"partition by {keys} order by observed_at, _file, _row"
-        firsts = "".join(
-            f", first_value({c}) over ({window}) as {c}__first" for c in spec.keep_first
-        )
-        incoming = f"""select *, min(observed_at) over (partition by {keys}) as first_in_file
-                              {firsts}
-                       from staged
-                       qualify row_number() over (partition by {keys}
-                           order by observed_at desc, _file desc, _row desc) = 1"""
-    else:  # each key once: no window to pay for
-        firsts = "".join(f", {c} as {c}__first" for c in spec.keep_first)
-        incoming = f"select *, observed_at as first_in_file {firsts} from staged"
-    merged, fresh = [], []
+    window = f"partition by {keys} order by observed_at, _file, _row"
+    firsts = "".join(f", first_value({c}) over ({window}) as {c}__first" for c in spec.keep_first)
+    direct, merged, fresh = [], [], []
     for column in columns:
         if column == "load_id":
+            direct.append(str(load_id))
             merged.append(str(load_id))
             fresh.append(str(load_id))
         elif column in spec.key:
+            direct.append(column)
             merged.append(f"i.{column}")
             fresh.append(f"i.{column}")
         elif column == "first_seen_at":
+            direct.append("observed_at")
             merged.append("least(i.first_in_file, coalesce(t.first_seen_at, i.first_in_file))")
             fresh.append("i.first_in_file")
         elif column in spec.keep_first:
+            direct.append(column)
             merged.append(f"case when {older} then t.{column} else i.{column}__first end")
             fresh.append(f"i.{column}__first")
         else:
+            direct.append(column)
             merged.append(f"case when {newer} then i.{column} else t.{column} end")
             fresh.append(f"i.{column}")
     names = ", ".join(columns)
     return [
-        f"create or replace temp table incoming as {incoming}",
+        f"""create or replace temp table touched as
+            select {keys} from staged group by all having count(*) > 1
+            union
+            select {keys} from staged semi join {spec.table} using ({keys})""",
+        f"""create or replace temp table incoming as
+            select *, min(observed_at) over (partition by {keys}) as first_in_file {firsts}
+            from (select * from staged semi join touched using ({keys}))
+            qualify row_number() over (partition by {keys}
+                                       order by observed_at desc, _file desc, _row desc) = 1""",
         f"""create or replace temp table merged as
             select {", ".join(f"{e} as {c}" for e, c in zip(merged, columns, strict=True))}
             from incoming as i join {spec.table} as t on {on}""",
@@ -142,6 +146,10 @@ def _merge_sql(spec: MergeSpec, columns: list[str], duplicates: bool, load_id: i
             select {", ".join(fresh)} from incoming as i anti join merged as t on {on}""",
         f"delete from {spec.table} as t using merged as i where {on}",
         f"insert into {spec.table} by name select * from merged",
+        # last, so the merge above never scans the rows inserted here
+        f"""insert into {spec.table} ({names})
+            select {", ".join(direct)} from staged anti join touched using ({keys})""",
+        "drop table touched",
         "drop table incoming",
         "drop table merged",
     ]
@@ -188,14 +196,10 @@ def load_files(
                 [paths],
             ).fetchall()
         )
-        keys = ", ".join(spec.key)
-        duplicates = conn.execute(
-            f"select count(*) > count(distinct ({keys})) from staged"
-        ).fetchone()[0]
         # one value per load transaction: rows merged here are newer than every transform
         # run so far (see sql/schema/0005_load_ids.sql)
         load_id = conn.execute("select nextval('meta.load_seq')").fetchone()[0]
-        for statement in _merge_sql(spec, table_columns(conn, spec.table), duplicates, load_id):
+        for statement in _merge_sql(spec, table_columns(conn, spec.table), load_id):
             conn.execute(statement)
         conn.executemany(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",
