@@ -75,26 +75,36 @@ def floor(feed: str, out: str) -> dict:
 
 def _extract_one(feed: Path, landing: Path, i: int, files: list[str]) -> tuple[int, int]:
     from ingest.extract import extract_fixture_batch
+    from ingest.settings import RadarSettings
 
     summary = extract_fixture_batch(
-        feed, "mastodon", files, landing, START, "bench", f"extract-{i}"
+        feed,
+        "mastodon",
+        files,
+        landing,
+        START,
+        "bench",
+        f"extract-{i}",
+        threads=RadarSettings().extract_threads,
     )
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return summary.rows.get("posts", 0), peak_kb
 
 
-def ours_extract(feed: str, data_dir: str, batches_json: str) -> dict:
-    """One worker slot: its batches one after another, each in a process forked for it,
-    as Airflow 3's supervisor forks one process per task instance."""
+def ours_extract(feed: str, data_dir: str, batches_json: str, workers: str) -> dict:
+    """The mapped extract tasks on ``workers`` slots: each batch in a process forked for
+    it, as Airflow 3's supervisor forks one per task instance, and a slot takes the next
+    batch as soon as it is free, as the scheduler hands it the next task."""
     import ingest.extract  # noqa: F401  (imported once, before the forks share it)
 
     feed, landing = Path(feed), Path(data_dir) / "landing"
+    batches = json.loads(batches_json)
     rows, peak_kb = 0, 0
-    with multiprocessing.get_context("fork").Pool(1, maxtasksperchild=1) as pool:
-        for i, files in json.loads(batches_json):
-            posts, batch_peak_kb = pool.apply(_extract_one, (feed, landing, i, files))
+    with multiprocessing.get_context("fork").Pool(int(workers), maxtasksperchild=1) as pool:
+        tasks = [(feed, landing, i, files) for i, files in batches]
+        for posts, batch_peak_kb in pool.starmap(_extract_one, tasks, chunksize=1):
             rows, peak_kb = rows + posts, max(peak_kb, batch_peak_kb)
-    # the slot's peak is its largest task process (or itself, whichever is higher)
+    # the peak is the largest task process
     return {"posts": rows, "task_peak_rss_mb": round(peak_kb / 1024)}
 
 
@@ -213,18 +223,11 @@ def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
         settings.files_per_batch,
         bytes_per_batch=settings.batch_bytes,
     )
-    # as the scheduler would: batches handed to `workers` parallel task processes
-    shares = [
-        [[i, b["files"]] for i, b in enumerate(planned) if i % workers == w] for w in range(workers)
-    ]
+    batches = json.dumps([[i, b["files"]] for i, b in enumerate(planned)])
 
     def extract() -> list[dict]:
-        procs = [
-            _start("ours_extract", str(feed), str(data_dir), json.dumps(share))
-            for share in shares
-            if share
-        ]
-        return [finish_step(p, "ours_extract") for p in procs]
+        step = _start("ours_extract", str(feed), str(data_dir), batches, str(workers))
+        return [finish_step(step, "ours_extract")]
 
     extract_s, results = _timed(extract)
     load_s, loaded = _timed(lambda: [finish_step(_start("ours_load", str(data_dir)), "ours_load")])

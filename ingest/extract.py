@@ -155,6 +155,7 @@ def _bulk_extract(
     parts: itertools.count,
     summary: ExtractSummary,
     memory_limit: str,
+    threads: int,
 ) -> list[str]:
     """Land what the bulk path can take; returns the files left for the Python path."""
     mappings = BULK_MAPPINGS.get(platform, {})
@@ -168,6 +169,7 @@ def _bulk_extract(
             conn = duckdb.connect(
                 config={
                     "memory_limit": memory_limit,
+                    "threads": threads,
                     "temp_directory": str(landing_dir.parent / "tmp" / "duckdb"),
                 }
             )
@@ -210,6 +212,7 @@ def extract_fixture_batch(
     bulk: bool = True,
     memory_limit: str = "1GB",
     discovery: bool = False,
+    threads: int = 1,
 ) -> ExtractSummary:
     """Map every page of ``files`` and land the rows.
 
@@ -241,6 +244,7 @@ def extract_fixture_batch(
             parts,
             summary,
             memory_limit,
+            threads,
         )
     batch = MappedBatch(platform)
     for rel in left:

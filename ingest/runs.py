@@ -153,6 +153,7 @@ def extract(
         run_id,
         attempt_name(task, attempt),
         discovery=bool(batch.get("discovery")),
+        threads=settings.extract_threads,
     )
     return {**asdict(summary), "files": batch["files"]}
 
