@@ -105,6 +105,9 @@ def parse_model(layer: str, path: Path) -> Model:
         raise ValueError(f"{path}: every model states its grain and key in its header")
     if model.materialized not in (None, "incremental"):
         raise ValueError(f"{path}: unknown materialization {model.materialized!r}")
+    if model.materialized is None and (model.replace_by or model.cluster_by):
+        # a rebuilt table would silently ignore them; say so instead
+        raise ValueError(f"{path}: replace_by and cluster_by apply to incremental models only")
     model.depends_on = {f"{s}.{n}" for s, n in _REFERENCE.findall(sql)} - {model.relation}
     return model
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from core_builder import config_with, insert_rows
 from planted_world import AS_OF, build_planted_world
 
@@ -228,3 +229,19 @@ def test_a_rebuild_writes_incremental_models_in_cluster_order(tmp_path: Path):
             ).fetchone()[0]
             rows = conn.execute(f"select count(*) from {model.relation}").fetchone()[0]
             assert rows > 100 and out_of_order == 0, model.relation
+
+
+def test_incremental_headers_on_a_rebuilt_model_are_refused(tmp_path: Path):
+    from transforms.runner import parse_model
+
+    model = tmp_path / "some_mart.sql"
+    model.write_text(
+        "-- grain: one row per post\n-- key: post_id\n-- cluster_by: created_at\n"
+        "select 1 as post_id, now() as created_at\n"
+    )
+    with pytest.raises(ValueError, match="incremental models only"):
+        parse_model("marts", model)
+    model.write_text(
+        model.read_text().replace("-- cluster_by", "-- materialized: incremental\n-- cluster_by")
+    )
+    assert parse_model("marts", model).cluster_by == ["created_at"]
