@@ -106,7 +106,8 @@ def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
     older = "(t.first_seen_at is not null and t.first_seen_at <= i.first_in_file)"
     # a row's place in time: observed_at, then file, then row (unique, so never a tie)
     when = "(observed_at, _file, _row)"
-    firsts = "".join(f", arg_min({c}, {when}) as {c}__first" for c in spec.keep_first)
+    # arg_min_null: the oldest row's value even when it is NULL, as first_value gave
+    firsts = "".join(f", arg_min_null({c}, {when}) as {c}__first" for c in spec.keep_first)
     newest = " and ".join(
         [f"r.{k} = i.{k}" for k in spec.key] + ["i._file = r.newest.file", "i._row = r.newest.row"]
     )
