@@ -251,16 +251,33 @@ def run_one(name: str, step: str, *args: str) -> dict:
     return {"path": name, "wall_s": wall, **result}
 
 
-def bench(posts: int, workdir: Path, with_dlt: bool, workers: int | None = None) -> dict:
+def _fastest(tries: list[dict]) -> dict:
+    """The fastest try, with the slowest wall time and the largest peak RSS of them all:
+    on a shared machine a path's best time is its own cost, the rest is noise."""
+    best = dict(min(tries, key=lambda r: r["wall_s"]))
+    best["slowest_s"] = max(r["wall_s"] for r in tries)
+    best["tries"] = len(tries)
+    for key in ("peak_rss_mb", "extract_rss_mb", "load_rss_mb"):
+        if key in best:
+            best[key] = max(r[key] for r in tries)
+    return best
+
+
+def bench(
+    posts: int, workdir: Path, with_dlt: bool, workers: int | None = None, repeat: int = 1
+) -> dict:
     workers = workers or os.cpu_count() or 1
     feed = feed_for(posts, workdir)
     world = json.loads((feed / "world.json").read_text())
-    run = workdir / f"run-{posts}-{time.time_ns()}"
-    run.mkdir()
-    results = [
-        run_one("floor: DuckDB read_json", "floor", str(feed), str(run / "floor.duckdb")),
-        run_ours(feed, run, workers),
-    ]
+    floors, ours = [], []
+    for _ in range(repeat):  # alternated, so a slow spell of the machine hits both paths
+        run = workdir / f"run-{posts}-{time.time_ns()}"
+        run.mkdir()
+        floors.append(
+            run_one("floor: DuckDB read_json", "floor", str(feed), str(run / "floor.duckdb"))
+        )
+        ours.append(run_ours(feed, run, workers))
+    results = [_fastest(floors), _fastest(ours)]
     if with_dlt:
         results.append(run_one("dlt 1 pipeline", "dlt", str(feed), str(run)))
     return {
@@ -295,6 +312,14 @@ def report(runs: list[dict]) -> str:
             f"load {ours['load_s']:.1f} s "
             f"({ours['load_rss_mb']} MB)"
         )
+    for run in runs:
+        floor, ours = run["results"][:2]
+        if floor.get("tries", 1) > 1:
+            lines.append(
+                f"- {run['posts']:,} posts: fastest of {floor['tries']} alternated tries; the "
+                f"floor took {floor['wall_s']:.1f}–{floor['slowest_s']:.1f} s, ours "
+                f"{ours['wall_s']:.1f}–{ours['slowest_s']:.1f} s (peak RSS: the largest try)"
+            )
     for run in runs:
         by = {r["path"].split(" ")[0].rstrip(":"): r for r in run["results"]}
         if "dlt" in by:
@@ -333,6 +358,12 @@ def main() -> None:
         default=ROOT / "data" / "bench",
         help="feeds are cached here between runs",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the floor and ours this many times, alternated, and keep each one's fastest",
+    )
     parser.add_argument("--append-to", type=Path, help="markdown file to append the table to")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args()
@@ -343,7 +374,9 @@ def main() -> None:
     runs = []
     for posts in args.posts:
         print(f"ingest benchmark at {posts:,} posts…", file=sys.stderr, flush=True)
-        runs.append(bench(posts, args.workdir, with_dlt=posts <= args.dlt_max_posts))
+        runs.append(
+            bench(posts, args.workdir, with_dlt=posts <= args.dlt_max_posts, repeat=args.repeat)
+        )
     text = report(runs)
     publish(text, args.append_to)
 

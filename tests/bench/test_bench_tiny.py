@@ -44,6 +44,12 @@ def test_ingest_benchmark_runs_all_three_paths_at_a_tiny_size(tmp_path: Path):
     text = ingest_report([run])
     assert "faster than dlt" in text and "× floor" in text
 
+    repeated = ingest_bench(posts=600, workdir=tmp_path, with_dlt=False, workers=2, repeat=2)
+    floor, ours = repeated["results"]
+    assert floor["tries"] == ours["tries"] == 2
+    assert 0 < ours["wall_s"] <= ours["slowest_s"] and ours["posts"] == run["results"][1]["posts"]
+    assert "fastest of 2 alternated tries" in ingest_report([repeated])
+
 
 def test_extract_benchmark_stays_inside_the_rate_limit_at_a_tiny_size(tmp_path: Path):
     from bench.extract_bench import report as extract_report
