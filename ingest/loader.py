@@ -104,7 +104,8 @@ def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
     on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
     newer = "(t.observed_at is null or i.observed_at >= t.observed_at)"
     older = "(t.first_seen_at is not null and t.first_seen_at <= i.first_in_file)"
-    # a row's place in time: observed_at, then file, then row (unique, so never a tie)
+    # a row's place in time: observed_at (never NULL: every model and table requires it),
+    # then file, then row (unique, so never a tie)
     when = "(observed_at, _file, _row)"
     # arg_min_null: the oldest row's value even when it is NULL, as first_value gave
     firsts = "".join(f", arg_min_null({c}, {when}) as {c}__first" for c in spec.keep_first)
