@@ -33,8 +33,8 @@ class RadarSettings(BaseSettings):
     # empty means DuckDB's own default (80 % of RAM)
     duckdb_memory_limit: str = "2GB"
     # the loader merges in bounded groups and spills: at 5 M posts 192MB holds the load
-    # task near 400 MB of RSS (512MB: 690 MB) for about 10 % more time; raise it for
-    # speed if memory is plentiful (128MB is too little for a 256 MB group of posts)
+    # task near 350 MB of RSS (512MB: 690 MB); raise it if memory is plentiful (128MB is
+    # too little for the benchmark's 5 M load)
     load_memory_limit: str = "192MB"
     # radar_maintenance: raw-archive days kept for replays; loaded landing files kept
     raw_retention_days: int = 90
