@@ -62,7 +62,7 @@ bench: bench-ingest bench-transforms bench-extract bench-demo
 
 ## ingest at 0.5 M and 5 M Mastodon posts: DuckDB's read_json floor, ours, dlt (at 0.5 M)
 bench-ingest: $(VENV)/.synced-bench
-	$(BIN)/python -m bench.ingest_bench --posts 500000 5000000 --dlt-max-posts 500000 \
+	$(BIN)/python -m bench.ingest_bench --posts 500000 5000000 --dlt-max-posts 500000 --repeat 2 \
 		--append-to docs/benchmarks.md
 
 ## transform benchmark at 0.5 M and 5 M posts (a few minutes)
