@@ -202,7 +202,7 @@ def feed_for(posts: int, workdir: Path, seed: int = 7) -> Path:
     return feed
 
 
-def _timed(fn) -> tuple[float, list[dict]]:
+def _timed(fn) -> tuple[float, dict]:
     started = time.perf_counter()
     results = fn()
     return time.perf_counter() - started, results
@@ -227,22 +227,21 @@ def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
     batches = workdir / "batches.json"
     batches.write_text(json.dumps([[i, b["files"]] for i, b in enumerate(planned)]))
 
-    def extract() -> list[dict]:
-        step = _start("ours_extract", str(feed), str(data_dir), str(batches), str(workers))
-        return [finish_step(step, "ours_extract")]
-
-    extract_s, results = _timed(extract)
-    load_s, loaded = _timed(lambda: [finish_step(_start("ours_load", str(data_dir)), "ours_load")])
-    extract_rss = max(max(r["peak_rss_mb"], r["task_peak_rss_mb"]) for r in results)
+    extract_args = (str(feed), str(data_dir), str(batches), str(workers))
+    extract_s, extracted = _timed(
+        lambda: finish_step(_start("ours_extract", *extract_args), "ours_extract")
+    )
+    load_s, loaded = _timed(lambda: finish_step(_start("ours_load", str(data_dir)), "ours_load"))
+    extract_rss = max(extracted["peak_rss_mb"], extracted["task_peak_rss_mb"])
     return {
         "extract_rss_mb": extract_rss,
-        "load_rss_mb": loaded[0]["peak_rss_mb"],
+        "load_rss_mb": loaded["peak_rss_mb"],
         "path": f"ours ({len(planned)} batches on {workers} workers, then load)",
         "wall_s": extract_s + load_s,
         "extract_s": extract_s,
         "load_s": load_s,
-        "posts": loaded[0]["posts"],
-        "peak_rss_mb": max(extract_rss, loaded[0]["peak_rss_mb"]),
+        "posts": loaded["posts"],
+        "peak_rss_mb": max(extract_rss, loaded["peak_rss_mb"]),
     }
 
 
