@@ -16,6 +16,7 @@ USER airflow
 COPY --chown=airflow:root pyproject.toml README.md ${RADAR_HOME}/
 COPY --chown=airflow:root ingest ${RADAR_HOME}/ingest
 COPY --chown=airflow:root transforms ${RADAR_HOME}/transforms
+COPY --chown=airflow:root ops ${RADAR_HOME}/ops
 # airflow stays at the image's version; the rest comes pinned from pyproject.toml
 RUN pip install --no-cache-dir "apache-airflow==3.3.2" ${RADAR_HOME}
 

@@ -30,13 +30,12 @@ DEMO_INTERVAL = (datetime(2026, 11, 20), datetime(2026, 11, 21))
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Migrate the SQLite metadata DB once per session."""
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        check=True,
-        capture_output=True,
-        env=os.environ.copy(),
-    )
+    """Migrate the SQLite metadata DB once per session and apply config/airflow_settings.yaml,
+    as every way of starting Airflow does."""
+    for command in (["airflow", "db", "migrate"], ["ops.airflow_settings"]):
+        subprocess.run(
+            [sys.executable, "-m", *command], check=True, capture_output=True, env=os.environ.copy()
+        )
     return _AIRFLOW_HOME
 
 

@@ -72,8 +72,10 @@ def test_every_dag_follows_the_house_rules(dagbag):
 
 
 def test_every_pool_a_task_takes_is_defined_and_created_by_the_compose_init(dagbag):
-    pools = json.loads((DAGS_DIR.parent / "config" / "pools.json").read_text())
-    assert pools["radar_warehouse"]["slots"] == 1  # DuckDB has one writer
+    from ops.airflow_settings import read_settings
+
+    pools = {p.pool_name: p.pool_slot for p in read_settings().pools}
+    assert pools["radar_warehouse"] == 1  # DuckDB has one writer
     used = {task.pool for dag in dagbag.dags.values() for task in dag.tasks}
     assert used - {"default_pool"} <= set(pools)
     # every platform of the default RADAR_PLATFORMS gets its own extract pool
@@ -90,7 +92,7 @@ def test_every_pool_a_task_takes_is_defined_and_created_by_the_compose_init(dagb
     for dag_id, task_id in writers:
         assert dagbag.dags[dag_id].get_task(task_id).pool == "radar_warehouse"
     compose = (DAGS_DIR.parent / "docker-compose.yml").read_text()
-    assert "airflow pools import /opt/radar/config/pools.json" in compose
+    assert "python -m ops.airflow_settings /opt/radar/config/airflow_settings.yaml" in compose
 
 
 def test_signals_runs_on_the_asset_that_the_ingest_load_marks(dagbag):

@@ -1,0 +1,1 @@
+"""Operating the radar: Airflow settings, the local and Celery stacks, the demo runner."""
