@@ -3,14 +3,21 @@ import this at parse time (Airflow puts the DAG folder on sys.path)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pendulum
 from airflow.sdk import Asset
 
-START_DATE = pendulum.datetime(2026, 10, 1, tz="UTC")
+# early, so that no feed day is older than the DAGs: Airflow creates no task for a run
+# before start_date, and the run would report success having done nothing
+START_DATE = pendulum.datetime(2000, 1, 1, tz="UTC")
+
+# whole UTC days by default; a run covers one interval of this schedule
+INGEST_CRON = os.environ.get("RADAR_INGEST_CRON", "0 0 * * *")
 
 DEFAULT_ARGS = {
     "owner": "radar",
@@ -36,6 +43,58 @@ def platforms() -> list[str]:
     raw = os.environ.get("RADAR_PLATFORMS", json.dumps(ALL_PLATFORMS)).strip()
     names = json.loads(raw) if raw.startswith("[") else raw.split(",")
     return [n.strip() for n in names if n.strip()]
+
+
+def interval_starting_at(start: datetime, cron: str = INGEST_CRON) -> tuple[datetime, datetime]:
+    """The interval of ``cron`` that starts at ``start``."""
+    from croniter import croniter
+
+    return start, croniter(cron, start).get_next(datetime)
+
+
+def run_interval(context, cron: str = INGEST_CRON) -> tuple[datetime, datetime]:
+    """The data interval a run covers: the one that starts at its logical date.
+
+    Scheduled runs and backfills have it as their data interval already. A manual run
+    (``airflow dags trigger --logical-date``, the REST API, ``dags test``, ``make demo``)
+    would otherwise get the interval ending when it was triggered (CLI) or ending at the
+    date (REST API, ``dags test``). So a date names the same interval everywhere: the one
+    that starts on it (for the daily default, that day)."""
+    run_type = getattr(context["dag_run"].run_type, "value", context["dag_run"].run_type)
+    logical = context.get("logical_date")
+    if run_type == "manual" and logical is not None:
+        return interval_starting_at(logical, cron)
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is None or end is None:  # a manual run without a logical date: the last interval
+        from croniter import croniter
+
+        end = croniter(cron, context["dag_run"].run_after).get_prev(datetime)
+        start = croniter(cron, end).get_prev(datetime)
+    return start, end
+
+
+def fail_fast(step: Callable) -> Callable:
+    """Run a task body so that an error no retry can fix (``ingest.errors.PermanentError``:
+    bad config, unknown source, missing feed, a foreign lock on the warehouse) fails the
+    task at once, and every failure leaves one ``RADAR FAILED`` line naming its cause."""
+
+    @functools.wraps(step)
+    def run(*args, **kwargs):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ingest.errors import PermanentError, one_line
+
+        try:
+            return step(*args, **kwargs)
+        except PermanentError as exc:
+            print(f"RADAR FAILED {step.__name__} (not retried): {one_line(exc)}")
+            raise AirflowFailException(one_line(exc)) from exc
+        except Exception as exc:
+            cause = f"{type(exc).__name__}: {one_line(exc)}"
+            print(f"RADAR FAILED {step.__name__} (retried while tries remain): {cause}")
+            raise
+
+    return run
 
 
 def platform_pool(platform: str) -> str:
@@ -115,20 +174,58 @@ def credentials(batch: dict) -> dict[str, str]:
     return {key: value for key, value in found.items() if value}
 
 
-def check_batches(planned: list, extracted: list) -> None:
-    """Fail the run, naming them, when planned batches have no result: their task failed.
-    ``planned`` and ``extracted`` hold one list per platform. A batch a spent daily quota
-    stopped is no failure (its profiles are loaded, its posts wait for the next run): it
-    is logged as a warning."""
+def summarize_run(
+    context, planned: list, extracted: list, loaded: dict | None, work_name: str = "extract"
+) -> list[str]:
+    """The run's summary, logged; fails the run, naming them, when any task of it failed.
+
+    The last task of a run, with ``all_done``: the load and the signals go on with what
+    arrived when one platform fails, but the run's final state must show every failure.
+    ``planned`` and ``extracted`` hold one list per platform of ``platforms()``. A batch a
+    spent daily quota stopped is no failure (its profiles are loaded, its posts wait for
+    the next run): it is a warning. A platform that planned nothing says why."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from ingest.runs import failed_batches
+    from ingest.runs import empty_plan_reason, failed_batches
 
-    flat_planned = [b for per_platform in planned for b in (per_platform or [])]
-    flat_done = [e for per_platform in extracted for e in (per_platform or []) if e]
-    for done in flat_done:
-        if done.get("stopped"):
-            print(f"WARNING {done['platform']} batch stopped early: {done['stopped']}")
-    failed = failed_batches(flat_planned, flat_done)
-    if failed:
-        raise AirflowFailException(f"{len(failed)} batch(es) failed: {failed}")
+    start, end = run_interval(context)
+    lines, problems = [f"run {context['run_id']}: interval {start} → {end}"], []
+    for name, batches, done in zip(platforms(), planned, extracted, strict=True):
+        done = [e for e in (done or []) if e]
+        if batches is None:
+            problems.append(f"plan_{name} failed")
+            continue
+        if not batches:
+            lines.append(f"nothing planned: {empty_plan_reason(name, start, end)}")
+        lines.extend(
+            f"WARNING {name} batch stopped early: {d['stopped']}" for d in done if d.get("stopped")
+        )
+        problems.extend(f"{work_name}_{name} failed: {b}" for b in failed_batches(batches, done))
+    if loaded is None:
+        problems.append("load failed: nothing of this run reached the warehouse")
+    else:
+        lines.append(f"loaded {loaded['files_loaded']} file(s): {loaded['rows']}")
+    failed_tasks = _failed_tasks(context)
+    problems.extend(
+        f"task {t} {state}"
+        for t, state in failed_tasks
+        if not t.startswith(("plan_", f"{work_name}_", "load"))
+    )
+    for line in lines:
+        print(line)
+    if problems:
+        for problem in problems:
+            print(f"RADAR FAILED {problem}")
+        raise AirflowFailException(f"{len(problems)} problem(s): " + "; ".join(problems))
+    return lines
+
+
+def _failed_tasks(context) -> list[tuple[str, str]]:
+    """(task id, state) of this run's tasks that failed or never ran because of a failure."""
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+    return sorted(
+        (task, str(state))
+        for task, state in states.items()
+        if str(state) in ("failed", "upstream_failed")
+    )

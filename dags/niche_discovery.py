@@ -14,7 +14,8 @@ session) when enabled there. In fixture mode it replays the recorded discovery p
 
 Live `social_ingest` runs track the queue beside the configured accounts.
 
-- `check_discovery` fails the run, naming them, when discover batches failed.
+- `check_run` logs the run's summary and fails the run, naming them, when any plan,
+  discover batch, load or queueing failed.
 
 Caps keep discovery from eating the quota or flooding the tracked set:
 `max_tags_per_niche`, `max_keywords_per_niche`, `max_pages_per_tag` and
@@ -30,17 +31,21 @@ from _radar import (
     DEFAULT_ARGS,
     START_DATE,
     WAREHOUSE_POOL,
-    check_batches,
     credentials,
+    fail_fast,
     per_platform,
+    run_interval,
+    summarize_run,
 )
 from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+# whole UTC days, as social_ingest: a sighting counts for the day it was made
+CRON = "0 0 * * *"
 
 
 @dag(
     dag_id="niche_discovery",
-    # whole UTC days, as social_ingest: a sighting counts for the day it was made
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable(CRON, timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -50,51 +55,51 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 )
 def niche_discovery():
     @task
+    @fail_fast
     def plan(platform: str, **context) -> list[dict]:
         from ingest.runs import plan_discovery
 
-        return plan_discovery(
-            context["data_interval_start"], context["data_interval_end"], [platform]
-        )
+        return plan_discovery(*run_interval(context, CRON), [platform])
 
     @task
+    @fail_fast
     def discover(batch: dict, **context) -> dict:
         from ingest.runs import extract
 
+        start, end = run_interval(context, CRON)
         return extract(
             batch,
-            context["data_interval_start"],
+            start,
             context["run_id"],
             f"{context['ti'].task_id}-{context['ti'].map_index}",
-            context["data_interval_end"],
+            end,
             credentials(batch),
             context["ti"].try_number,
         )
 
     @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
+    @fail_fast
     def load(discovered: list, **context) -> dict:
         from ingest.runs import load
 
-        return load(
-            context["run_id"],
-            context["dag"].dag_id,
-            context["data_interval_start"],
-            context["data_interval_end"],
-        )
+        return load(context["run_id"], context["dag"].dag_id, *run_interval(context, CRON))
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def queue_accounts(loaded: dict, **context) -> int:
         from ingest.runs import queue_discovered
 
-        return queue_discovered(context["run_id"], context["data_interval_end"])
+        return queue_discovered(context["run_id"], run_interval(context, CRON)[1])
 
+    # the run's last task: its state is the run's, so it fails when anything failed
     @task(trigger_rule="all_done")
-    def check_discovery(planned: list, discovered: list) -> None:
-        check_batches(planned, discovered)
+    def check_run(planned: list, discovered: list, loaded: dict | None, **context) -> list[str]:
+        return summarize_run(context, planned, discovered, loaded, work_name="discover")
 
     # per platform, so each takes its own pool: the one social_ingest's extracts take
     planned, discovered = per_platform(plan, discover, "discover")
-    queue_accounts(load(discovered)) >> check_discovery(planned, discovered)
+    loaded = load(discovered)
+    queue_accounts(loaded) >> check_run(planned, discovered, loaded)
 
 
 niche_discovery()

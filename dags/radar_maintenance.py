@@ -17,13 +17,15 @@ Ages are counted from the run's data-interval end, never from the wall clock.
 
 from __future__ import annotations
 
-from _radar import DEFAULT_ARGS, START_DATE, WAREHOUSE_POOL
+from _radar import DEFAULT_ARGS, START_DATE, WAREHOUSE_POOL, fail_fast, run_interval
 from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+CRON = "30 3 * * *"
 
 
 @dag(
     dag_id="radar_maintenance",
-    schedule=CronDataIntervalTimetable("30 3 * * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable(CRON, timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -33,18 +35,21 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 )
 def radar_maintenance():
     @task
+    @fail_fast
     def prune_raw_archive(**context) -> int:
         from ingest.maintenance import prune_raw_archive
 
-        return prune_raw_archive(context["data_interval_end"])
+        return prune_raw_archive(run_interval(context, CRON)[1])
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def prune_landing(**context) -> int:
         from ingest.maintenance import prune_landing
 
-        return prune_landing(context["data_interval_end"])
+        return prune_landing(run_interval(context, CRON)[1])
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def checkpoint_warehouse() -> None:
         from ingest.maintenance import checkpoint_warehouse
 

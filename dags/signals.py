@@ -8,8 +8,9 @@ The DAG is scheduled on the asset `radar_warehouse_core`, which each `social_ing
 marks. Every loaded interval is computed as of its own end. When a backfill loads several
 days before this DAG runs, each day still gets its own marts, oldest first.
 
-A manual run can set `as_of` in the DAG params. Without it, and with no asset events, the
-run uses its logical date.
+A manual run can set `as_of` in the DAG params. Without it, and with no asset events, it
+computes as of the end of the ingest interval that starts at its logical date: a manual
+run for 2026-11-20 gives the marts of the day 2026-11-20, as of 2026-11-21 00:00.
 
 Writes `data/exports/candidates-<as_of>.csv` for analysts. The warehouse writes go
 through the one-slot pool `radar_warehouse`.
@@ -17,7 +18,14 @@ through the one-slot pool `radar_warehouse`.
 
 from __future__ import annotations
 
-from _radar import DEFAULT_ARGS, START_DATE, WAREHOUSE_CORE, WAREHOUSE_POOL
+from _radar import (
+    DEFAULT_ARGS,
+    START_DATE,
+    WAREHOUSE_CORE,
+    WAREHOUSE_POOL,
+    fail_fast,
+    interval_starting_at,
+)
 from airflow.sdk import Param, dag, task
 
 
@@ -40,6 +48,7 @@ from airflow.sdk import Param, dag, task
 )
 def signals():
     @task
+    @fail_fast
     def as_of_times(**context) -> list[str]:
         from transforms.runs import as_of_instants
 
@@ -48,9 +57,12 @@ def signals():
             for events in context["triggering_asset_events"].values()
             for event in events
         ]
-        return as_of_instants(context["params"].get("as_of"), extras, context.get("logical_date"))
+        logical = context.get("logical_date")
+        fallback = interval_starting_at(logical)[1] if logical is not None else None
+        return as_of_instants(context["params"].get("as_of"), extras, fallback)
 
     @task(pool=WAREHOUSE_POOL)
+    @fail_fast
     def build_signals(as_of: list[str], **context) -> dict:
         from datetime import datetime
 
@@ -63,6 +75,7 @@ def signals():
         return rows
 
     @task
+    @fail_fast
     def export(as_of: list[str], built: dict) -> list[str]:
         from datetime import datetime
 
@@ -71,6 +84,7 @@ def signals():
         return [str(export_candidates(datetime.fromisoformat(i))) for i in as_of]
 
     @task
+    @fail_fast
     def report(as_of: list[str], exported: list[str]) -> None:
         from datetime import datetime
 

@@ -30,25 +30,24 @@ handle, password = app password; only for post search in discovery).
 
 from __future__ import annotations
 
-import os
-
 from _radar import (
     DEFAULT_ARGS,
+    INGEST_CRON,
     START_DATE,
     WAREHOUSE_CORE,
     WAREHOUSE_POOL,
-    check_batches,
     credentials,
+    fail_fast,
     per_platform,
+    run_interval,
+    summarize_run,
 )
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 
 @dag(
     dag_id="social_ingest",
-    schedule=CronDataIntervalTimetable(
-        os.environ.get("RADAR_INGEST_CRON", "0 0 * * *"), timezone="UTC"
-    ),
+    schedule=CronDataIntervalTimetable(INGEST_CRON, timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,  # backfills queue behind each other, never beside the live run
@@ -65,6 +64,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 )
 def social_ingest():
     @task
+    @fail_fast
     def plan(platform: str, **context) -> list[dict]:
         wanted = context["params"].get("platforms")
         if wanted and platform not in wanted:
@@ -72,51 +72,52 @@ def social_ingest():
             return []
         from ingest.runs import plan_extract
 
-        return plan_extract(
-            context["data_interval_start"], context["data_interval_end"], [platform]
-        )
+        start, end = run_interval(context)
+        batches = plan_extract(start, end, [platform])
+        print(f"{platform}: {len(batches)} batch(es) for the interval {start} → {end}")
+        return batches
 
     @task
+    @fail_fast
     def extract(batch: dict, **context) -> dict:
         from ingest.runs import extract
 
         items = batch.get("files") or batch.get("accounts") or []
         print(f"extracting {batch['platform']}: {len(items)} recording files or accounts")
+        start, end = run_interval(context)
         return extract(
             batch,
-            context["data_interval_start"],
+            start,
             context["run_id"],
             f"{context['ti'].task_id}-{context['ti'].map_index}",
-            context["data_interval_end"],
+            end,
             credentials(batch),
             context["ti"].try_number,
         )
 
     # all_done: a failed platform must not keep the others' data out of the warehouse
     @task(trigger_rule="all_done", pool=WAREHOUSE_POOL, outlets=[WAREHOUSE_CORE])
+    @fail_fast
     def load(extracted: list, **context) -> dict:
         from ingest.runs import load
 
-        summary = load(
-            context["run_id"],
-            context["dag"].dag_id,
-            context["data_interval_start"],
-            context["data_interval_end"],
-        )
+        start, end = run_interval(context)
+        summary = load(context["run_id"], context["dag"].dag_id, start, end)
         # signals computes as of this interval's end, whenever it gets to run
         context["outlet_events"][WAREHOUSE_CORE].extra = {
-            "data_interval_end": context["data_interval_end"].isoformat(),
+            "data_interval_end": end.isoformat(),
             "run_id": context["run_id"],
             "files_loaded": summary["files_loaded"],
         }
         return summary
 
+    # the run's last task: its state is the run's, so it fails when anything failed
     @task(trigger_rule="all_done")
-    def check_extracts(planned: list, extracted: list) -> None:
-        check_batches(planned, extracted)
+    def check_run(planned: list, extracted: list, loaded: dict | None, **context) -> list[str]:
+        return summarize_run(context, planned, extracted, loaded)
 
     planned, extracted = per_platform(plan, extract, "extract")
-    load(extracted) >> check_extracts(planned, extracted)
+    check_run(planned, extracted, load(extracted))
 
 
 social_ingest()

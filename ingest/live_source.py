@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.batch import MappedBatch
 from ingest.bluesky.client import DEFAULT_PDS, BlueskyClient
+from ingest.config_file import read_config
 from ingest.extract import MAPPERS, ExtractSummary, batch_size
 from ingest.http import QuotaExhausted, RawArchive
 from ingest.instagram import live as instagram_live
@@ -110,7 +110,7 @@ class Sources(_Strict):
 
 
 def load_sources(config_dir: Path) -> Sources:
-    return Sources.model_validate(yaml.safe_load((config_dir / "sources.yaml").read_text()))
+    return read_config(config_dir / "sources.yaml", Sources)
 
 
 def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:

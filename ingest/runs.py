@@ -7,11 +7,14 @@ and tested without Airflow.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+from pydantic import ValidationError
 
 from ingest.canonical import to_naive_utc
 from ingest.discovery import mark_discovered_accounts
-from ingest.extract import MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
+from ingest.errors import ConfigError, one_line
+from ingest.extract import MAPPERS, MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.landing import attempt_name
 from ingest.loader import advance_cursors, load_pending, record_run_load
 from ingest.settings import RadarSettings
@@ -24,10 +27,8 @@ def plan_extract(
     interval_start: datetime, interval_end: datetime, platforms: list[str] | None = None
 ) -> list[dict]:
     """The extract batches of one interval, for ``platforms`` (default: all configured)."""
-    settings = RadarSettings()
+    settings = _checked_settings(platforms)
     platforms = settings.platforms if platforms is None else platforms
-    if settings.source not in SOURCES:
-        raise ValueError(f"RADAR_SOURCE={settings.source!r}: choose one of {SOURCES}")
     if settings.source == "live":
         from ingest.discovery import read_queue
         from ingest.live_source import load_sources, plan_live_batches, read_cursors
@@ -40,8 +41,6 @@ def plan_extract(
             to_naive_utc(interval_end),
             queued=read_queue(settings.warehouse),
         )
-    if not settings.feed_dir.is_dir():
-        raise FileNotFoundError(f"fixture feed {settings.feed_dir} does not exist (RADAR_FEED_DIR)")
     return plan_fixture_batches(
         settings.feed_dir,
         platforms,
@@ -53,13 +52,56 @@ def plan_extract(
     )
 
 
+def _checked_settings(platforms: list[str] | None) -> RadarSettings:
+    """The settings, refused at once (no retry would help) when they cannot plan a run."""
+    try:
+        settings = RadarSettings()
+    except ValidationError as exc:
+        raise ConfigError(f"RADAR_* settings: {one_line(exc)}") from exc
+    if settings.source not in SOURCES:
+        raise ConfigError(f"RADAR_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}")
+    unknown = sorted(set(settings.platforms if platforms is None else platforms) - set(MAPPERS))
+    if unknown:
+        raise ConfigError(
+            f"unknown platform(s) {unknown} in RADAR_PLATFORMS; known: {', '.join(sorted(MAPPERS))}"
+        )
+    if settings.source == "fixture" and not settings.feed_dir.is_dir():
+        raise ConfigError(f"fixture feed {settings.feed_dir} does not exist (RADAR_FEED_DIR)")
+    return settings
+
+
+def empty_plan_reason(platform: str, interval_start: datetime, interval_end: datetime) -> str:
+    """Why ``platform`` planned no batch for the interval, in a line for the run summary."""
+    settings = RadarSettings()
+    start, end = to_naive_utc(interval_start), to_naive_utc(interval_end)
+    if settings.source == "live":
+        from ingest.discovery import read_queue
+        from ingest.live_source import load_sources
+
+        sources = load_sources(settings.config_dir)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        if end < now - timedelta(days=sources.backfill_horizon_days):
+            return (
+                f"{platform}: the interval ending {end:%Y-%m-%d %H:%M} lies past the "
+                f"{sources.backfill_horizon_days}-day backfill horizon (replay data/raw instead)"
+            )
+        queued = read_queue(settings.warehouse).get(platform, [])
+        if not sources.tracked().get(platform) and not queued:
+            return f"{platform}: config/sources.yaml lists no accounts and discovery queued none"
+        return f"{platform}: nothing to fetch"
+    days = f"dt={start:%Y-%m-%d}" + (
+        f"…{end - timedelta(seconds=1):%Y-%m-%d}" if end - start > timedelta(days=1) else ""
+    )
+    return f"{platform}: no recordings for {days} in feed {settings.feed_dir / platform}"
+
+
 def plan_discovery(
     interval_start: datetime, interval_end: datetime, platforms: list[str] | None = None
 ) -> list[dict]:
     """niche_discovery's batches: recorded discovery pages, or live tag and keyword reads."""
     from ingest.discovery import niche_terms
 
-    settings = RadarSettings()
+    settings = _checked_settings(platforms)
     platforms = settings.platforms if platforms is None else platforms
     if settings.source == "live":
         from ingest.live_source import load_sources, plan_live_discovery

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.errors import PermanentError, WarehouseLockedError
+
 log = logging.getLogger(__name__)
 
 _VERSION_FILE = re.compile(r"^(\d{4})_[\w-]+\.sql$")
@@ -27,9 +29,39 @@ def connect(
     config = {"preserve_insertion_order": False}
     if memory_limit:
         config["memory_limit"] = memory_limit
-    conn = duckdb.connect(str(path), read_only=read_only, config=config)
+    try:
+        conn = duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        _raise_if_held_outside_the_radar(path, exc)
+        raise
     conn.execute("set TimeZone = 'UTC'")
     return conn
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+# a holder whose command line has one of these is a task or command of the radar: it ends
+# by itself, so the task's retry (with backoff) is the right answer
+_RADAR_COMMANDS = ("airflow", "-m transforms", "-m ingest", "-m ops", "-m bench")
+
+
+def _raise_if_held_outside_the_radar(path: Path, exc: duckdb.IOException) -> None:
+    """A lock held by a program outside the radar (a DuckDB CLI, a notebook, DBeaver) is not
+    released by waiting: fail at once, naming the holder."""
+    found = _LOCK_HOLDER.search(str(exc))
+    if found is None:
+        return
+    pid = found["pid"]
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = raw.replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        command = found["exe"]  # another host or OS: the executable is all we know
+    if any(marker in command for marker in _RADAR_COMMANDS):
+        return
+    raise WarehouseLockedError(
+        f"warehouse {path} is locked by PID {pid} ({command[:120]}), a program outside the "
+        "radar: close it (or open it with read_only=True while no DAG runs), then rerun"
+    ) from exc
 
 
 def schema_files(sql_dir: Path) -> list[tuple[int, Path]]:
@@ -52,7 +84,14 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, sql_dir: Path) -> int:
     current = conn.execute("select coalesce(max(version), 0) from meta.schema_version").fetchone()[
         0
     ]
-    for version, path in schema_files(sql_dir):
+    files = schema_files(sql_dir)
+    newest_known = max((version for version, _ in files), default=0)
+    if current > newest_known:
+        raise PermanentError(
+            f"warehouse schema version {current} is newer than this code knows "
+            f"({newest_known}): a newer radar wrote it; run that version or a new warehouse"
+        )
+    for version, path in files:
         if version <= current:
             continue
         log.info("applying warehouse schema %s", path.name)

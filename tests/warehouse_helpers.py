@@ -47,8 +47,9 @@ def load_dag(dag_id: str):
 
 
 def run_radar(logical_date: datetime):
-    """``social_ingest`` for the interval ending at ``logical_date``, then ``signals`` as of
-    it, each a real ``dag.test()``; returns both DAG runs."""
+    """``social_ingest`` for the day ``logical_date`` names (the interval that starts on
+    it), then ``signals`` as of that day's end, each a real ``dag.test()``; returns both
+    DAG runs."""
     ingest = load_dag("social_ingest").test(logical_date=logical_date)
     signals = load_dag("signals").test(logical_date=logical_date)
     return ingest, signals

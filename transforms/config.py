@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingest.canonical import Platform
+from ingest.config_file import read_config
+from ingest.errors import ConfigError
 from ingest.text import normalize_tag
 
 Window = Literal[7, 30, 90]
@@ -162,30 +163,17 @@ class Brands(_Strict):
     brands: dict[str, Brand] = {}
 
 
-class ConfigError(ValueError):
-    pass
-
-
-def _read(path: Path, model: type[BaseModel]) -> BaseModel:
-    try:
-        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"missing config file {path}") from exc
-    except (yaml.YAMLError, ValueError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-
-
 def load_taxonomy(config_dir: Path) -> Taxonomy:
-    return _read(config_dir / "niches.yaml", Taxonomy)  # type: ignore[return-value]
+    return read_config(config_dir / "niches.yaml", Taxonomy)
 
 
 def load_scoring(config_dir: Path) -> Scoring:
-    return _read(config_dir / "scoring.yaml", Scoring)  # type: ignore[return-value]
+    return read_config(config_dir / "scoring.yaml", Scoring)
 
 
 def load_brands(config_dir: Path, taxonomy: Taxonomy, scoring: Scoring) -> Brands:
     path = config_dir / "brands.yaml"
-    brands: Brands = _read(path, Brands)  # type: ignore[assignment]
+    brands: Brands = read_config(path, Brands)
     for name, brand in brands.brands.items():
         unknown = set(brand.target_niches) - set(taxonomy.niches)
         unknown_tiers = set(brand.tiers) - set(scoring.tiers)

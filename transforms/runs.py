@@ -17,18 +17,19 @@ log = logging.getLogger(__name__)
 
 
 def as_of_instants(
-    requested: str | None, event_extras: list[dict], logical_date: datetime | None
+    requested: str | None, event_extras: list[dict], fallback: datetime | None
 ) -> list[str]:
     """What a signals run computes, oldest first: the requested instant; else the end of
-    every interval the triggering loads covered (a backfill may queue several); else the
-    run's logical date. ISO strings, so they travel through XCom."""
+    every interval the triggering loads covered (a backfill may queue several); else
+    ``fallback`` (a manual run: the end of the interval its logical date names). ISO
+    strings, so they travel through XCom."""
     if requested:
         return [datetime.fromisoformat(requested).isoformat()]
     ends = {e["data_interval_end"] for e in event_extras if e.get("data_interval_end")}
     if ends:
         return sorted(ends, key=datetime.fromisoformat)
-    if logical_date is not None:
-        return [logical_date.isoformat()]
+    if fallback is not None:
+        return [fallback.isoformat()]
     raise ValueError("no as_of: set params.as_of, or let the radar_warehouse_core asset start it")
 
 

@@ -59,7 +59,7 @@ def build_three_day_feed(feed: Path) -> None:
 def _run(data_dir: Path, monkeypatch: pytest.MonkeyPatch, days: list[datetime]) -> None:
     monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))
     for day in days:
-        runs = run_radar((day + timedelta(days=1)).replace(tzinfo=UTC))
+        runs = run_radar(day.replace(tzinfo=UTC))
         assert [str(r.state) for r in runs] == ["success", "success"], day
 
 

@@ -179,7 +179,7 @@ def test_youtube_instagram_and_tiktok_live_runs_rank_their_accounts(
         _instagram(server)
         _tiktok(server)
         _configure(tmp_path, server, monkeypatch, youtube_units=10_000)
-        runs = run_radar((DAY + timedelta(days=1)).replace(tzinfo=UTC))
+        runs = run_radar(DAY.replace(tzinfo=UTC))
         seen = list(server.seen)
 
     assert [str(r.state) for r in runs] == ["success", "success"]
@@ -227,7 +227,7 @@ def test_a_spent_youtube_quota_keeps_what_was_fetched_and_the_run_goes_on(
         _tiktok(server)
         # channels.list and the uploads page fit in the budget; videos.list does not
         _configure(tmp_path, server, monkeypatch, youtube_units=2)
-        runs = run_radar((DAY + timedelta(days=1)).replace(tzinfo=UTC))
+        runs = run_radar(DAY.replace(tzinfo=UTC))
         youtube_calls = [s.path.split("?")[0] for s in server.seen if "/youtube/" in s.path]
 
     assert [str(r.state) for r in runs] == ["success", "success"]

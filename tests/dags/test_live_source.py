@@ -111,7 +111,7 @@ def test_live_run_fetches_archives_and_ranks(
             "AIRFLOW_CONN_RADAR_MASTODON__GREENS_SOCIAL",
             json.dumps({"conn_type": "generic", "password": SECRET}),
         )
-        runs = run_radar((DAY + timedelta(days=1)).replace(tzinfo=UTC))
+        runs = run_radar(DAY.replace(tzinfo=UTC))
         mastodon_auth = {
             s.headers.get("Authorization") for s in server.seen if s.path.startswith("/api/v1")
         }
@@ -202,10 +202,10 @@ def test_cursors_advance_after_the_load_and_shorten_the_next_walk(
         monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
         dag = load_dag("social_ingest")
 
-        first = dag.test(logical_date=(DAY + timedelta(days=1)).replace(tzinfo=UTC))
+        first = dag.test(logical_date=DAY.replace(tzinfo=UTC))
         first_walk = [s.path for s in server.seen if s.path.startswith(statuses)]
         server.seen.clear()
-        second = dag.test(logical_date=(DAY + timedelta(days=2)).replace(tzinfo=UTC))
+        second = dag.test(logical_date=(DAY + timedelta(days=1)).replace(tzinfo=UTC))
         second_walk = [s.path for s in server.seen if s.path.startswith(statuses)]
 
     assert str(first.state) == str(second.state) == "success"

@@ -118,7 +118,7 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
     monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
     monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
-    end = (DAY + timedelta(days=1)).replace(tzinfo=UTC)
+    day = DAY.replace(tzinfo=UTC)
 
     # ingest never plans the hashtag timelines; discovery plans nothing else
     start, stop = DAY, DAY + timedelta(days=1)
@@ -132,8 +132,8 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
         "account_search",
     }
 
-    assert str(load_dag("social_ingest").test(logical_date=end).state) == "success"
-    first = load_dag("niche_discovery").test(logical_date=end)
+    assert str(load_dag("social_ingest").test(logical_date=day).state) == "success"
+    first = load_dag("niche_discovery").test(logical_date=day)
     assert str(first.state) == "success"
 
     warehouse = RadarSettings().warehouse
@@ -155,7 +155,7 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
     ]
 
     # a rerun of the interval queues nothing twice
-    assert str(load_dag("niche_discovery").test(logical_date=end).state) == "success"
+    assert str(load_dag("niche_discovery").test(logical_date=day).state) == "success"
     assert query(warehouse, "select count(*) from meta.tracking_queue") == [(4,)]
 
     # live ingest tracks the queue beside the configured accounts
@@ -186,13 +186,11 @@ def test_a_failed_discover_batch_fails_the_run_after_the_rest_is_queued(
     monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon", "bluesky"]')
     monkeypatch.setenv("RADAR_RETRY_DELAY_SECONDS", "0")
-    run = load_dag("niche_discovery").test(
-        logical_date=(DAY + timedelta(days=1)).replace(tzinfo=UTC)
-    )
+    run = load_dag("niche_discovery").test(logical_date=DAY.replace(tzinfo=UTC))
     states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "failed"
     assert states[("discover_bluesky", 0)] == "failed"
     assert states[("discover_mastodon", 0)] == "success"
     assert states[("queue_accounts", -1)] == "success"  # the other platform still queued
-    assert states[("check_discovery", -1)] == "failed"
+    assert states[("check_run", -1)] == "failed"
     assert query(RadarSettings().warehouse, "select count(*) from meta.tracking_queue")[0][0] > 0

@@ -11,7 +11,7 @@ from warehouse_helpers import CORE_AND_MARTS, query, run_radar, table_contents
 
 from ingest.settings import RadarSettings
 
-LOGICAL_DATE = datetime(2026, 11, 21, tzinfo=UTC)  # data interval [11-20, 11-21)
+LOGICAL_DATE = datetime(2026, 11, 20, tzinfo=UTC)  # the day 11-20: [11-20, 11-21)
 
 
 def _run() -> tuple[str, str]:

@@ -29,7 +29,7 @@ def test_every_loaded_interval_gets_its_own_as_of_oldest_first():
     ]
 
 
-def test_a_manual_run_falls_back_to_its_logical_date_and_never_guesses():
+def test_a_manual_run_falls_back_to_its_interval_end_and_never_guesses():
     assert as_of_instants(None, [], LOGICAL) == [LOGICAL.isoformat()]
     with pytest.raises(ValueError, match="no as_of"):
         as_of_instants(None, [], None)
