@@ -7,7 +7,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-DEMO_DATE ?= 2026-11-21
+DEMO_DATE ?= 2026-11-20
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -34,20 +34,10 @@ $(VENV)/.synced-bench: $(VENV)/.synced
 
 setup: $(VENV)/.synced
 
-$(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
-	$(BIN)/airflow db migrate > /dev/null
-
-## run the DAGs for one day of the bundled fixture feed (social_ingest, then signals as of
-## the interval's end, as the asset would), then print the candidates
-demo: setup $(AIRFLOW_HOME)/airflow.db
-	@for dag in social_ingest signals; do \
-		$(BIN)/airflow dags test $$dag $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-$$dag.log 2>&1 \
-			|| { tail -n 60 $(AIRFLOW_HOME)/demo-$$dag.log; \
-			     echo "$$dag failed; full log: $(AIRFLOW_HOME)/demo-$$dag.log"; exit 1; }; \
-		grep -E "DagRun Finished" $(AIRFLOW_HOME)/demo-$$dag.log \
-			| sed -E "s/.*(state=[a-z]+).*/$$dag run: \1 (log: .airflow\/demo-$$dag.log)/"; \
-	done
-	@$(BIN)/python -m transforms report
+## run the DAGs for one day of the bundled fixture feed (social_ingest for the day DEMO_DATE,
+## then signals as of that day's end, as the asset would), then print the candidates
+demo: setup
+	@$(BIN)/python -m ops.demo --date $(DEMO_DATE)
 
 report: setup
 	$(BIN)/python -m transforms report

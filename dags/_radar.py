@@ -47,9 +47,9 @@ def platforms() -> list[str]:
 
 def interval_starting_at(start: datetime, cron: str = INGEST_CRON) -> tuple[datetime, datetime]:
     """The interval of ``cron`` that starts at ``start``."""
-    from croniter import croniter
+    from ingest.schedule import interval_starting_at
 
-    return start, croniter(cron, start).get_next(datetime)
+    return interval_starting_at(start, cron)
 
 
 def run_interval(context, cron: str = INGEST_CRON) -> tuple[datetime, datetime]:
@@ -84,14 +84,18 @@ def fail_fast(step: Callable) -> Callable:
 
         from ingest.errors import PermanentError, one_line
 
+        ti = kwargs.get("ti")
+        name = step.__name__ if ti is None else ti.task_id
+        if ti is not None and ti.map_index >= 0:
+            name += f"[{ti.map_index}]"
         try:
             return step(*args, **kwargs)
         except PermanentError as exc:
-            print(f"RADAR FAILED {step.__name__} (not retried): {one_line(exc)}")
+            print(f"RADAR FAILED {name} (not retried): {one_line(exc)}")
             raise AirflowFailException(one_line(exc)) from exc
         except Exception as exc:
             cause = f"{type(exc).__name__}: {one_line(exc)}"
-            print(f"RADAR FAILED {step.__name__} (retried while tries remain): {cause}")
+            print(f"RADAR FAILED {name} (retried while tries remain): {cause}")
             raise
 
     return run

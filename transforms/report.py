@@ -32,6 +32,27 @@ def top_candidates(
     return as_of, rows
 
 
+def freshness(conn: duckdb.DuckDBPyConnection, as_of: datetime | None) -> list[str]:
+    """How fresh the data behind an as-of is: the newest observation it counts, and what
+    the ingest runs of the interval ending there loaded."""
+    if as_of is None:
+        return []
+    newest = conn.execute(
+        "select max(observed_at) from core.account_snapshots where observed_at < ?", [as_of]
+    ).fetchone()[0]
+    runs, files, rows = conn.execute(
+        """select count(*), coalesce(sum(files_loaded), 0), coalesce(sum(rows_loaded), 0)
+           from meta.runs where dag_id = 'social_ingest' and data_interval_end = ?""",
+        [as_of],
+    ).fetchone()
+    age = f" ({(as_of - newest).total_seconds() / 3600:.1f} h before the as-of)" if newest else ""
+    return [
+        f"Newest observation counted: {newest or 'none'}{age}",
+        f"Ingest runs of the interval ending {as_of}: {runs}, "
+        f"{files} landing file(s), {rows:,} row(s) loaded",
+    ]
+
+
 def format_report(
     conn: duckdb.DuckDBPyConnection,
     warehouse: Path,
@@ -39,7 +60,11 @@ def format_report(
     per_niche: int = 5,
 ) -> str:
     as_of, rows = top_candidates(conn, as_of, per_niche)
-    lines = [f"Top candidates per niche and per brand as of {as_of} (UTC)", ""]
+    lines = [
+        f"Top candidates per niche and per brand as of {as_of} (UTC)",
+        *freshness(conn, as_of),
+        "",
+    ]
     current = None
     for niche, rank, platform, handle, followers, rate, score, reason in rows:
         if niche != current:

@@ -62,7 +62,7 @@ def test_a_misspelt_source_fails_the_run_at_once_naming_it(
     assert str(run.state) == "failed"
     assert states["plan_mastodon"] == ("failed", 1)  # one try: no retry can fix it
     assert states["check_run"][0] == "failed"
-    assert "RADAR FAILED plan (not retried): RADAR_SOURCE='lvie': choose one of" in out
+    assert "RADAR FAILED plan_mastodon (not retried): RADAR_SOURCE='lvie': choose one of" in out
     assert "RADAR FAILED plan_mastodon failed" in out
     assert seconds < 60
 
