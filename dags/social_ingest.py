@@ -10,10 +10,16 @@ load them into the DuckDB warehouse.
 - `load` is the single writer (pool `radar_warehouse`, one slot). It runs on whatever
   arrived, even when a platform failed, and marks the asset `radar_warehouse_core`. That
   asset starts the `signals` DAG.
-- `check_extracts` then fails the run and names the failed platform batches. A batch
-  stopped by a spent daily quota (YouTube, TikTok, Instagram's usage) is not a failure:
-  its profiles and snapshots are loaded, a warning names it, and its posts are read again
-  from the accounts' old cursors on the next run (a cut walk would leave a gap).
+- `check_run`, the last task, logs the run's summary and fails the run when any plan,
+  extract batch or the load failed, naming each (a platform that planned nothing says
+  why). A batch stopped by a spent daily quota (YouTube, TikTok, Instagram's usage) is
+  not a failure: its profiles and snapshots are loaded, a warning names it, and its posts
+  are read again from the accounts' old cursors on the next run (a cut walk would leave a
+  gap). Errors no retry can fix (config, source, feed, a foreign lock on the warehouse)
+  fail their task at once.
+
+A run covers the interval that starts at its logical date, manual runs included: a
+manual run, a backfill and the scheduled run of 2026-11-20 all ingest that day.
 
 Backfills: `airflow backfill create --dag-id social_ingest --from-date … --to-date …`
 replays the fixture feed or the raw archive. The live source skips intervals past
