@@ -209,6 +209,8 @@ def summarize_run(
         problems.append("load failed: nothing of this run reached the warehouse")
     else:
         lines.append(f"loaded {loaded['files_loaded']} file(s): {loaded['rows']}")
+        # the other platforms loaded and signals ran on them; this platform's files wait
+        problems.extend(f"load of {failed}" for failed in loaded.get("failed", []))
     failed_tasks = _failed_tasks(context)
     problems.extend(
         f"task {t} {state}"

@@ -53,6 +53,17 @@ LOAD_ORDER = list(MERGE_SPECS)
 LOAD_GROUP_BYTES = 256 * 1024 * 1024
 
 
+# errors that a landing file's content causes; anything else (I/O, a lock, memory) stops
+# the whole load, since every platform's next group would meet it too
+_DATA_ERRORS = (
+    duckdb.ConstraintException,
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.BinderException,
+    duckdb.OutOfRangeException,
+)
+
+
 class LandingFileChangedError(RuntimeError):
     """A landing file was loaded before with other content; landing files are immutable."""
 
@@ -62,6 +73,8 @@ class LoadSummary:
     files_loaded: int = 0
     files_skipped: int = 0
     rows: dict[str, int] = field(default_factory=dict)
+    # groups that could not load, one line each: platform, entity, files and the error
+    failed: list[str] = field(default_factory=list)
 
     @property
     def rows_loaded(self) -> int:
@@ -211,6 +224,7 @@ def load_files(
                 [paths],
             ).fetchall()
         )
+        diverted = _divert_rows_missing_required_values(conn, spec, entity, files, run_id)
         # one value per load transaction: rows merged here are newer than every transform
         # run so far (see sql/schema/0005_load_ids.sql)
         load_id = conn.execute("select nextval('meta.load_seq')").fetchone()[0]
@@ -229,16 +243,74 @@ def load_files(
     except BaseException:
         conn.execute("rollback")
         raise
+    if diverted:
+        log.warning("%s: %s row(s) without a required value went to meta.rejects", entity, diverted)
     return int(sum(counts.values()))
 
 
+def _divert_rows_missing_required_values(
+    conn: duckdb.DuckDBPyConnection,
+    spec: MergeSpec,
+    entity: str,
+    files: list[PendingFile],
+    run_id: str,
+) -> int:
+    """Rows of ``staged`` that lack a value the table requires go to ``meta.rejects``
+    (pointing at their landing file and row) and out of ``staged``, so that one bad record
+    cannot fail the transaction that loads every other row of the group. Mappings reject
+    such records first; this is the loader's own guard. Returns the rows diverted."""
+    if entity == "rejects":
+        return 0
+    staged = {column[0] for column in conn.execute("from staged limit 0").description}
+    required = [
+        name
+        for name, nullable in conn.execute(
+            "select column_name, is_nullable from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            spec.table.split("."),
+        ).fetchall()
+        if nullable == "NO" and name in staged
+    ]
+    if not required:
+        return 0
+    missing = " or ".join(f"{c} is null" for c in required)
+    named = ", ".join(f"case when {c} is null then '{c}' end" for c in required)
+    bad = conn.execute(f"select count(*) from staged where {missing}").fetchone()[0]
+    if not bad:
+        return 0
+    # the landing file's path relative to the data dir, as meta.loaded_files has it
+    data_root = len(str(files[0].path)) - len(files[0].rel_path)
+    conn.execute(
+        f"""insert into meta.rejects
+            select platform, ?, substr(_file, ?), _row::integer, 0,
+                   'loader: no value for ' || concat_ws(', ', {named}),
+                   to_json(s)::varchar,
+                   coalesce(try_cast(regexp_extract(_file, 'dt=([0-9-]{{10}})', 1) as timestamp),
+                            timestamp '1970-01-01'),
+                   ?
+            from staged as s where {missing}""",
+        [entity, data_root + 1, run_id],
+    )
+    # the group's other rows go on; materialised once, only when a group has bad rows
+    conn.execute(f"create or replace temp table staged_kept as from staged where not ({missing})")
+    conn.execute("create or replace temp view staged as from staged_kept")
+    return bad
+
+
 def _groups(files: list[PendingFile]) -> list[list[PendingFile]]:
-    """Consecutive files of one entity, up to LOAD_GROUP_BYTES of Parquet per group."""
+    """Consecutive files of one platform and entity, up to LOAD_GROUP_BYTES of Parquet per
+    group: a group is one transaction, so one platform's bad file never holds back another
+    platform's rows."""
     groups: list[list[PendingFile]] = []
     size = 0
     for f in files:
         length = f.path.stat().st_size
-        if not groups or groups[-1][0].entity != f.entity or size + length > LOAD_GROUP_BYTES:
+        first = groups[-1][0] if groups else None
+        if (
+            first is None
+            or (first.platform, first.entity) != (f.platform, f.entity)
+            or size + length > LOAD_GROUP_BYTES
+        ):
             groups.append([])
             size = 0
         groups[-1].append(f)
@@ -269,9 +341,20 @@ def load_pending(
             summary.files_skipped += 1
             continue
         pending.append(PendingFile(platform, entity, path, rel_path, digest))
+    failed_platforms: set[str] = set()
     for group in _groups(pending):
-        entity = group[0].entity
-        rows = load_files(conn, entity, group, run_id, before_commit)
+        platform, entity = group[0].platform, group[0].entity
+        if platform in failed_platforms:
+            continue  # its files wait, whole, for the run that can load them
+        try:
+            rows = load_files(conn, entity, group, run_id, before_commit)
+        except _DATA_ERRORS as exc:
+            # a platform's bad landing data: the rest of the warehouse still loads
+            failed_platforms.add(platform)
+            names = ", ".join(f.rel_path for f in group[:3]) + (" …" if len(group) > 3 else "")
+            summary.failed.append(f"{platform} {entity} ({names}): {type(exc).__name__}: {exc}")
+            log.error("could not load %s %s: %s", platform, entity, summary.failed[-1])
+            continue
         summary.files_loaded += len(group)
         summary.rows[entity] = summary.rows.get(entity, 0) + rows
     log.info(

@@ -78,9 +78,13 @@ def format_report(
     if not rows:
         lines.append("  (no candidates: check meta.rejects and the guards in config/scoring.yaml)")
     rejects = conn.execute("select count(*) from meta.rejects").fetchone()[0]
+    quarantined = conn.execute(
+        "select count(*) from staging.stg_quarantine where observed_at < ?", [as_of]
+    ).fetchone()[0]
     lines += [
         "",
         f"Rejected records kept in meta.rejects: {rejects}",
+        f"Rows kept out of the signals by a staging rule (staging.stg_quarantine): {quarantined}",
         f"Warehouse: {warehouse.resolve()}",
         "Query it (read-only; any DuckDB client works too):",
         f'  .venv/bin/python -m transforms sql "{TRY_QUERY}"',

@@ -43,6 +43,18 @@ def build_signals(as_of: datetime, run_id: str) -> dict[str, int]:
         apply_schema(conn, settings.sql_dir)
         summary = run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
         log.info("%s: signals as of %s: %s", run_id, as_of, summary.rows)
+        for entity, platform, rows, example in conn.execute(
+            "select entity, platform, count(*), any_value(reason) from staging.stg_quarantine "
+            "where observed_at < ? group by all order by all",
+            [as_of],
+        ).fetchall():
+            log.warning(
+                "kept out of the signals: %s %s row(s) of %s (%s; staging.stg_quarantine)",
+                rows,
+                platform,
+                entity,
+                example,
+            )
         # the ingest runs whose interval ends here now have their signals
         conn.execute(
             "update meta.runs set transformed_at = now()::timestamp, candidates = ? "

@@ -6,6 +6,8 @@
 -- test_where: observed_at >= getvariable('as_of') - interval 97 days and observed_at < getvariable('as_of')
 with source as (
     select * from core.account_snapshots
+    -- impossible follower counts are kept out (listed in stg_quarantine)
+    where quality.follower_count_problem(followers, follower_precision) is null
 ),
 
 renamed as (
