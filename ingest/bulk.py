@@ -23,6 +23,7 @@ import duckdb
 
 from ingest.canonical import ENTITIES
 from ingest.landing import arrow_schema, safe_name
+from ingest.warehouse import literal_file
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def _quoted(path: Path) -> str:
 
 
 def _pages_source(mapping: BulkMapping, files: list[Path]) -> str:
-    paths = ", ".join(f"'{_quoted(p)}'" for p in files)
+    paths = ", ".join(f"'{_quoted(literal_file(p))}'" for p in files)
     return f"""(
         select filename, fetched_at, url, status, body, {mapping.page_columns}
         from (select filename, fetched_at, request.url as url, response.status as status,

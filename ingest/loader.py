@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.warehouse import table_columns
+from ingest.warehouse import literal_file, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,8 @@ def load_files(
     conn.execute("begin transaction")
     try:
         paths = [str(f.path) for f in files]
-        listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+        readable = [literal_file(p) for p in paths]
+        listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in readable) + "]"
         extra = ""
         if entity == "rejects":
             extra = ", '" + run_id.replace("'", "''") + "' as run_id"
@@ -221,7 +222,7 @@ def load_files(
             conn.execute(
                 "select file_name, sum(row_group_num_rows) from parquet_metadata(?) "
                 "where column_id = 0 group by 1",
-                [paths],
+                [readable],
             ).fetchall()
         )
         diverted = _divert_rows_missing_required_values(conn, spec, entity, files, run_id)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.errors import PermanentError, WarehouseLockedError
+from ingest.errors import ConfigError, PermanentError, WarehouseLockedError
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,10 @@ def connect(
     path: Path, read_only: bool = False, memory_limit: str | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A warehouse connection in UTC, with a memory ceiling (``RADAR_DUCKDB_MEMORY_LIMIT``)."""
+    if "?" in str(path):
+        # DuckDB reads what follows a '?' in a database path as options: it would write its
+        # WAL under another name, or fail
+        raise ConfigError(f"warehouse path {path} contains '?', which DuckDB cannot open")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     if memory_limit is None:
@@ -62,6 +66,16 @@ def _raise_if_held_outside_the_radar(path: Path, exc: duckdb.IOException) -> Non
         f"warehouse {path} is locked by PID {pid} ({command[:120]}), a program outside the "
         "radar: close it (or open it with read_only=True while no DAG runs), then rerun"
     ) from exc
+
+
+_GLOB_CHARACTERS = re.compile(r"([\[\]*?])")
+
+
+def literal_file(path: Path | str) -> str:
+    """``path`` for DuckDB's file readers, which expand ``*``, ``?`` and ``[...]`` as globs:
+    each such character becomes a one-character class, so a recording named ``x[1].jsonl``
+    is read as itself and never as ``x1.jsonl``."""
+    return _GLOB_CHARACTERS.sub(r"[\1]", str(path))
 
 
 def schema_files(sql_dir: Path) -> list[tuple[int, Path]]:
