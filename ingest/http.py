@@ -29,6 +29,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -241,6 +242,24 @@ def bluesky_rate_limit(headers: httpx.Headers) -> tuple[int | None, float | None
     return int(remaining), float(reset)
 
 
+def retry_after_seconds(
+    headers: httpx.Headers, now: Callable[[], float] = time.time
+) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110)."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now())
+    except (TypeError, ValueError, IndexError):
+        return None  # unreadable: the usual backoff applies
+
+
 def _page_key(method: str, url: str, body: str | None) -> tuple[str, str, str | None]:
     return method.upper(), url, body
 
@@ -348,8 +367,10 @@ class PlatformClient:
         observe_before: datetime | None = None,
         quota: DailyQuota | None = None,
         auth: httpx.Auth | None = None,
+        max_retry_after: float = 300.0,
     ) -> None:
         self.platform, self.limiter, self.archive = platform, limiter, archive
+        self.max_retry_after = max_retry_after
         self.quota = quota
         _redact_httpx_logs()
         # a run observes its data interval: a fetch made after the interval's end (the run
@@ -424,7 +445,14 @@ class PlatformClient:
         status = response.status_code
         self.check_response(status, response.headers, data)
         if status == 429 or status >= 500:
-            raise Retryable(f"HTTP {status}")
+            asked = retry_after_seconds(response.headers)
+            if asked is not None and asked > self.max_retry_after:
+                # sleeping that long inside a task would hold a worker slot for nothing
+                raise RetriesExhausted(
+                    f"{self.platform}: HTTP {status} asks to retry after {asked:.0f} s, "
+                    f"past the {self.max_retry_after:.0f} s a task waits"
+                )
+            raise Retryable(f"HTTP {status}", wait=asked)
         if status < 300:
             try:
                 json.loads(data)

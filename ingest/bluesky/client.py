@@ -21,6 +21,7 @@ from ingest.http import (
     RetriesExhausted,
     Retryable,
     bluesky_rate_limit,
+    retry_after_seconds,
 )
 from ingest.pages import RecordedPage
 
@@ -96,7 +97,9 @@ class BlueskyClient(PlatformClient):
         )
         self.limiter.after_response(response.headers)
         if response.status_code == 429 or response.status_code >= 500:
-            raise Retryable(f"HTTP {response.status_code}")
+            raise Retryable(
+                f"HTTP {response.status_code}", wait=retry_after_seconds(response.headers)
+            )
         if response.status_code != 200:
             raise BlueskyLoginError(
                 f"createSession for {identifier!r} answered HTTP {response.status_code}: "

@@ -47,6 +47,7 @@ from ingest.http import (
     RateLimiter,
     RawArchive,
     Retryable,
+    retry_after_seconds,
 )
 from ingest.pages import RecordedPage
 from ingest.text import normalize_tag
@@ -157,7 +158,9 @@ class _ClientCredentials(httpx.Auth):
     def _store(self, response: httpx.Response) -> None:
         status = response.status_code
         if status == 429 or status >= 500:
-            raise Retryable(f"token endpoint HTTP {status}")
+            raise Retryable(
+                f"token endpoint HTTP {status}", wait=retry_after_seconds(response.headers)
+            )
         try:
             answer = response.json()
         except ValueError as exc:
