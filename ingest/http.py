@@ -179,6 +179,19 @@ class DailyQuota:
         return self._update(lambda state: None)["used"]
 
 
+# secrets a platform may echo inside a body (the Graph API puts access_token in paging.next
+# URLs): as a URL parameter or as a JSON field. Only names that never mean anything else.
+_SECRET_IN_TEXT = re.compile(
+    r"(?i)(?P<lead>[?&](?:access_token|client_secret|password|api_key)=)[^&\"'\s<>\\]+"
+    r"|(?P<field>\"(?:access_token|client_secret|refresh_token|password)\"\s*:\s*\")[^\"]*"
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every secret parameter or field value replaced by ``REDACTED``."""
+    return _SECRET_IN_TEXT.sub(lambda m: (m.group("lead") or m.group("field")) + "REDACTED", text)
+
+
 def redact_url(url: str) -> str:
     parts = urlsplit(url)
     query = [
@@ -331,8 +344,8 @@ class RawArchive:
             "request": request,
             "response": {
                 "status": page.status,
-                "headers": page.headers,
-                "body_text": page.body.decode("utf-8", "replace"),
+                "headers": {k: redact_text(v) for k, v in page.headers.items()},
+                "body_text": redact_text(page.body.decode("utf-8", "replace")),
             },
         }
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
