@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 from pydantic import ValidationError
 
 from ingest.canonical import to_naive_utc
 from ingest.discovery import mark_discovered_accounts
-from ingest.errors import ConfigError, one_line
+from ingest.errors import ConfigError, PermanentError, one_line
 from ingest.extract import MAPPERS, MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.landing import attempt_name
 from ingest.loader import advance_cursors, load_pending, record_run_load
@@ -224,7 +225,13 @@ def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datet
     settings = RadarSettings()
     with connect(settings.warehouse, memory_limit=settings.load_memory_limit) as conn:
         apply_schema(conn, settings.sql_dir)
-        summary = load_pending(conn, settings.data_dir, run_id)
+        try:
+            summary = load_pending(conn, settings.data_dir, run_id)
+        except duckdb.OutOfMemoryException as exc:
+            raise PermanentError(
+                f"DuckDB ran out of memory at RADAR_LOAD_MEMORY_LIMIT="
+                f"{settings.load_memory_limit}: raise it (default 192MB) — {one_line(exc)[:160]}"
+            ) from exc
         mark_discovered_accounts(conn)
         advance_cursors(conn)
         record_run_load(

@@ -7,6 +7,8 @@ the file and the field, not a silently ignored setting.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from typing import Literal
 
@@ -31,16 +33,54 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _word_form(term: str) -> str:
+    """A term as the models match it (``config.word_text`` in sql/macros): lowercase NFC
+    words of letters and digits, everything else a separator."""
+    text = unicodedata.normalize("NFC", term).lower()
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+def _checked_terms(terms: list[str]) -> list[str]:
+    """Refuse terms that would match nothing, or far more than meant: posts are matched by
+    whole words, so symbols drop out ('c++' would match every 'c') and a single ASCII
+    letter or digit matches half of all posts."""
+    for term in terms:
+        words = _word_form(term)
+        if not words:
+            raise ValueError(f"term {term!r} has no letters or digits to match")
+        if len(words) == 1 and words.isascii():
+            raise ValueError(
+                f"term {term!r} would match every post with the word {words!r}: "
+                "use a longer term (matching is by whole words, symbols are ignored)"
+            )
+        # separators may go (plant-based, node.js); other symbols change what matches
+        spelled = re.sub(r"[\s\-_./'’]+", "", unicodedata.normalize("NFC", term).lower())
+        if words.replace(" ", "") != spelled:
+            raise ValueError(
+                f"term {term!r} is matched as the words {words!r} (matching is by whole "
+                "words, symbols are ignored): write it that way, or choose another term"
+            )
+    return terms
+
+
 class Niche(_Strict):
     label: str
     keywords: list[str] = []
     hashtags: list[str] = []
     languages: list[str] = []
 
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_match_as_meant(cls, keywords: list[str]) -> list[str]:
+        return _checked_terms(keywords)
+
     @field_validator("hashtags")
     @classmethod
     def _normalise(cls, tags: list[str]) -> list[str]:
-        return sorted({normalize_tag(t) for t in tags})
+        normalised = {normalize_tag(t).strip() for t in tags}
+        if "" in normalised:
+            raise ValueError("an empty hashtag matches nothing")
+        return sorted(normalised)
 
     @model_validator(mode="after")
     def _has_terms(self) -> Niche:
@@ -151,6 +191,11 @@ class Brand(_Strict):
     excluded_terms: list[str] = []
     platforms: list[str] = Field(min_length=1)
     tiers: list[str] = Field(min_length=1)
+
+    @field_validator("must_have_terms", "excluded_terms")
+    @classmethod
+    def _terms_match_as_meant(cls, terms: list[str]) -> list[str]:
+        return _checked_terms(terms)
 
 
 class FitWeights(_Strict):

@@ -7,7 +7,10 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+
 from ingest.canonical import to_naive_utc
+from ingest.errors import PermanentError, one_line
 from ingest.settings import RadarSettings
 from ingest.warehouse import apply_schema, connect
 from transforms.report import format_report
@@ -41,7 +44,15 @@ def build_signals(as_of: datetime, run_id: str) -> dict[str, int]:
     as_of = to_naive_utc(as_of)
     with connect(settings.warehouse) as conn:
         apply_schema(conn, settings.sql_dir)
-        summary = run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
+        try:
+            summary = run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
+        except duckdb.OutOfMemoryException as exc:
+            # the same limit fails the same way on every retry: say which setting to raise
+            limit = settings.duckdb_memory_limit or "80% of RAM"
+            raise PermanentError(
+                f"DuckDB ran out of memory at RADAR_DUCKDB_MEMORY_LIMIT={limit}: raise it "
+                f"(the default is 2GB; 5 M posts need about that) — {one_line(exc)[:160]}"
+            ) from exc
         log.info("%s: signals as of %s: %s", run_id, as_of, summary.rows)
         for entity, platform, rows, example in conn.execute(
             "select entity, platform, count(*), any_value(reason) from staging.stg_quarantine "

@@ -79,3 +79,43 @@ def test_engagement_counts_of_an_unknown_platform_are_refused(config: Path):
     )
     with pytest.raises(ConfigError, match=r"(?s)engagement.counts.Youtube"):
         load_scoring(config)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "message"),
+    [
+        ("c++", r"'c\+\+' would match every post with the word 'c'"),
+        ("a", r"'a' would match every post with the word 'a'"),
+        ("", r"'' has no letters or digits to match"),
+        ("++", r"'\+\+' has no letters or digits to match"),
+        ("c# developer", r"'c# developer' is matched as the words 'c developer'"),
+    ],
+)
+def test_keywords_that_would_match_other_than_meant_are_refused(
+    config: Path, keyword: str, message: str
+):
+    _edit(config / "niches.yaml", lambda d: d["niches"]["houseplants"]["keywords"].append(keyword))
+    with pytest.raises(ConfigError, match=rf"niches\.yaml.*{message}"):
+        load_taxonomy(config)
+
+
+def test_brand_terms_and_empty_hashtags_are_checked_too(config: Path):
+    taxonomy, scoring = load_taxonomy(config), load_scoring(config)
+
+    def add_term(d: dict) -> None:
+        next(iter(d["brands"].values()))["excluded_terms"] = ["x"]
+
+    _edit(config / "brands.yaml", add_term)
+    with pytest.raises(ConfigError, match=r"brands\.yaml.*'x' would match every post"):
+        load_brands(config, taxonomy, scoring)
+    _edit(config / "niches.yaml", lambda d: d["niches"]["houseplants"]["hashtags"].append("#"))
+    with pytest.raises(ConfigError, match="an empty hashtag matches nothing"):
+        load_taxonomy(config)
+
+
+def test_separators_inside_terms_are_fine(config: Path):
+    def add(d: dict) -> None:
+        d["niches"]["houseplants"]["keywords"] += ["node.js", "plant-based", "don't", "茶"]
+
+    _edit(config / "niches.yaml", add)
+    assert "node.js" in load_taxonomy(config).niches["houseplants"].keywords
