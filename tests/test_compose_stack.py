@@ -282,3 +282,9 @@ def test_the_jwt_secret_is_documented_in_env_example() -> None:
     example = (ROOT / ".env.example").read_text()
     assert re.search(r"^AIRFLOW__API_AUTH__JWT_SECRET=", example, re.M)
     assert "REQUIRED for compose" in example
+
+
+def test_the_dags_arrive_unpaused(compose: dict):
+    for name in AIRFLOW_SERVICES:
+        env = compose["services"][name]["environment"]
+        assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "false", name
