@@ -84,3 +84,19 @@ format: setup
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(AIRFLOW_HOME) data
+
+.PHONY: airflow airflow-celery airflow-stop
+AIRFLOW_WORKERS ?= 2
+
+## the real Airflow services on 127.0.0.1 with the LocalExecutor and a Postgres metadata DB;
+## returns once healthy (state, logs, PIDs: .airflow/stack/)
+airflow: setup
+	$(BIN)/python -m ops.stack start local
+
+## the same with a Redis broker and AIRFLOW_WORKERS Celery workers
+airflow-celery: setup
+	$(BIN)/python -m ops.stack start celery --workers $(AIRFLOW_WORKERS)
+
+## stop what make airflow or make airflow-celery started
+airflow-stop: setup
+	$(BIN)/python -m ops.stack stop
