@@ -326,9 +326,10 @@ def init_postgres(paths: Paths, user: str | None, timeout: float) -> None:
         return
     paths.postgres.mkdir(parents=True, exist_ok=True)
     if user:
-        _check_reachable(paths.postgres, user)
+        # the state dir and its postgres/ are ours to open; what is above them is not
         for folder in (paths.root, paths.postgres):
             folder.chmod(folder.stat().st_mode | 0o711)
+        _check_reachable(paths.postgres, user)
         shutil.chown(paths.postgres, user, user)
     pwfile = paths.postgres / "initdb.pw"
     pwfile.write_text(secret(paths, "postgres_password") + "\n")
