@@ -56,7 +56,8 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
     schedule=CronDataIntervalTimetable(INGEST_CRON, timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
-    max_active_runs=1,  # backfills queue behind each other, never beside the live run
+    # scheduled runs one at a time; a backfill has its own limit (--max-active-runs 1)
+    max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["radar", "ingest"],
     doc_md=__doc__,
