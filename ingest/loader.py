@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.warehouse import literal_file, table_columns
+from ingest.warehouse import literal_file, rollback_quietly, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -241,8 +241,10 @@ def load_files(
         if before_commit is not None:
             before_commit()
         conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
+    except BaseException as exc:
+        # never conn.execute("rollback") bare: after a COMMIT that failed (a full disk) no
+        # transaction is active, and its error would replace the one that says why
+        rollback_quietly(conn, exc)
         raise
     if diverted:
         log.warning("%s: %s row(s) without a required value went to meta.rejects", entity, diverted)
@@ -375,24 +377,22 @@ def record_run_load(
     interval_end: datetime,
     summary: LoadSummary,
 ) -> None:
+    """The run's row in ``meta.runs``, its counts those of every file ``meta.loaded_files``
+    says the run loaded: over all its attempts, including one killed after some groups
+    committed (``summary`` holds this attempt's files only, so it is not used for them)."""
     conn.execute(
         """insert into meta.runs (run_id, dag_id, data_interval_start, data_interval_end,
                                   loaded_at, files_loaded, rows_loaded, rejects_loaded)
-           values (?, ?, ?, ?, now()::timestamp, ?, ?, ?)
+           select ?, ?, ?, ?, now()::timestamp, count(*),
+                  coalesce(sum(row_count) filter (where entity <> 'rejects'), 0),
+                  coalesce(sum(row_count) filter (where entity = 'rejects'), 0)
+           from meta.loaded_files where run_id = ?
            on conflict (run_id) do update set
                loaded_at = excluded.loaded_at,
-               files_loaded = meta.runs.files_loaded + excluded.files_loaded,
-               rows_loaded = meta.runs.rows_loaded + excluded.rows_loaded,
-               rejects_loaded = meta.runs.rejects_loaded + excluded.rejects_loaded""",
-        [
-            run_id,
-            dag_id,
-            interval_start,
-            interval_end,
-            summary.files_loaded,
-            summary.rows_loaded,
-            summary.rows.get("rejects", 0),
-        ],
+               files_loaded = excluded.files_loaded,
+               rows_loaded = excluded.rows_loaded,
+               rejects_loaded = excluded.rejects_loaded""",
+        [run_id, dag_id, interval_start, interval_end, run_id],
     )
 
 

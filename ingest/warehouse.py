@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -25,6 +26,9 @@ def connect(
         raise ConfigError(f"warehouse path {path} contains '?', which DuckDB cannot open")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_creations(path)
+        if not path.exists():
+            _create_empty(path)
     if memory_limit is None:
         from ingest.settings import RadarSettings
 
@@ -40,6 +44,53 @@ def connect(
         raise
     conn.execute("set TimeZone = 'UTC'")
     return conn
+
+
+def _create_empty(path: Path) -> None:
+    """An empty DuckDB file at ``path``, put there whole: it is built under a temporary name
+    and linked into place, so a process killed while DuckDB writes a new file's headers
+    never leaves a truncated file that no one can open. Another process creating the same
+    warehouse at once wins or loses the link, never overwrites the file the winner opened."""
+    tmp = path.with_name(f"{_creating_prefix(path)}{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        duckdb.connect(str(tmp)).close()
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return  # created by another process meanwhile: open theirs
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _creating_prefix(path: Path) -> str:
+    return f".{path.name}.new-"
+
+
+def _remove_stale_creations(path: Path) -> None:
+    """Remove the temporary files of creations whose process was killed."""
+    prefix = _creating_prefix(path)
+    for stale in path.parent.iterdir():
+        pid = stale.name.removeprefix(prefix)
+        if stale.name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
@@ -105,6 +156,7 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, sql_dir: Path) -> int:
             f"warehouse schema version {current} is newer than this code knows "
             f"({newest_known}): a newer radar wrote it; run that version or a new warehouse"
         )
+    applied = False
     for version, path in files:
         if version <= current:
             continue
@@ -117,11 +169,28 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, sql_dir: Path) -> int:
                 [version, path.name],
             )
             conn.execute("commit")
-        except Exception:
-            conn.execute("rollback")
+        except BaseException as exc:
+            rollback_quietly(conn, exc)
             raise
         current = version
+        applied = True
+    if applied:
+        # the migrations' DDL leaves the write-ahead log for the database file now, not at
+        # the next checkpoint: a WAL holding DDL is what a crash would have to replay
+        conn.execute("checkpoint")
     return current
+
+
+def rollback_quietly(conn: duckdb.DuckDBPyConnection, cause: BaseException) -> None:
+    """Roll back the open transaction after ``cause``, which the caller re-raises.
+
+    A COMMIT that failed (a full disk, an I/O error) has already ended the transaction, so
+    a ROLLBACK then fails with "no transaction is active", and would hide the real error:
+    any failure to roll back is logged, never raised."""
+    try:
+        conn.execute("rollback")
+    except duckdb.Error as exc:
+        log.debug("rollback after %s: %s", type(cause).__name__, exc)
 
 
 def table_columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:

@@ -8,14 +8,77 @@
 
 create sequence meta.load_seq;
 
-alter table core.posts add column load_id bigint;
-alter table core.posts alter column load_id set default nextval('meta.load_seq');
-alter table core.post_metric_snapshots add column load_id bigint;
-alter table core.post_metric_snapshots alter column load_id set default nextval('meta.load_seq');
-alter table core.account_snapshots add column load_id bigint;
-alter table core.account_snapshots alter column load_id set default nextval('meta.load_seq');
-alter table core.post_deletions add column load_id bigint;
-alter table core.post_deletions alter column load_id set default nextval('meta.load_seq');
+-- The four tables are re-created with the column and its default, their rows copied with
+-- load_id NULL, instead of `alter table … add column` and `alter column … set default
+-- nextval(…)`: DuckDB 1.5 writes those ALTERs to its write-ahead log but cannot replay
+-- them ("Calling DatabaseManager::GetDefaultDatabase with no default database set"), so a
+-- process killed before the next checkpoint left a warehouse that would not open. A CREATE
+-- TABLE with the default replays. The result is the same table as the ALTERs gave
+-- (columns, order, types, constraints, default; tests/reliability/test_warehouse_kills.py
+-- compares the two); warehouses that applied the ALTERs keep them.
+
+create table core.posts__v5 (
+    platform varchar not null,
+    post_id varchar not null,
+    account_id varchar not null,
+    created_at timestamp not null,
+    client_created_at timestamp,
+    text varchar,
+    language varchar,
+    hashtags varchar[],
+    mentions varchar[],
+    url varchar,
+    kind varchar not null check (kind in ('original', 'reply', 'repost', 'quote')),
+    original_post_id varchar,
+    original_account_id varchar,
+    first_seen_at timestamp not null,
+    observed_at timestamp not null,
+    load_id bigint default nextval('meta.load_seq')
+);
+insert into core.posts__v5 select *, null from core.posts;
+drop table core.posts;
+alter table core.posts__v5 rename to posts;
+
+create table core.post_metric_snapshots__v5 (
+    platform varchar not null,
+    post_id varchar not null,
+    observed_at timestamp not null,
+    likes bigint,
+    comments bigint,
+    shares bigint,
+    quotes bigint,
+    views bigint,
+    load_id bigint default nextval('meta.load_seq')
+);
+insert into core.post_metric_snapshots__v5 select *, null from core.post_metric_snapshots;
+drop table core.post_metric_snapshots;
+alter table core.post_metric_snapshots__v5 rename to post_metric_snapshots;
+
+create table core.account_snapshots__v5 (
+    platform varchar not null,
+    account_id varchar not null,
+    observed_at timestamp not null,
+    followers bigint,
+    following bigint,
+    posts_count bigint,
+    follower_precision varchar not null
+        check (follower_precision in ('exact', 'rounded', 'hidden')),
+    load_id bigint default nextval('meta.load_seq')
+);
+insert into core.account_snapshots__v5 select *, null from core.account_snapshots;
+drop table core.account_snapshots;
+alter table core.account_snapshots__v5 rename to account_snapshots;
+
+create table core.post_deletions__v5 (
+    platform varchar not null,
+    post_id varchar not null,
+    first_seen_at timestamp not null,
+    observed_at timestamp not null,
+    load_id bigint default nextval('meta.load_seq')
+);
+insert into core.post_deletions__v5 select *, null from core.post_deletions;
+drop table core.post_deletions;
+alter table core.post_deletions__v5 rename to post_deletions;
 
 -- the watermark of an incremental model: the load_seq value its last run took
 alter table meta.transform_state add column load_watermark bigint;

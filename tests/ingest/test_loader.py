@@ -225,3 +225,110 @@ def test_files_loaded_together_or_one_by_one_give_the_same_tables(
     assert table_contents(together / "warehouse.duckdb", tables) == expected
     posts = query(together / "warehouse.duckdb", "select count(*) from core.posts")[0][0]
     assert 30 < posts < 60
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 4 MB tmpfs of its own, unmounted after the test (needs root; skipped otherwise)."""
+    import subprocess
+
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()[:120]}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def _fill(disk: Path) -> Path:
+    """Take every free byte of ``disk``."""
+    import errno
+
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        for chunk in (1 << 16, 4096, 512, 1):
+            try:
+                while True:
+                    handle.write(b"\0" * chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_full_disk_at_commit_raises_its_own_error_and_loses_nothing(
+    two_days: RadarSettings, small_disk: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A COMMIT that fails for want of space has already ended its transaction: the
+    loader's rollback must not replace the disk's error with "no transaction is active"."""
+    import duckdb
+
+    monkeypatch.setenv("RADAR_WAREHOUSE_PATH", str(small_disk / "warehouse.duckdb"))
+    settings = RadarSettings()
+    _extract(datetime(2026, 11, 20), "run-a")
+    with connect(settings.warehouse) as conn:
+        apply_schema(conn, settings.sql_dir)  # checkpointed: the schema is on disk
+        filler = _fill(small_disk)
+        with pytest.raises(duckdb.Error) as raised:
+            load_pending(conn, settings.data_dir, "run-a")
+    assert "no transaction is active" not in str(raised.value)
+    assert "No space left on device" in str(raised.value), raised.value
+    filler.unlink()
+    assert query(settings.warehouse, "select count(*) from meta.loaded_files") == [(0,)]
+    assert _load(settings, "run-a").files_loaded == 5
+    assert query(settings.warehouse, "select count(*) from core.posts") == [(1,)]
+
+
+_KILLED_ON_THIRD_COMMIT = """
+import os, signal, sys
+from pathlib import Path
+from ingest.loader import load_pending
+from ingest.settings import RadarSettings
+from ingest.warehouse import apply_schema, connect
+
+settings, groups = RadarSettings(), []
+def kill_on_third_commit():
+    groups.append(1)
+    if len(groups) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+with connect(settings.warehouse) as conn:
+    apply_schema(conn, settings.sql_dir)
+    load_pending(conn, settings.data_dir, sys.argv[1], before_commit=kill_on_third_commit)
+"""
+
+
+def test_meta_runs_counts_what_a_killed_attempt_committed(
+    two_days: RadarSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A load killed after two of its groups committed, then retried: meta.runs counts the
+    run's files and rows over both attempts, as meta.loaded_files has them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    start, end = datetime(2026, 11, 20), datetime(2026, 11, 21)
+    _extract(start, "run-a")
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_ON_THIRD_COMMIT, "run-a"],
+        env=os.environ.copy(),
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert query(two_days.warehouse, "select count(*) from meta.loaded_files") == [(2,)]
+    runs.load("run-a", "social_ingest", start, end)
+    recorded = "select files_loaded, rows_loaded, rejects_loaded from meta.runs"
+    from_files = """select count(*), sum(row_count) filter (where entity <> 'rejects'),
+                           sum(row_count) filter (where entity = 'rejects')
+                    from meta.loaded_files where run_id = 'run-a'"""
+    assert query(two_days.warehouse, recorded) == query(two_days.warehouse, from_files)
+
+    monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "uninterrupted"))
+    _extract(start, "run-a")
+    runs.load("run-a", "social_ingest", start, end)
+    assert query(RadarSettings().warehouse, recorded) == query(two_days.warehouse, recorded)
+    assert query(two_days.warehouse, recorded) == [(5, 4, 1)]
