@@ -6,11 +6,19 @@ Timestamps are naive UTC.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    field_validator,
+)
 
 Platform = Literal["mastodon", "bluesky", "youtube", "instagram", "tiktok"]
 
@@ -40,10 +48,73 @@ class AccountStatus(StrEnum):
     moved = "moved"
 
 
+class TimestampRangeError(ValueError):
+    """A timestamp whose UTC instant lies outside what ``datetime`` holds (years 1-9999)."""
+
+
 def to_naive_utc(value: datetime) -> datetime:
+    """The naive UTC of ``value``. ``0001-01-01T00:00:00+01:00`` or
+    ``9999-12-31T23:59:59-05:00`` has no UTC ``datetime``: a ``TimestampRangeError`` (a
+    ``ValueError``, so a model field reports it as a validation error), never an
+    ``OverflowError`` that fails a whole batch."""
     if value.tzinfo is None:
         return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError as exc:
+        raise TimestampRangeError(
+            f"timestamp {value.isoformat()} is outside the range of UTC timestamps"
+        ) from exc
+
+
+# What a platform model's fields accept, shared by every platform ------------------------
+
+INT64_MAX = 2**63 - 1
+
+
+def _not_a_boolean(value: object) -> object:
+    # pydantic's lax int takes true/false as 1/0; a count that is a boolean is malformed
+    if isinstance(value, bool):
+        raise ValueError("a count must be an integer, not a boolean")
+    return value
+
+
+def _count_in_range(value: int, info: ValidationInfo) -> int:
+    if value < 0:
+        raise ValueError(f"negative count {info.field_name}")
+    if value > INT64_MAX:
+        raise ValueError(f"count {info.field_name} is above the 64-bit integer range")
+    return value
+
+
+# A count: a JSON integer (or, as YouTube sends them, a decimal string), 0 to 2^63-1. A
+# negative one is refused with the reason "negative count <field>"
+Count = Annotated[int, BeforeValidator(_not_a_boolean), AfterValidator(_count_in_range)]
+# A platform timestamp, kept as naive UTC from the moment it is read
+Timestamp = Annotated[datetime, AfterValidator(to_naive_utc)]
+
+# a lone surrogate (from a JSON escape such as "\ud83c" without its pair) is no Unicode
+# text: Parquet, DuckDB and Arrow refuse it
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(value: str) -> bool:
+    return not value.isascii() and _SURROGATE.search(value) is not None
+
+
+def _checked(value: object, name: str) -> object:
+    if isinstance(value, datetime):
+        return to_naive_utc(value)
+    if isinstance(value, str):
+        if has_lone_surrogate(value):
+            raise ValueError(f"{name} holds a lone surrogate (not valid Unicode)")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not -INT64_MAX - 1 <= value <= INT64_MAX:
+            raise ValueError(f"{name} is outside the 64-bit integer range")
+    elif isinstance(value, list):
+        for item in value:
+            _checked(item, name)
+    return value
 
 
 class _Row(BaseModel):
@@ -51,8 +122,10 @@ class _Row(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _utc(cls, value: object) -> object:
-        return to_naive_utc(value) if isinstance(value, datetime) else value
+    def _utc(cls, value: object, info: ValidationInfo) -> object:
+        """Naive UTC timestamps; and the last guard before landing: no value Parquet
+        cannot hold (an int past 64 bits, a lone surrogate) gets into a row."""
+        return _checked(value, info.field_name)
 
 
 class Account(_Row):

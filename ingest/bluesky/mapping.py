@@ -70,10 +70,12 @@ def map_profile(profile: models.Profile, page: RecordedPage, batch: MappedBatch)
 def _quoted_uri(embed: dict | None) -> str | None:
     if not embed or embed.get("$type") not in _QUOTE_EMBEDS:
         return None
-    record = embed.get("record") or {}
+    record = embed.get("record")
     if embed["$type"].startswith("app.bsky.embed.recordWithMedia"):
-        record = record.get("record") or {}
-    return record.get("uri")
+        record = record.get("record") if isinstance(record, dict) else None
+    uri = record.get("uri") if isinstance(record, dict) else None
+    # a uri that is no string names no post: the post is then no quote
+    return uri if isinstance(uri, str) and uri else None
 
 
 def _post_row(post: models.PostView, page: RecordedPage) -> Post:
@@ -165,7 +167,11 @@ def map_get_posts(page: RecordedPage, batch: MappedBatch) -> None:
         batch.posts.append(_post_row(post, page))
         batch.post_metric_snapshots.append(_metrics_row(post, page))
     # a malformed item is rejected, not deleted: look at every uri the body holds
-    returned = {p.get("uri") for p in page.json().get("posts", []) if isinstance(p, dict)}
+    returned = {
+        p.get("uri")
+        for p in page.json().get("posts", [])
+        if isinstance(p, dict) and isinstance(p.get("uri"), str)
+    }
     for uri in parse_qs(urlsplit(page.url).query).get("uris", []):
         if uri not in returned:
             batch.post_deletions.append(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.canonical import Count, Timestamp
 
 
 class _Model(BaseModel):
@@ -17,10 +18,10 @@ class Profile(_Model):
     handle: str
     displayName: str | None = None
     description: str | None = None
-    followersCount: int | None = None
-    followsCount: int | None = None
-    postsCount: int | None = None
-    createdAt: datetime | None = None
+    followersCount: Count | None = None
+    followsCount: Count | None = None
+    postsCount: Count | None = None
+    createdAt: Timestamp | None = None
     labels: list[dict[str, Any]] = []
 
 
@@ -47,7 +48,7 @@ class Facet(_Model):
 
 class PostRecord(_Model):
     text: str = ""
-    createdAt: datetime | None = None
+    createdAt: Timestamp | None = None
     langs: list[str] | None = None
     facets: list[Facet] | None = None
     tags: list[str] | None = None
@@ -66,18 +67,18 @@ class PostView(_Model):
     author: AuthorView
     record: PostRecord
     embed: dict[str, Any] | None = None
-    replyCount: int | None = None
-    repostCount: int | None = None
-    likeCount: int | None = None
-    quoteCount: int | None = None
-    indexedAt: datetime
+    replyCount: Count | None = None
+    repostCount: Count | None = None
+    likeCount: Count | None = None
+    quoteCount: Count | None = None
+    indexedAt: Timestamp
 
 
 class Reason(_Model):
     type: str = Field(alias="$type")
     by: AuthorView | None = None
     uri: str | None = None
-    indexedAt: datetime | None = None
+    indexedAt: Timestamp | None = None
 
 
 class FeedItem(_Model):

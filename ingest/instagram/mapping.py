@@ -18,7 +18,6 @@ Keywords cannot be sighted this way (the mapping reads one page, not the niche l
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -26,7 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import ValidationError
 
-from ingest.batch import MappedBatch, describe_error
+from ingest.batch import (
+    NOT_JSON,
+    MappedBatch,
+    describe_error,
+    item_problem,
+    parse_body,
+    valid_items,
+)
 from ingest.canonical import (
     Account,
     AccountDiscovery,
@@ -109,11 +115,8 @@ def validate_profile(page: RecordedPage, batch: MappedBatch) -> models.BusinessP
         return models.BusinessDiscoveryPage.model_validate_json(page.body).business_discovery
     except ValidationError as exc:
         first_error = describe_error(exc)
-        try:
-            raw = json.loads(page.body)
-        except ValueError as exc:
-            body = page.body.decode("utf-8", "replace")
-            batch.reject(page, "page", -1, f"body is not valid JSON: {exc}", body)
+        raw = parse_body(page, batch)
+        if raw is NOT_JSON:
             return None
     profile = raw.get("business_discovery") if isinstance(raw, dict) else None
     if not isinstance(profile, dict):
@@ -121,15 +124,11 @@ def validate_profile(page: RecordedPage, batch: MappedBatch) -> models.BusinessP
         return None
     media = profile.get("media")
     if isinstance(media, dict) and isinstance(media.get("data"), list):
-        good = []
-        for index, item in enumerate(media["data"]):
-            try:
-                models.Media.model_validate(item)
-            except ValidationError as exc:
-                batch.reject(page, "posts", index, describe_error(exc), item)
-            else:
-                good.append(item)
+        good = valid_items(page, batch, media["data"], models.Media, "posts")
         profile = {**profile, "media": {**media, "data": good}}
+    if (problem := item_problem({k: v for k, v in profile.items() if k != "media"})) is not None:
+        batch.reject(page, "accounts", -1, problem, raw)
+        return None
     try:
         return models.BusinessProfile.model_validate(profile)
     except ValidationError as exc:

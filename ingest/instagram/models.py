@@ -8,9 +8,9 @@ what the owner hides (``like_count``) and what the field expansion did not ask f
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict
+
+from ingest.canonical import Count, Timestamp
 
 
 class _Model(BaseModel):
@@ -20,14 +20,14 @@ class _Model(BaseModel):
 class Media(_Model):
     id: str
     caption: str | None = None
-    comments_count: int | None = None
+    comments_count: Count | None = None
     # omitted when the owner hides like counts: None, never 0
-    like_count: int | None = None
+    like_count: Count | None = None
     media_type: str | None = None  # IMAGE, VIDEO, CAROUSEL_ALBUM
     media_product_type: str | None = None  # FEED, REELS, ... (kept open: Meta adds values)
     permalink: str | None = None
     # "2024-11-20T16:21:34+0000": an offset without a colon, which pydantic parses
-    timestamp: datetime
+    timestamp: Timestamp
 
 
 class Cursors(_Model):
@@ -54,9 +54,9 @@ class BusinessProfile(_Model):
     username: str
     name: str | None = None
     biography: str | None = None
-    followers_count: int | None = None
-    follows_count: int | None = None
-    media_count: int | None = None
+    followers_count: Count | None = None
+    follows_count: Count | None = None
+    media_count: Count | None = None
     website: str | None = None
     profile_picture_url: str | None = None
     media: MediaEdge | None = None

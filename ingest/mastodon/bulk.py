@@ -12,16 +12,19 @@ import re
 
 from ingest.bulk import BulkMapping
 
+# Counts and flags are read as text: a typed read would turn 12.5, true or "yes" into a
+# number or a flag without a word, where the Python models refuse them. As text, only the
+# spellings both paths read alike are mapped here; anything else takes the careful path.
 _ACCOUNT = (
     "id VARCHAR, username VARCHAR, acct VARCHAR, display_name VARCHAR, note VARCHAR, "
-    "url VARCHAR, bot BOOLEAN, created_at VARCHAR, followers_count BIGINT, "
-    "following_count BIGINT, statuses_count BIGINT, suspended BOOLEAN, "
+    "url VARCHAR, bot VARCHAR, created_at VARCHAR, followers_count VARCHAR, "
+    "following_count VARCHAR, statuses_count VARCHAR, suspended VARCHAR, "
     "moved STRUCT(id VARCHAR, username VARCHAR, acct VARCHAR, url VARCHAR)"
 )
 _STATUS_FIELDS = (
     "id VARCHAR, uri VARCHAR, created_at VARCHAR, url VARCHAR, in_reply_to_id VARCHAR, "
-    "language VARCHAR, content VARCHAR, spoiler_text VARCHAR, replies_count BIGINT, "
-    "reblogs_count BIGINT, favourites_count BIGINT, quotes_count BIGINT, "
+    "language VARCHAR, content VARCHAR, spoiler_text VARCHAR, replies_count VARCHAR, "
+    "reblogs_count VARCHAR, favourites_count VARCHAR, quotes_count VARCHAR, "
     f"account STRUCT({_ACCOUNT}), quote STRUCT(quoted_status STRUCT(uri VARCHAR)), "
     "tags STRUCT(name VARCHAR)[], mentions STRUCT(acct VARCHAR)[]"
 )
@@ -38,6 +41,35 @@ def _read_columns(body_type: str) -> str:
 MACROS = r"""
 create or replace temp macro masto_key(acct, instance) as
     case when strpos(acct, '@') > 0 then lower(acct) else lower(acct) || '@' || lower(instance) end;
+-- an account object's key: a domain-less acct is completed by the host of the account's
+-- own url, else by the page's instance (ingest.mastodon.mapping.key_of)
+create or replace temp macro masto_akey(acct, url, instance) as masto_key(acct, coalesce(
+    case when strpos(acct, '@') = 0 then radar_host(url) end, instance));
+-- Type checks. read_json writes any JSON value into a VARCHAR column: 123 as '123', true
+-- as 'true', {"a":1} as '{"a":1}'. Python accepts only strings there (integers too for
+-- ids), so a text that could be such a rendering takes the careful path.
+create or replace temp macro masto_str_odd(v) as v is not null and regexp_full_match(v,
+    '(?s)-?[0-9][0-9.eE+-]*|true|false|\{.*\}|\[.*\]');
+create or replace temp macro masto_id_odd(v) as v is not null and regexp_full_match(v,
+    '(?s)true|false|\{.*\}|\[.*\]|-?[0-9]+[.eE].*');
+create or replace temp macro masto_ascii_odd(v) as
+    v is not null and regexp_matches(v, '[^\x{20}-\x{7e}]');
+-- a URL the host expression reads as urllib does: printable ASCII, no spaces
+create or replace temp macro masto_url_odd(v) as v is not null and (radar_host(v) is null
+    or regexp_matches(v, '[^\x{21}-\x{7e}]'));
+-- counts: a JSON integer or a decimal string, as pydantic reads them, within 64 bits;
+-- account counts may be -1 (hidden), status counts are never negative
+create or replace temp macro masto_count(v) as
+    case when regexp_full_match(v, '-?[0-9]+') then try_cast(v as bigint) end;
+create or replace temp macro masto_count_odd(v, least) as v is not null
+    and (masto_count(v) is null or masto_count(v) < least);
+create or replace temp macro masto_flag_odd(v) as v is not null and v not in ('true', 'false');
+-- the ISO form, with a UTC instant Python's datetime holds (years 1-9999)
+-- (never NULL: a NULL here would read as "not careful")
+create or replace temp macro masto_ts_ok(v) as v is null or coalesce(regexp_full_match(v,
+    '\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)')
+    and radar_ts(v) between timestamp '0001-01-01 00:00:00'
+                        and timestamp '9999-12-31 23:59:59.999999', false);
 create or replace temp macro masto_unescape(h) as
     case when not contains(h, '&') then h else
         replace(replace(replace(replace(replace(replace(replace(replace(h,
@@ -71,28 +103,42 @@ create or replace temp macro masto_text_odd(t) as t is not null and regexp_match
     || '\x{202f}\x{205f}\x{3000}]');
 create or replace temp macro masto_account_odd(a) as
     a is null or a.id is null or a.username is null or a.acct is null
-    or regexp_matches(a.acct, '[^\x{20}-\x{7e}]') or not radar_url_ok(a.url)
-    or not radar_iso_ok(a.created_at) or masto_html_odd(a.note)
+    or masto_id_odd(a.id) or masto_str_odd(a.username) or masto_str_odd(a.acct)
+    or masto_ascii_odd(a.acct) or masto_url_odd(a.url)
+    or masto_str_odd(a.display_name) or masto_str_odd(a.note)
+    or masto_flag_odd(a.bot) or masto_flag_odd(a.suspended)
+    or masto_count_odd(a.followers_count, -1) or masto_count_odd(a.following_count, -1)
+    or masto_count_odd(a.statuses_count, -1)
+    or not masto_ts_ok(a.created_at) or masto_html_odd(a.note)
     or (a.moved is not null and (a.moved.id is null or a.moved.username is null
-                                 or a.moved.acct is null));
+                                 or a.moved.acct is null or masto_id_odd(a.moved.id)
+                                 or masto_str_odd(a.moved.username)
+                                 or masto_str_odd(a.moved.acct) or masto_ascii_odd(a.moved.acct)
+                                 or masto_url_odd(a.moved.url)));
 create or replace temp macro masto_status_odd(s) as
-    s.id is null or s.uri is null or s.created_at is null or not radar_iso_ok(s.created_at)
+    s.id is null or s.uri is null or s.created_at is null or not masto_ts_ok(s.created_at)
+    or masto_id_odd(s.id) or masto_str_odd(s.uri) or masto_str_odd(s.url)
+    or masto_id_odd(s.in_reply_to_id) or masto_str_odd(s.language)
+    or masto_str_odd(s.content) or masto_str_odd(s.spoiler_text)
+    or masto_count_odd(s.replies_count, 0) or masto_count_odd(s.reblogs_count, 0)
+    or masto_count_odd(s.favourites_count, 0) or masto_count_odd(s.quotes_count, 0)
+    or masto_str_odd(s.quote.quoted_status.uri)
     or masto_account_odd(s.account) or masto_html_odd(s.content)
-    or list_bool_or([not radar_tag_ok(t.name) for t in coalesce(s.tags, [])])
-    or list_bool_or([m.acct is null for m in coalesce(s.mentions, [])]);
+    or list_bool_or([t is null or not radar_tag_ok(t.name) or masto_str_odd(t.name)
+                     for t in coalesce(s.tags, [])])
+    or list_bool_or([m is null or m.acct is null or masto_str_odd(m.acct)
+                     or masto_ascii_odd(m.acct) for m in coalesce(s.mentions, [])]);
 """
 
 # --- accounts/lookup: one account per page -------------------------------------------
 
-_PAGE_CAREFUL = """status <> 200 or body is null or body_text is not null
-    or not radar_iso_ok(fetched_at) or not radar_url_ok(url)"""
+_PAGE_CAREFUL = """status is null or status <> 200 or body is null or body_text is not null
+    or fetched_at is null or not masto_ts_ok(fetched_at) or url is null or masto_url_odd(url)"""
 
 _LOOKUP_PREPARE = """
 create or replace temp table mapped as
 select filename, fetched_at as page_key, radar_ts(fetched_at) as observed_at, body as a,
-       masto_key(body.acct, coalesce(
-           case when strpos(body.acct, '@') = 0 then radar_host(body.url) end,
-           radar_host(url), 'unknown')) as account_id,
+       masto_akey(body.acct, body.url, coalesce(radar_host(url), 'unknown')) as account_id,
        nullif(masto_html_text(coalesce(body.note, '')), '') as bio,
        careful or masto_account_odd(body) as careful
 from {pages};
@@ -103,11 +149,12 @@ _LOOKUP_ACCOUNTS = """
 select 'mastodon' as platform, account_id, account_id as handle,
        nullif(radar_clean(coalesce(a.display_name, '')), '') as display_name, bio, a.url,
        substr(account_id, strpos(account_id, '@') + 1) as home_instance,
-       coalesce(a.bot, false) as is_bot,
-       case when coalesce(a.suspended, false) then 'suspended'
+       coalesce(a.bot = 'true', false) as is_bot,
+       case when coalesce(a.suspended = 'true', false) then 'suspended'
             when a.moved is not null then 'moved' else 'active' end as status,
        case when a.moved is not null
-            then masto_key(a.moved.acct, substr(account_id, strpos(account_id, '@') + 1))
+            then masto_akey(a.moved.acct, a.moved.url,
+                            substr(account_id, strpos(account_id, '@') + 1))
        end as moved_to,
        radar_ts(a.created_at) as created_at, 'tracked' as discovered_via, observed_at
 from mapped
@@ -115,9 +162,12 @@ from mapped
 
 _LOOKUP_SNAPSHOTS = """
 select 'mastodon' as platform, account_id, observed_at,
-       case when a.followers_count > 0 then a.followers_count end as followers,
-       a.following_count as following, a.statuses_count as posts_count,
-       case when a.followers_count > 0 then 'exact' else 'hidden' end as follower_precision
+       case when masto_count(a.followers_count) > 0 then masto_count(a.followers_count) end
+           as followers,
+       nullif(masto_count(a.following_count), -1) as following,
+       nullif(masto_count(a.statuses_count), -1) as posts_count,
+       case when masto_count(a.followers_count) > 0 then 'exact' else 'hidden' end
+           as follower_precision
 from mapped
 """
 
@@ -147,14 +197,17 @@ select filename, page_key, observed_at, s.reblog is not null as boosted,
        case when s.reblog is not null then s.uri end as status_uri,
        case when s.reblog is not null then s.url end as status_url,
        case when s.reblog is not null then radar_ts(s.created_at) end as status_created,
-       case when s.reblog is not null then masto_key(s.account.acct, instance) end
-           as status_account,
+       case when s.reblog is not null then masto_akey(s.account.acct, s.account.url, instance)
+       end as status_account,
        POST_FIELDS,
-       careful or (s is not null and (masto_status_odd(s)
-                                       or (s.reblog is not null and masto_status_odd(s.reblog))))
+       -- a null item is a reject in Python: the file is mapped there
+       careful or (s is null and not empty_page)
+           or (s is not null and (masto_status_odd(s)
+                                  or (s.reblog is not null and masto_status_odd(s.reblog))))
            as careful
 from (select filename, fetched_at || ' ' || url as page_key,
              radar_ts(fetched_at) as observed_at, instance, careful,
+             coalesce(len(body), 0) = 0 as empty_page,
              -- a page with no statuses keeps one row: it is counted, and may be careful
              unnest(case when len(body) > 0 then body else [null] end) as s
       from {pages});
@@ -166,7 +219,7 @@ update mapped set careful = true where masto_text_odd(text);
 # carries. Each ``p.field`` becomes a choice between the two fields, as copying whole
 # structs (coalesce(s.reblog, s)) is several times slower.
 _POST_FIELDS = """
-    p.uri as post_id, masto_key(p.account.acct, instance) as account_id,
+    p.uri as post_id, masto_akey(p.account.acct, p.account.url, instance) as account_id,
     radar_ts(p.created_at) as created_at,
     case when coalesce(p.spoiler_text, '') <> ''
          then radar_clean(p.spoiler_text) || chr(10) || chr(10) else '' end
@@ -179,8 +232,8 @@ _POST_FIELDS = """
     nullif(p.quote.quoted_status.uri, '') as quoted,
     case when nullif(p.quote.quoted_status.uri, '') is not null then 'quote'
          when p.in_reply_to_id is not null then 'reply' else 'original' end as kind,
-    p.favourites_count as likes, p.replies_count as comments, p.reblogs_count as shares,
-    p.quotes_count as quotes"""
+    masto_count(p.favourites_count) as likes, masto_count(p.replies_count) as comments,
+    masto_count(p.reblogs_count) as shares, masto_count(p.quotes_count) as quotes"""
 
 
 _STATUSES_PREPARE = _STATUSES_PREPARE.replace(

@@ -2,6 +2,14 @@
 
 Keys: an account is ``user@home.instance`` (local ids differ per instance); a post is its
 ActivityPub ``uri``, which is the same wherever the post is seen.
+
+An ``acct`` without a domain is a local account of the instance that served the page,
+which Mastodon always sends with its ``url`` on that instance. When such an account's
+``url`` names another host (a remote account written without its domain, as a buggy
+client or recorder may), the key is taken from that host: the account's own URL says
+where it lives, and a post's author never moves to an account of the instance that
+happened to serve the page (a booster's). Only without a usable ``url`` does the page's
+instance complete the key.
 """
 
 from __future__ import annotations
@@ -32,13 +40,30 @@ def account_key(acct: str, instance: str) -> str:
     return acct.lower() if "@" in acct else f"{acct.lower()}@{instance.lower()}"
 
 
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return urlsplit(url).hostname or None
+    except ValueError:  # an unparseable URL (a bad IPv6 literal) names no host
+        return None
+
+
+def key_of(account: models.Account | models.MovedAccount, instance: str) -> str:
+    """An account object's key: its ``acct``, completed by the host of its own ``url``
+    when it has no domain, else by the page's instance (see the module docstring)."""
+    if "@" in account.acct:
+        return account.acct.lower()
+    return account_key(account.acct, _host(account.url) or instance)
+
+
 def _known_count(value: int | None) -> int | None:
     # Mastodon sends -1 for a hidden count and some forks send 0: both mean unknown
     return value if value is not None and value > 0 else None
 
 
 def map_account(account: models.Account, instance: str, page: RecordedPage, batch: MappedBatch):
-    key = account_key(account.acct, instance)
+    key = key_of(account, instance)
     status = AccountStatus.active
     if account.suspended:
         status = AccountStatus.suspended
@@ -55,7 +80,7 @@ def map_account(account: models.Account, instance: str, page: RecordedPage, batc
             home_instance=key.split("@", 1)[1],
             is_bot=account.bot,
             status=status,
-            moved_to=account_key(account.moved.acct, instance) if account.moved else None,
+            moved_to=key_of(account.moved, key.split("@", 1)[1]) if account.moved else None,
             created_at=account.created_at,
             discovered_via="tracked",
             observed_at=page.fetched_at,
@@ -80,16 +105,16 @@ def _post_row(status: models.Status, instance: str, page: RecordedPage) -> Post:
     original = None
     if status.in_reply_to_id is not None:
         kind = PostKind.reply
-    quoted = (status.quote or {}).get("quoted_status")
-    if isinstance(quoted, dict) and quoted.get("uri"):
-        kind, original = PostKind.quote, quoted["uri"]
+    quoted = status.quote.quoted_status if status.quote else None
+    if quoted is not None and quoted.uri:
+        kind, original = PostKind.quote, quoted.uri
     text = html_to_text(status.content)
     if status.spoiler_text:
         text = f"{clean_text(status.spoiler_text)}\n\n{text}"
     return Post(
         platform=PLATFORM,
         post_id=status.uri,
-        account_id=account_key(status.account.acct, instance),
+        account_id=key_of(status.account, instance),
         created_at=status.created_at,
         text=text,
         language=status.language,
@@ -126,12 +151,12 @@ def map_status(status: models.Status, instance: str, page: RecordedPage, batch: 
         Post(
             platform=PLATFORM,
             post_id=status.uri,
-            account_id=account_key(status.account.acct, instance),
+            account_id=key_of(status.account, instance),
             created_at=status.created_at,
             url=status.url,
             kind=PostKind.repost,
             original_post_id=original.uri,
-            original_account_id=account_key(original.account.acct, instance),
+            original_account_id=key_of(original.account, instance),
             observed_at=page.fetched_at,
         )
     )
@@ -146,11 +171,9 @@ def _instance(page: RecordedPage, accounts: list[models.Account]) -> str:
     another base URL; the request's host is the fallback.
     """
     for account in accounts:
-        if "@" not in account.acct and account.url:
-            host = urlsplit(account.url).hostname
-            if host:
-                return host
-    return urlsplit(page.url).hostname or "unknown"
+        if "@" not in account.acct and (host := _host(account.url)):
+            return host
+    return _host(page.url) or "unknown"
 
 
 def map_accounts_lookup(page: RecordedPage, batch: MappedBatch) -> None:
@@ -196,7 +219,7 @@ def _sightings(
 ) -> None:
     seen = set()
     for account in accounts:
-        key = account_key(account.acct, instance)
+        key = key_of(account, instance)
         if key in seen:
             continue
         seen.add(key)

@@ -188,9 +188,9 @@ class SyntheticFeed:
                         continue
                     self.totals.boosts += 1
                     counter[0] += 1
-                    original = shapes.mastodon_status(
-                        post, shapes.mastodon_account(post.author, at)
-                    )
+                    # served by the booster's instance: a remote author's acct has its domain
+                    author = shapes.mastodon_account(post.author, at, seen_from=account.instance)
+                    original = shapes.mastodon_status(post, author)
                     boost_at = post.created_at + timedelta(hours=1)
                     items.append(
                         shapes.mastodon_boost(account, account_json, original, boost_at, counter[0])

@@ -34,14 +34,18 @@ def tid(ts: datetime, seq: int) -> str:
 # --- Mastodon -------------------------------------------------------------------------
 
 
-def mastodon_account(account: SynthAccount, on: datetime) -> dict:
+def mastodon_account(account: SynthAccount, on: datetime, seen_from: str | None = None) -> dict:
+    """The account as the instance ``seen_from`` (its own by default) serves it: Mastodon
+    writes ``acct`` without a domain only for the serving instance's own accounts, and as
+    ``user@domain`` for every remote one (a boosted author of another instance)."""
     user, instance = account.user, account.instance
     media = f"https://files.{instance}/accounts/avatars/{account.index:09d}"
     followers = -1 if account.hidden_followers else int(account.followers)
+    local = seen_from is None or seen_from == instance
     return {
         "id": str(100_000_000_000 + account.index),
         "username": user,
-        "acct": user,
+        "acct": user if local else f"{user}@{instance}",
         "display_name": user.split("_")[0].title() + " " + str(account.index),
         "locked": False,
         "bot": False,

@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from ingest.batch import MappedBatch, describe_error
+from ingest.batch import (
+    NOT_JSON,
+    MappedBatch,
+    describe_error,
+    item_problem,
+    parse_body,
+    valid_items,
+)
 from ingest.canonical import (
     Account,
     AccountDiscovery,
@@ -61,12 +68,16 @@ def _request(page: RecordedPage) -> dict:
 
 def _query_values(page: RecordedPage, field_name: str) -> list[str]:
     """The values a video query asked for in ``field_name`` (its ``and`` clauses)."""
-    clauses = (_request(page).get("query") or {}).get("and") or []
+    query = _request(page).get("query")
+    clauses = query.get("and") if isinstance(query, dict) else None
     return [
         str(value)
-        for clause in clauses
-        if isinstance(clause, dict) and clause.get("field_name") == field_name
-        for value in clause.get("field_values") or []
+        for clause in (clauses if isinstance(clauses, list) else [])
+        if isinstance(clause, dict)
+        and clause.get("field_name") == field_name
+        and isinstance(clause.get("field_values"), list)
+        for value in clause["field_values"]
+        if isinstance(value, str | int) and not isinstance(value, bool)
     ]
 
 
@@ -94,25 +105,16 @@ def _parse(page: RecordedPage, batch: MappedBatch, model, entity: str):
     try:
         return model.model_validate_json(page.body)
     except ValidationError as first_error:
-        try:
-            raw = json.loads(page.body)
-        except ValueError as exc:
-            body = page.body.decode("utf-8", "replace")
-            batch.reject(page, "page", -1, f"body is not valid JSON: {exc}", body)
+        raw = parse_body(page, batch)
+        if raw is NOT_JSON:
             return None
         data = raw.get("data") if isinstance(raw, dict) else None
         videos = data.get("videos") if isinstance(data, dict) else None
         if model is not models.VideoQueryPage or not isinstance(videos, list):
-            batch.reject(page, entity, -1, describe_error(first_error), raw)
+            reason = item_problem(raw) or describe_error(first_error)
+            batch.reject(page, entity, -1, reason, raw)
             return None
-        good = []
-        for index, item in enumerate(videos):
-            try:
-                models.Video.model_validate(item)
-            except ValidationError as exc:
-                batch.reject(page, entity, index, describe_error(exc), item)
-            else:
-                good.append(item)
+        good = valid_items(page, batch, videos, models.Video, entity)
         try:
             return model.model_validate({**raw, "data": {**data, "videos": good}})
         except ValidationError as exc:

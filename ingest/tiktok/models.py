@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from ingest.canonical import Count
+
 # create_time is epoch seconds: from 1970 up to 2100-01-01. A millisecond value (13 digits)
 # would be a date tens of thousands of years away, which datetime cannot hold
 CREATE_TIME_MAX = 4_102_444_800
@@ -62,10 +64,10 @@ class UserInfo(_Model):
     bio_description: str | None = None
     avatar_url: str | None = None
     is_verified: bool | None = None
-    follower_count: int | None = None
-    following_count: int | None = None
-    likes_count: int | None = None
-    video_count: int | None = None
+    follower_count: Count | None = None
+    following_count: Count | None = None
+    likes_count: Count | None = None
+    video_count: Count | None = None
 
 
 class UserInfoPage(_Model):
@@ -80,10 +82,10 @@ class Video(_Model):
     region_code: str | None = None
     video_description: str | None = None
     hashtag_names: list[str] | None = None
-    view_count: int | None = None
-    like_count: int | None = None
-    comment_count: int | None = None
-    share_count: int | None = None
+    view_count: Count | None = None
+    like_count: Count | None = None
+    comment_count: Count | None = None
+    share_count: Count | None = None
     music_id: ExactId | None = None
     voice_to_text: str | None = None
 

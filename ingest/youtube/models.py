@@ -6,12 +6,11 @@ Every count is a JSON string (uint64): ``Count`` accepts the string and yields a
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-Count = Annotated[int, Field(ge=0)]
+from ingest.canonical import Count, Timestamp
 
 
 class _Model(BaseModel):
@@ -30,7 +29,7 @@ class ChannelSnippet(_Model):
     title: str = ""
     description: str = ""
     customUrl: str | None = None
-    publishedAt: datetime | None = None
+    publishedAt: Timestamp | None = None
     country: str | None = None
     defaultLanguage: str | None = None
 
@@ -57,7 +56,7 @@ class ChannelListPage(_Model):
 class PlaylistItemContentDetails(_Model):
     videoId: str
     # absent on private and deleted videos left in the playlist
-    videoPublishedAt: datetime | None = None
+    videoPublishedAt: Timestamp | None = None
 
 
 class PlaylistItem(_Model):
@@ -71,7 +70,7 @@ class PlaylistItemsPage(_Model):
 
 
 class VideoSnippet(_Model):
-    publishedAt: datetime
+    publishedAt: Timestamp
     channelId: str
     title: str = ""
     description: str = ""
@@ -111,7 +110,7 @@ class SearchSnippet(_Model):
     channelTitle: str = ""
     title: str = ""
     description: str = ""
-    publishedAt: datetime | None = None
+    publishedAt: Timestamp | None = None
 
 
 class SearchResult(_Model):

@@ -162,3 +162,31 @@ def test_the_planted_truth_holds_in_the_candidates(
     surfaced = {(t["platform"], t["account_id"]) for rows in by_niche.values() for t, _, _ in rows}
     off_niche = [key for key, t in truth.items() if t["role"] == "off_niche"]
     assert off_niche and not surfaced & set(off_niche)
+
+
+def test_a_post_keeps_one_author_across_days_and_boosts(tmp_path: Path):
+    """Issue 15, finding 8: the generator wrote remote boosted authors without their domain
+    (real Mastodon writes ``user@domain``), the mapping keyed them on the booster's
+    instance, and loading later days moved posts to phantom accounts, so a re-run of a
+    past day did not reproduce it. Every post must keep the author the truth names."""
+    feed = generate(tmp_path / "feed", "--accounts", "80", "--days", "6", "--platforms", "mastodon")
+    truth = {r["account_id"] for r in csv.DictReader((feed / "truth.csv").open())}
+    for line in (feed / "mastodon" / "account_statuses").rglob("*.jsonl"):
+        for entry in map(json.loads, line.read_text().splitlines()):
+            served_by = entry["request"]["url"].split("/")[2]
+            for status in entry["response"]["body"]:
+                if status["reblog"]:
+                    author = status["reblog"]["account"]
+                    home = author["url"].split("/")[2]
+                    assert ("@" in author["acct"]) == (home != served_by), author["acct"]
+    for bulk in (True, False):
+        rows = _land(feed, "mastodon", START, START + timedelta(days=6), tmp_path / f"{bulk}", bulk)
+        with duckdb.connect() as conn:
+            posts = conn.execute(
+                f"select post_id, list(distinct account_id), list(distinct kind) "
+                f"from read_parquet('{tmp_path / str(bulk)}/mastodon/posts/*/*.parquet') "
+                "group by post_id"
+            ).fetchall()
+        assert rows["posts"]
+        for post_id, authors, kinds in posts:
+            assert len(authors) == 1 and authors[0] in truth, (post_id, authors, kinds)

@@ -99,3 +99,32 @@ def test_non_ascii_hashtags_are_lowercased_and_nfc():
     assert batch.posts[0].hashtags == ["küche", "veganeküche"]
     assert batch.posts[0].created_at == datetime(2026, 11, 18)
     assert iso(batch.posts[0].observed_at) == "2026-11-20T06:00:00.000Z"
+
+
+def test_a_boosted_remote_author_without_a_domain_keeps_its_own_instance():
+    """Issue 15, finding 8: a remote author whose ``acct`` lacks its domain was keyed on the
+    instance serving the page (the booster's), and the newest-wins merge moved the post to
+    that phantom account. Its own ``url`` names its home."""
+    alice = mastodon_account("alice", INSTANCE, 20_000)
+    carol = mastodon_account("carol", "other.example", 50_000, local_id="9")  # acct "carol"
+    original = mastodon_status(carol, "other.example", "77", datetime(2026, 11, 18), "hi")
+    boost = mastodon_status(alice, INSTANCE, "88", datetime(2026, 11, 19), "", reblog=original)
+    batch = MappedBatch("mastodon")
+    map_account_statuses(page([boost]), batch)
+    repost, post = batch.posts
+    assert repost.account_id == f"alice@{INSTANCE}"
+    assert post.account_id == repost.original_account_id == "carol@other.example"
+
+
+def test_counts_mastodon_hides_are_unknown_and_other_negative_counts_are_rejects():
+    hidden = mastodon_account("anna", INSTANCE, -1, following_count=-1)
+    batch = MappedBatch("mastodon")
+    map_accounts_lookup(page(hidden, url=f"https://{INSTANCE}/api/v1/accounts/lookup"), batch)
+    (snapshot,) = batch.account_snapshots
+    assert (snapshot.followers, snapshot.following) == (None, None) and not batch.rejects
+    alice = mastodon_account("alice", INSTANCE, 20_000)
+    bad = mastodon_status(alice, INSTANCE, "2", datetime(2026, 11, 18), "x", likes=-4)
+    batch = MappedBatch("mastodon")
+    map_account_statuses(page([bad]), batch)
+    (reject,) = batch.rejects
+    assert "negative count favourites_count" in reject.reason and not batch.posts
