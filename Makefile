@@ -105,7 +105,7 @@ airflow-stop: setup
 RADAR_CRASH_KILLS ?= 500
 
 ## the crash test at length: RADAR_CRASH_KILLS SIGKILLs of loads and transforms (default
-## 500, about 20 minutes; RADAR_CRASH_SEED picks other instants), then every table compared
+## 500, about 17 minutes; RADAR_CRASH_SEED picks other instants), then every table compared
 ## with an uninterrupted run's; prints its figures as a `crash test:` line
 soak: setup
 	RADAR_CRASH_KILLS=$(RADAR_CRASH_KILLS) $(BIN)/pytest -s -q tests/reliability/test_crash.py

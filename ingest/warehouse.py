@@ -61,6 +61,10 @@ def _create_empty(path: Path) -> None:
             os.link(tmp, path)
         except FileExistsError:
             return  # created by another process meanwhile: open theirs
+        except OSError:  # a filesystem without hard links
+            if path.exists():
+                return
+            os.replace(tmp, path)
         directory = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -78,7 +82,7 @@ def _remove_stale_creations(path: Path) -> None:
     """Remove the temporary files of creations whose process was killed."""
     prefix = _creating_prefix(path)
     for stale in path.parent.iterdir():
-        pid = stale.name.removeprefix(prefix)
+        pid = stale.name.removeprefix(prefix).removesuffix(".wal")
         if stale.name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
             stale.unlink(missing_ok=True)
 

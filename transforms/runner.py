@@ -41,7 +41,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.warehouse import table_columns
+from ingest.warehouse import rollback_quietly, table_columns
 from transforms.config import write_config_tables
 
 log = logging.getLogger(__name__)
@@ -333,8 +333,8 @@ def run_transforms(
         if failures:
             raise DataTestError("data tests failed:\n  " + "\n  ".join(failures))
         conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
+    except BaseException as exc:
+        rollback_quietly(conn, exc)  # after a failed COMMIT none is open: keep its error
         raise
     log.info("transforms as of %s: rows %s; seconds %s", as_of, rows, seconds)
     return TransformSummary(

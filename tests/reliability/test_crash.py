@@ -32,6 +32,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -85,28 +86,39 @@ def _env(data_dir: Path, world: Path) -> dict[str, str]:
 
 
 def _start(step: str, day: date, env: dict[str, str]) -> subprocess.Popen:
+    # stderr to a file: a pipe nobody reads while the step runs could fill and stall it
+    errors = tempfile.TemporaryFile("w+")
     process = subprocess.Popen(
         [sys.executable, str(DRIVER), step, day.isoformat()],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
     )
+    process.errors = errors
     ready = process.stdout.readline().strip()
     if ready != "ready":
-        _, err = process.communicate(timeout=60)
-        raise AssertionError(f"{step} {day} did not start: {err[-2000:]}")
+        process.communicate(timeout=60)
+        raise AssertionError(f"{step} {day} did not start: {_stderr(process)}")
     return process
+
+
+def _stderr(process: subprocess.Popen) -> str:
+    process.errors.seek(0)
+    text = process.errors.read()[-3000:]
+    process.errors.close()
+    return text
 
 
 def _run(step: str, day: date, env: dict[str, str]) -> float:
     """Run a step to its end; returns its duration after start-up."""
     process = _start(step, day, env)
     began = time.monotonic()
-    out, err = process.communicate(timeout=300)
+    out, _ = process.communicate(timeout=300)
     elapsed = time.monotonic() - began
-    assert process.returncode == 0 and "done" in out, f"{step} {day} failed: {err[-3000:]}"
+    errors = _stderr(process)
+    assert process.returncode == 0 and "done" in out, f"{step} {day} failed: {errors}"
     return elapsed
 
 
@@ -167,12 +179,15 @@ def test_killed_loads_and_transforms_end_as_an_uninterrupted_run(world: Path, tm
                 if process.poll() is not None:  # it finished first: a rerun, not a kill
                     figures["finished before the kill"] += 1
                     loaded_once |= step == "load"
-                    _, err = process.communicate()
-                    assert process.returncode == 0, f"{step} {day} failed: {err[-3000:]}"
+                    process.communicate()
+                    errors = _stderr(process)
+                    assert process.returncode == 0, f"{step} {day} failed: {errors}"
                     continue
                 landed += 1
                 process.send_signal(signal.SIGKILL)
                 process.communicate(timeout=60)
+                errors = _stderr(process)  # 0: it ended in the same instant, not by failing
+                assert process.returncode in (-signal.SIGKILL, 0), f"{step} {day}: {errors}"
                 figures["kills"] += 1
                 figures[f"kills during {step}"] += 1
                 if step == "load" and not loaded_once:

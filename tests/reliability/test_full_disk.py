@@ -1,0 +1,71 @@
+"""A full disk at the transforms' COMMIT says so (issue 15, finding 9; the loader's case is in
+tests/ingest/test_loader.py): a COMMIT that fails has already ended its transaction, and
+the runner's rollback must not replace the disk's error with "cannot rollback - no
+transaction is active". The disk is a real tmpfs, mounted for the test and filled."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import DEMO_INTERVAL
+from warehouse_helpers import query
+
+from ingest import runs
+from ingest.settings import RadarSettings
+from ingest.warehouse import apply_schema, connect
+from transforms.runner import run_transforms
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 16 MB tmpfs of its own, unmounted after the test (needs root; skipped otherwise)."""
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()[:120]}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def _fill(disk: Path) -> Path:
+    """Take every free byte of ``disk``."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as handle:
+        for chunk in (1 << 16, 4096, 512, 1):
+            try:
+                while True:
+                    handle.write(b"\0" * chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_full_disk_at_the_transforms_commit_raises_its_own_error(
+    radar_env: Path, small_disk: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("RADAR_WAREHOUSE_PATH", str(small_disk / "warehouse.duckdb"))
+    settings = RadarSettings()
+    start, end = DEMO_INTERVAL
+    for i, batch in enumerate(runs.plan_extract(start, end)):
+        runs.extract(batch, start, "run", f"extract-{i}", end)
+    runs.load("run", "social_ingest", start, end)  # closed: checkpointed to the file
+    with connect(settings.warehouse) as conn:
+        apply_schema(conn, settings.sql_dir)
+        filler = _fill(small_disk)
+        with pytest.raises(duckdb.Error) as raised:
+            run_transforms(conn, settings.sql_dir, settings.config_dir, end)
+    assert "no transaction is active" not in str(raised.value)
+    assert "No space left on device" in str(raised.value), raised.value
+    filler.unlink()
+    assert query(settings.warehouse, "select count(*) from meta.transform_state") == [(0,)]
+    with connect(settings.warehouse) as conn:  # with room again, the same run succeeds
+        assert run_transforms(conn, settings.sql_dir, settings.config_dir, end).rows
