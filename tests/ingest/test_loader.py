@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
+from small_disk import fill, mounted_small_disk
 from warehouse_helpers import query, table_contents
 
 from ingest import runs
@@ -229,35 +230,8 @@ def test_files_loaded_together_or_one_by_one_give_the_same_tables(
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A 4 MB tmpfs of its own, unmounted after the test (needs root; skipped otherwise)."""
-    import subprocess
-
-    mount = tmp_path / "small_disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()[:120]}")
-    try:
+    with mounted_small_disk(tmp_path / "small_disk", "4m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def _fill(disk: Path) -> Path:
-    """Take every free byte of ``disk``."""
-    import errno
-
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as handle:
-        for chunk in (1 << 16, 4096, 512, 1):
-            try:
-                while True:
-                    handle.write(b"\0" * chunk)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-    return filler
 
 
 def test_a_full_disk_at_commit_raises_its_own_error_and_loses_nothing(
@@ -272,7 +246,7 @@ def test_a_full_disk_at_commit_raises_its_own_error_and_loses_nothing(
     _extract(datetime(2026, 11, 20), "run-a")
     with connect(settings.warehouse) as conn:
         apply_schema(conn, settings.sql_dir)  # checkpointed: the schema is on disk
-        filler = _fill(small_disk)
+        filler = fill(small_disk)
         with pytest.raises(duckdb.Error) as raised:
             load_pending(conn, settings.data_dir, "run-a")
     assert "no transaction is active" not in str(raised.value)

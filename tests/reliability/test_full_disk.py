@@ -5,13 +5,12 @@ transaction is active". The disk is a real tmpfs, mounted for the test and fille
 
 from __future__ import annotations
 
-import errno
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import DEMO_INTERVAL
+from small_disk import fill, mounted_small_disk
 from warehouse_helpers import query
 
 from ingest import runs
@@ -22,31 +21,8 @@ from transforms.runner import run_transforms
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A 16 MB tmpfs of its own, unmounted after the test (needs root; skipped otherwise)."""
-    mount = tmp_path / "small_disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()[:120]}")
-    try:
+    with mounted_small_disk(tmp_path / "small_disk", "16m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def _fill(disk: Path) -> Path:
-    """Take every free byte of ``disk``."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as handle:
-        for chunk in (1 << 16, 4096, 512, 1):
-            try:
-                while True:
-                    handle.write(b"\0" * chunk)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-    return filler
 
 
 def test_a_full_disk_at_the_transforms_commit_raises_its_own_error(
@@ -60,7 +36,7 @@ def test_a_full_disk_at_the_transforms_commit_raises_its_own_error(
     runs.load("run", "social_ingest", start, end)  # closed: checkpointed to the file
     with connect(settings.warehouse) as conn:
         apply_schema(conn, settings.sql_dir)
-        filler = _fill(small_disk)
+        filler = fill(small_disk)
         with pytest.raises(duckdb.Error) as raised:
             run_transforms(conn, settings.sql_dir, settings.config_dir, end)
     assert "no transaction is active" not in str(raised.value)
