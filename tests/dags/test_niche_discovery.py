@@ -178,10 +178,10 @@ def test_a_failed_discover_batch_fails_the_run_after_the_rest_is_queued(
 ):
     feed = tmp_path / "feed"
     build_feed(feed)
-    # a line that is not a recorded page: that discover batch cannot map it
+    # a recording that cannot be read at all (a folder where a file should be): a bad line
+    # would only be a reject, but this fails the batch that holds it
     broken = feed / "bluesky" / "search_actors" / "dt=2026-11-20" / "broken.jsonl"
-    broken.parent.mkdir(parents=True)
-    broken.write_text('{"not": "a page"}\n')
+    broken.mkdir(parents=True)
     monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
     monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon", "bluesky"]')
