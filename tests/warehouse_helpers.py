@@ -80,3 +80,14 @@ def table_contents(warehouse: Path, tables: list[str] = CORE_AND_MARTS) -> dict[
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
+
+
+def landed_rows(platform_dir: Path) -> dict[str, list[str]]:
+    """Every landed row of one platform's landing folder, per entity, sorted: two ways of
+    extracting the same recordings must land the same rows."""
+    rows = {}
+    with duckdb.connect() as conn:
+        for entity_dir in sorted(platform_dir.iterdir()):
+            found = conn.execute(f"select * from read_parquet('{entity_dir}/*/*.parquet')")
+            rows[entity_dir.name] = sorted(map(repr, found.fetchall()))
+    return rows

@@ -19,10 +19,10 @@ import os
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 from corpus import build as corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from warehouse_helpers import landed_rows
 
 from ingest.batch import MappedBatch
 from ingest.bluesky.mapping import DISCOVERY_MAPPERS as BLUESKY_DISCOVERY
@@ -415,21 +415,6 @@ def test_the_page_reader_never_raises(lines, gzipped, cut, tmp_path_factory):
 # --- the Mastodon bulk and Python paths agree ---------------------------------------------
 
 
-def _landed(root: Path) -> dict[str, list[str]]:
-    rows = {}
-    with duckdb.connect() as conn:
-        for entity_dir in sorted((root / "mastodon").glob("*")):
-            rows[entity_dir.name] = sorted(
-                map(
-                    repr,
-                    conn.execute(
-                        f"select * from read_parquet('{entity_dir}/*/*.parquet')"
-                    ).fetchall(),
-                )
-            )
-    return rows
-
-
 @AGREE
 @given(endpoint=st.sampled_from(sorted(MASTODON_PAGES)), data=st.data())
 def test_the_mastodon_bulk_and_python_paths_agree(endpoint, data, tmp_path_factory):
@@ -447,4 +432,4 @@ def test_the_mastodon_bulk_and_python_paths_agree(endpoint, data, tmp_path_facto
         extract_fixture_batch(
             feed, "mastodon", [rel], out / way, date(2026, 11, 20), "r", "t", bulk=way == "bulk"
         )
-    assert _landed(out / "bulk") == _landed(out / "python")
+    assert landed_rows(out / "bulk" / "mastodon") == landed_rows(out / "python" / "mastodon")

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import DEMO_FEED, DEMO_INTERVAL, ROOT
-from warehouse_helpers import query
+from warehouse_helpers import landed_rows, query
 
 from ingest.extract import extract_fixture_batch
 from ingest.fixture_source import feed_files
@@ -88,18 +88,7 @@ def test_memory_does_not_grow_with_the_number_of_days(tmp_path: Path):
 def _land(feed: Path, platform: str, start: datetime, end: datetime, out: Path, bulk: bool):
     files = [str(p.relative_to(feed)) for p in feed_files(feed, platform, start, end)]
     extract_fixture_batch(feed, platform, files, out, start.date(), "r", "t", bulk=bulk)
-    rows = {}
-    with duckdb.connect() as conn:
-        for entity_dir in sorted((out / platform).iterdir()):
-            rows[entity_dir.name] = sorted(
-                map(
-                    repr,
-                    conn.execute(
-                        f"select * from read_parquet('{entity_dir}/*/*.parquet')"
-                    ).fetchall(),
-                )
-            )
-    return rows
+    return landed_rows(out / platform)
 
 
 @pytest.mark.parametrize(
