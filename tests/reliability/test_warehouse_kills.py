@@ -73,6 +73,8 @@ sys.stdin.readline()
 conn = connect(Path(sys.argv[1]), memory_limit="256MB")
 apply_schema(KillAfterCommit(conn, int(sys.argv[2])), Path(sys.argv[3]))
 conn.close()
+print("done", flush=True)
+sys.stdin.readline()  # a kill from now on lands after the work: the parent can tell
 """
 
 
@@ -139,14 +141,21 @@ def test_killed_at_random_instants_while_created_and_migrated_it_opens(
 ):
     """Kills spread over the whole creation and migration of a fresh warehouse: after each,
     it opens, the migrations finish, and the schema is the one an uninterrupted run gives."""
-    timed = _child(tmp_path / "timed.duckdb")
-    began = time.monotonic()
-    timed.communicate("go\n", timeout=60)
-    assert timed.returncode == 0
-    span = time.monotonic() - began
+    # how long creating and migrating takes, from "go" to "done": the median of three, as
+    # the first run pays for cold caches
+    spans = []
+    for n in range(3):
+        timed = _child(tmp_path / f"timed{n}.duckdb")
+        began = time.monotonic()
+        timed.stdin.write("go\n")
+        timed.stdin.flush()
+        assert timed.stdout.readline().strip() == "done"
+        spans.append(time.monotonic() - began)
+        timed.communicate("\n", timeout=60)
+    span = sorted(spans)[1]
     rng = random.Random(15)
     kills = int(os.environ.get("RADAR_SCHEMA_KILLS", "12"))
-    landed = 0
+    during_work = 0
     for i in range(kills):
         warehouse = tmp_path / f"w{i}.duckdb"
         process = _child(warehouse)
@@ -154,12 +163,14 @@ def test_killed_at_random_instants_while_created_and_migrated_it_opens(
         process.stdin.flush()
         time.sleep(rng.uniform(0, span))
         process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-        landed += process.returncode == -signal.SIGKILL
+        out, _ = process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL
+        during_work += "done" not in out
         if warehouse.exists():
             _reopens_and_finishes(warehouse, fresh_catalog)
             assert not list(tmp_path.glob(f".w{i}.duckdb.new-*"))  # removed on reopening
-    assert landed >= kills // 2  # most kills landed before the child finished
+    # the kills must hit the work, not only its end, for the test to mean anything
+    assert during_work >= kills // 3
 
 
 def _v4_with_rows(path: Path, schema_dir: Path) -> None:
