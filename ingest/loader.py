@@ -265,15 +265,7 @@ def _divert_rows_missing_required_values(
     if entity == "rejects":
         return 0
     staged = {column[0] for column in conn.execute("from staged limit 0").description}
-    required = [
-        name
-        for name, nullable in conn.execute(
-            "select column_name, is_nullable from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            spec.table.split("."),
-        ).fetchall()
-        if nullable == "NO" and name in staged
-    ]
+    required = [c for c in table_columns(conn, spec.table, required_only=True) if c in staged]
     if not required:
         return 0
     missing = " or ".join(f"{c} is null" for c in required)

@@ -89,11 +89,11 @@ def _remove_stale_creations(path: Path) -> None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # a PermissionError also means the process exists
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 
@@ -197,12 +197,16 @@ def rollback_quietly(conn: duckdb.DuckDBPyConnection, cause: BaseException) -> N
         log.debug("rollback after %s: %s", type(cause).__name__, exc)
 
 
-def table_columns(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    """Column names of ``schema.table`` in order; empty when it does not exist."""
+def table_columns(
+    conn: duckdb.DuckDBPyConnection, relation: str, required_only: bool = False
+) -> list[str]:
+    """Column names of ``schema.table`` in order (only the NOT NULL ones with
+    ``required_only``); empty when it does not exist."""
     schema, name = relation.split(".")
     rows = conn.execute(
         "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, name],
+        "where table_schema = ? and table_name = ? and (not ? or is_nullable = 'NO') "
+        "order by ordinal_position",
+        [schema, name, required_only],
     ).fetchall()
     return [r[0] for r in rows]
