@@ -19,6 +19,7 @@ import yaml
 
 from ingest.canonical import PROFILE_TERM
 from ingest.text import normalize_tag
+from ingest.warehouse import retry_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,7 @@ def mark_discovered_accounts(conn: duckdb.DuckDBPyConnection) -> int:
     before = conn.execute(
         "select count(*) from core.accounts where discovered_via like 'discovery:%'"
     ).fetchone()[0]
-    conn.execute(
-        """
+    statement = """
         update core.accounts as a
         set discovered_via = 'discovery:' || q.niche || ':' || q.term
         from meta.tracking_queue as q
@@ -147,7 +147,8 @@ def mark_discovered_accounts(conn: duckdb.DuckDBPyConnection) -> int:
             and a.account_id = q.account_id
             and a.discovered_via = 'tracked'
         """
-    )
+    # on the lake, a concurrent loader's commit to core.accounts makes this one redo
+    retry_conflicts(lambda: conn.execute(statement), "discovered accounts")
     after = conn.execute(
         "select count(*) from core.accounts where discovered_via like 'discovery:%'"
     ).fetchone()[0]

@@ -17,7 +17,16 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.warehouse import literal_file, rollback_quietly, table_columns
+from ingest.lake_locks import LakeLocks
+from ingest.warehouse import (
+    is_lake_connection,
+    lake_of,
+    literal_file,
+    next_load_id,
+    retry_conflicts,
+    rollback_quietly,
+    table_columns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +81,8 @@ class LandingFileChangedError(RuntimeError):
 class LoadSummary:
     files_loaded: int = 0
     files_skipped: int = 0
+    # on the lake: files another loader held when this one reached them (it loads them)
+    files_left_to_others: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     # groups that could not load, one line each: platform, entity, files and the error
     failed: list[str] = field(default_factory=list)
@@ -197,11 +208,28 @@ def load_files(
     files: list[PendingFile],
     run_id: str,
     before_commit: Callable[[], None] | None = None,
-) -> int:
-    """Merge landing files of one entity in one transaction that also records them."""
+    load_id: int | None = None,
+) -> tuple[int, int]:
+    """Merge landing files of one entity in one transaction that also records them;
+    returns the files and rows it loaded.
+
+    ``load_id`` is taken from ``meta.load_seq`` inside the transaction unless given (the
+    lake takes it before, under the writers' lock). Files ``meta.loaded_files`` already
+    holds are left out: on the lake another loader may have committed them meanwhile."""
     spec = MERGE_SPECS[entity]
     conn.execute("begin transaction")
     try:
+        done = {
+            row[0]
+            for row in conn.execute(
+                "select path from meta.loaded_files where path in (select unnest(?))",
+                [[f.rel_path for f in files]],
+            ).fetchall()
+        }
+        files = [f for f in files if f.rel_path not in done]
+        if not files:
+            conn.execute("commit")
+            return 0, 0
         paths = [str(f.path) for f in files]
         readable = [literal_file(p) for p in paths]
         listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in readable) + "]"
@@ -228,7 +256,8 @@ def load_files(
         diverted = _divert_rows_missing_required_values(conn, spec, entity, files, run_id)
         # one value per load transaction: rows merged here are newer than every transform
         # run so far (see sql/schema/0005_load_ids.sql)
-        load_id = conn.execute("select nextval('meta.load_seq')").fetchone()[0]
+        if load_id is None:
+            load_id = next_load_id(conn)
         for statement in _merge_sql(spec, table_columns(conn, spec.table), load_id):
             conn.execute(statement)
         conn.executemany(
@@ -248,7 +277,7 @@ def load_files(
         raise
     if diverted:
         log.warning("%s: %s row(s) without a required value went to meta.rejects", entity, diverted)
-    return int(sum(counts.values()))
+    return len(files), int(sum(counts.values()))
 
 
 def _divert_rows_missing_required_values(
@@ -318,8 +347,16 @@ def load_pending(
     data_dir: Path,
     run_id: str,
     before_commit: Callable[[], None] | None = None,
+    locks: LakeLocks | None = None,
 ) -> LoadSummary:
-    """Load every landing file not loaded yet, a group of one entity per transaction."""
+    """Load every landing file not loaded yet, a group of one entity per transaction.
+
+    On a DuckLake several loaders may run at once, each loading the files no other one
+    holds (``locks``: the lake's, by default those of the lake ``conn`` was opened on),
+    and a commit that conflicts with another writer's is redone."""
+    if locks is None and is_lake_connection(conn):
+        with LakeLocks(lake_of(conn)) as own:
+            return load_pending(conn, data_dir, run_id, before_commit, own)
     landing_dir = data_dir / "landing"
     loaded = dict(conn.execute("select path, checksum from meta.loaded_files").fetchall())
     summary = LoadSummary()
@@ -342,7 +379,11 @@ def load_pending(
         if platform in failed_platforms:
             continue  # its files wait, whole, for the run that can load them
         try:
-            rows = load_files(conn, entity, group, run_id, before_commit)
+            if locks is None:
+                files, rows = load_files(conn, entity, group, run_id, before_commit)
+            else:
+                files, rows = _load_on_lake(conn, locks, entity, group, run_id, before_commit)
+                summary.files_left_to_others += len(group) - files
         except _DATA_ERRORS as exc:
             # a platform's bad landing data: the rest of the warehouse still loads
             failed_platforms.add(platform)
@@ -350,15 +391,44 @@ def load_pending(
             summary.failed.append(f"{platform} {entity} ({names}): {type(exc).__name__}: {exc}")
             log.error("could not load %s %s: %s", platform, entity, summary.failed[-1])
             continue
-        summary.files_loaded += len(group)
+        summary.files_loaded += files
         summary.rows[entity] = summary.rows.get(entity, 0) + rows
     log.info(
-        "loaded %s files (%s skipped as already loaded): %s",
+        "loaded %s files (%s skipped as already loaded, %s left to other loaders): %s",
         summary.files_loaded,
         summary.files_skipped,
+        summary.files_left_to_others,
         summary.rows,
     )
     return summary
+
+
+def _load_on_lake(
+    conn: duckdb.DuckDBPyConnection,
+    locks: LakeLocks,
+    entity: str,
+    group: list[PendingFile],
+    run_id: str,
+    before_commit: Callable[[], None] | None,
+) -> tuple[int, int]:
+    """``load_files`` on a DuckLake: only the files no other loader holds (that one loads
+    the rest), with a ``load_id`` taken under the writers' lock, the commit redone when it
+    conflicts with another writer's. Files committed by another loader before this one
+    claimed them are found in ``meta.loaded_files`` inside the transaction and left out.
+    Returns the files and rows it loaded."""
+    claimed = set(locks.try_claim([f.rel_path for f in group]))
+    mine = [f for f in group if f.rel_path in claimed]
+    try:
+        if not mine:
+            return 0, 0
+        with locks.writing():
+            load_id = next_load_id(conn)
+            return retry_conflicts(
+                lambda: load_files(conn, entity, mine, run_id, before_commit, load_id),
+                f"load {entity}",
+            )
+    finally:
+        locks.release(sorted(claimed))
 
 
 def record_run_load(
@@ -372,20 +442,28 @@ def record_run_load(
     """The run's row in ``meta.runs``, its counts those of every file ``meta.loaded_files``
     says the run loaded: over all its attempts, including one killed after some groups
     committed (``summary`` holds this attempt's files only, so it is not used for them)."""
-    conn.execute(
-        """insert into meta.runs (run_id, dag_id, data_interval_start, data_interval_end,
-                                  loaded_at, files_loaded, rows_loaded, rejects_loaded)
-           select ?, ?, ?, ?, now()::timestamp, count(*),
-                  coalesce(sum(row_count) filter (where entity <> 'rejects'), 0),
-                  coalesce(sum(row_count) filter (where entity = 'rejects'), 0)
-           from meta.loaded_files where run_id = ?
-           on conflict (run_id) do update set
-               loaded_at = excluded.loaded_at,
-               files_loaded = excluded.files_loaded,
-               rows_loaded = excluded.rows_loaded,
-               rejects_loaded = excluded.rejects_loaded""",
-        [run_id, dag_id, interval_start, interval_end, run_id],
-    )
+    statement = """
+        merge into meta.runs as t
+        using (
+            select ? as run_id, ? as dag_id, ?::timestamp as data_interval_start,
+                   ?::timestamp as data_interval_end, now()::timestamp as loaded_at,
+                   count(*) as files_loaded,
+                   coalesce(sum(row_count) filter (where entity <> 'rejects'), 0) as rows_loaded,
+                   coalesce(sum(row_count) filter (where entity = 'rejects'), 0)
+                       as rejects_loaded
+            from meta.loaded_files where run_id = ?
+        ) as s
+        on t.run_id = s.run_id
+        when matched then update set
+            loaded_at = s.loaded_at, files_loaded = s.files_loaded,
+            rows_loaded = s.rows_loaded, rejects_loaded = s.rejects_loaded
+        when not matched then insert (run_id, dag_id, data_interval_start, data_interval_end,
+                                      loaded_at, files_loaded, rows_loaded, rejects_loaded)
+            values (s.run_id, s.dag_id, s.data_interval_start, s.data_interval_end,
+                    s.loaded_at, s.files_loaded, s.rows_loaded, s.rejects_loaded)"""
+    params = [run_id, dag_id, interval_start, interval_end, run_id]
+    # MERGE rather than ON CONFLICT: DuckLake has no keys to conflict on
+    retry_conflicts(lambda: conn.execute(statement, params), "meta.runs")
 
 
 def advance_cursors(conn: duckdb.DuckDBPyConnection) -> int:
@@ -394,15 +472,21 @@ def advance_cursors(conn: duckdb.DuckDBPyConnection) -> int:
     Derived from ``core.posts`` after the load committed, so a cursor never runs ahead of
     the rows behind it, and recomputing it is harmless.
     """
-    conn.execute(
-        """insert into meta.cursors
-           select platform, 'account_posts', account_id, null, max(created_at),
-                  now()::timestamp
-           from core.posts
-           where kind <> 'repost'
-           group by platform, account_id
-           on conflict (platform, scope, key) do update set
-               newest_seen_at = greatest(meta.cursors.newest_seen_at, excluded.newest_seen_at),
-               updated_at = excluded.updated_at"""
+    retry_conflicts(
+        lambda: conn.execute(
+            """merge into meta.cursors as t
+               using (select platform, 'account_posts' as scope, account_id as key,
+                             max(created_at) as newest_seen_at
+                      from core.posts
+                      where kind <> 'repost'
+                      group by platform, account_id) as s
+               on t.platform = s.platform and t.scope = s.scope and t.key = s.key
+               when matched then update set
+                   newest_seen_at = greatest(t.newest_seen_at, s.newest_seen_at),
+                   updated_at = now()::timestamp
+               when not matched then insert values
+                   (s.platform, s.scope, s.key, null, s.newest_seen_at, now()::timestamp)"""
+        ),
+        "meta.cursors",
     )
     return conn.execute("select count(*) from meta.cursors").fetchone()[0]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.warehouse import LAKE_PREFIX, Lake, WarehouseTarget
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,6 +19,12 @@ class RadarSettings(BaseSettings):
 
     data_dir: Path = Path("data")
     warehouse_path: Path | None = None
+    # RADAR_WAREHOUSE: a DuckDB file's path, or a DuckLake, ``ducklake:<catalog>`` with
+    # its Parquet files under RADAR_LAKE_DATA_PATH (docs/warehouse.md)
+    warehouse_url: str | None = Field(
+        None, validation_alias=AliasChoices("RADAR_WAREHOUSE", "warehouse_url")
+    )
+    lake_data_path: str | None = None
     feed_dir: Path = PROJECT_ROOT / "fixtures" / "demo"
     config_dir: Path = PROJECT_ROOT / "config"
     sql_dir: Path = PROJECT_ROOT / "sql"
@@ -41,7 +50,11 @@ class RadarSettings(BaseSettings):
     landing_retention_days: int = 30
 
     @property
-    def warehouse(self) -> Path:
+    def warehouse(self) -> WarehouseTarget:
+        if self.warehouse_url and self.warehouse_url.startswith(LAKE_PREFIX):
+            return Lake.parse(self.warehouse_url, self.lake_data_path or self.data_dir / "lake")
+        if self.warehouse_url:
+            return Path(self.warehouse_url)
         return self.warehouse_path or self.data_dir / "warehouse.duckdb"
 
     @property

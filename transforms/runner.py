@@ -41,7 +41,15 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.warehouse import rollback_quietly, table_columns
+from ingest.lake_locks import LakeLocks
+from ingest.warehouse import (
+    is_lake_connection,
+    lake_of,
+    next_load_id,
+    retry_conflicts,
+    rollback_quietly,
+    table_columns,
+)
 from transforms.config import write_config_tables
 
 log = logging.getLogger(__name__)
@@ -137,7 +145,8 @@ def drop_orphans(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> list[s
     known = {m.relation for m in models}
     found = conn.execute(
         "select table_schema, table_name, table_type from information_schema.tables "
-        "where table_schema in ('staging', 'intermediate', 'marts')"
+        "where table_catalog = current_database() "
+        "and table_schema in ('staging', 'intermediate', 'marts')"
     ).fetchall()
     dropped = []
     for schema, name, kind in found:
@@ -205,15 +214,20 @@ def _materialise_incremental(
     # a rebuild writes every row at once: unordered, each row group would span all history
     order = f" order by {', '.join(model.cluster_by)}" if model.cluster_by else ""
     conn.execute(f"insert into {model.relation} by name select * from {incoming}{order}")
+    # MERGE rather than ON CONFLICT: DuckLake has no keys to conflict on
     conn.execute(
-        """insert into meta.transform_state
-               values (?, ?, now()::timestamp, now()::timestamp, ?)
-           on conflict (model) do update set
-               rebuilt_at = if(meta.transform_state.fingerprint = excluded.fingerprint,
-                                meta.transform_state.rebuilt_at, excluded.rebuilt_at),
-               fingerprint = excluded.fingerprint,
-               updated_at = excluded.updated_at,
-               load_watermark = excluded.load_watermark""",
+        """merge into meta.transform_state as t
+           using (select ? as model, ? as fingerprint, now()::timestamp as at,
+                         ?::bigint as load_watermark) as s
+           on t.model = s.model
+           when matched then update set
+               rebuilt_at = if(t.fingerprint = s.fingerprint, t.rebuilt_at, s.at),
+               fingerprint = s.fingerprint,
+               updated_at = s.at,
+               load_watermark = s.load_watermark
+           when not matched then insert (model, fingerprint, rebuilt_at, updated_at,
+                                         load_watermark)
+               values (s.model, s.fingerprint, s.at, s.at, s.load_watermark)""",
         [model.relation, fingerprint, watermark],
     )
 
@@ -300,43 +314,83 @@ class TransformSummary:
 
 
 def run_transforms(
-    conn: duckdb.DuckDBPyConnection, sql_dir: Path, config_dir: Path, as_of: datetime
+    conn: duckdb.DuckDBPyConnection,
+    sql_dir: Path,
+    config_dir: Path,
+    as_of: datetime,
+    locks: LakeLocks | None = None,
 ) -> TransformSummary:
-    """Rebuild every model as of ``as_of`` (naive UTC) and run its data tests."""
+    """Rebuild every model as of ``as_of`` (naive UTC) and run its data tests.
+
+    On a DuckLake (``locks``: the lake's, by default those of the lake ``conn`` was opened
+    on) the watermark is taken while no load is between its ``load_id`` and its commit, and
+    a commit that conflicts with another writer's is redone from the newest snapshot."""
+    lake = is_lake_connection(conn)
+    if lake and locks is None:
+        with LakeLocks(lake_of(conn)) as own:
+            return run_transforms(conn, sql_dir, config_dir, as_of, own)
     models = discover_models(sql_dir)
     macros = [f.read_text(encoding="utf-8") for f in sorted((sql_dir / "macros").glob("*.sql"))]
     fingerprints = lineage_fingerprints(models, config_fingerprint(config_dir), "\0".join(macros))
-    conn.execute("begin transaction")
-    try:
-        write_config_tables(conn, config_dir)
-        for macro in macros:
-            conn.execute(macro)
-        conn.execute("set variable as_of = ?::timestamp", [as_of])
+
+    def attempt() -> TransformSummary:
+        watermark = None
+        if lake:
+            with locks.watermark():
+                watermark = next_load_id(conn)
+                conn.execute("begin transaction")
+                # the first read fixes the snapshot: every load with a smaller id is in it
+                conn.execute("select count(*) from meta.loaded_files").fetchone()
+        else:
+            conn.execute("begin transaction")
+        try:
+            summary = _run_models(conn, models, fingerprints, macros, config_dir, as_of, watermark)
+            conn.execute("commit")
+        except BaseException as exc:
+            rollback_quietly(conn, exc)  # after a failed COMMIT none is open: keep its error
+            raise
+        return summary
+
+    summary = retry_conflicts(attempt, "transforms")
+    log.info("transforms as of %s: rows %s; seconds %s", as_of, summary.rows, summary.seconds)
+    return summary
+
+
+def _run_models(
+    conn: duckdb.DuckDBPyConnection,
+    models: list[Model],
+    fingerprints: dict[str, str],
+    macros: list[str],
+    config_dir: Path,
+    as_of: datetime,
+    watermark: int | None,
+) -> TransformSummary:
+    """Every model and its data tests, inside the caller's transaction."""
+    write_config_tables(conn, config_dir)
+    for macro in macros:
+        conn.execute(macro)
+    conn.execute("set variable as_of = ?::timestamp", [as_of])
+    if watermark is None:
         # every row loaded before this point has a smaller load_id (see 0005_load_ids.sql)
-        watermark = conn.execute("select nextval('meta.load_seq')").fetchone()[0]
-        for layer in LAYERS:
-            conn.execute(f"create schema if not exists {layer}")
-        drop_orphans(conn, models)
-        failures, rows, seconds = [], {}, {}
-        for model in models:
-            started = time.perf_counter()
-            materialise(conn, model, fingerprints[model.relation], watermark)
-            failures.extend(data_test_failures(conn, model))
-            seconds[model.relation] = round(time.perf_counter() - started, 3)
-            if model.layer != "staging":  # views over all history: not worth a count
-                rows[model.relation] = conn.execute(
-                    f"select count(*) from {_tested_rows(model)}"
-                ).fetchone()[0]
-        for model in models:
-            if model.materialized == "incremental":
-                conn.execute(f"drop table if exists {incoming_relation(model)}")
-        if failures:
-            raise DataTestError("data tests failed:\n  " + "\n  ".join(failures))
-        conn.execute("commit")
-    except BaseException as exc:
-        rollback_quietly(conn, exc)  # after a failed COMMIT none is open: keep its error
-        raise
-    log.info("transforms as of %s: rows %s; seconds %s", as_of, rows, seconds)
+        watermark = next_load_id(conn)
+    for layer in LAYERS:
+        conn.execute(f"create schema if not exists {layer}")
+    drop_orphans(conn, models)
+    failures, rows, seconds = [], {}, {}
+    for model in models:
+        started = time.perf_counter()
+        materialise(conn, model, fingerprints[model.relation], watermark)
+        failures.extend(data_test_failures(conn, model))
+        seconds[model.relation] = round(time.perf_counter() - started, 3)
+        if model.layer != "staging":  # views over all history: not worth a count
+            rows[model.relation] = conn.execute(
+                f"select count(*) from {_tested_rows(model)}"
+            ).fetchone()[0]
+    for model in models:
+        if model.materialized == "incremental":
+            conn.execute(f"drop table if exists {incoming_relation(model)}")
+    if failures:
+        raise DataTestError("data tests failed:\n  " + "\n  ".join(failures))
     return TransformSummary(
         as_of=as_of, models=[m.relation for m in models], rows=rows, seconds=seconds
     )

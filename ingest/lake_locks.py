@@ -1,0 +1,140 @@
+"""Locks that let several processes write one DuckLake without losing or doubling a row.
+
+DuckLake itself detects conflicting commits (two transactions that delete from, or insert
+into and delete from, one table: the later commit fails and is redone). Two things it
+cannot see need a lock:
+
+- **a landing file loaded twice at once.** Two loaders given the same new file would both
+  insert its rows, and inserts never conflict. Each loader try-locks every file before its
+  transaction and leaves a file locked by another loader to that one; under the lock it
+  re-reads ``meta.loaded_files``, so a file committed meanwhile is skipped.
+- **the transforms' watermark.** An incremental model reads the rows whose ``load_id`` is
+  above its last watermark. A loader takes its ``load_id`` before it commits, so the
+  transforms must not take a watermark while a load holding a smaller id is still open:
+  loaders hold the writers' lock shared from taking their id to their commit, and the
+  transforms take it exclusively while they take the watermark and their snapshot.
+
+On a Postgres catalog these are session advisory locks on the catalog database, so they
+hold across machines and vanish with a process that dies. A local catalog (a DuckDB or
+SQLite file) takes one writer at a time anyway: there writers take one ``flock`` beside the
+data exclusively, which also vanishes with its process, and the file locks are implied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingest.warehouse import Lake
+
+_WRITERS = "radar:writers"
+
+
+def _key(name: str) -> int:
+    """A signed 64-bit advisory-lock key for ``name``."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class LakeLocks:
+    """The lake's locks, held by this process until released or the process ends."""
+
+    def __init__(self, lake: Lake | None):
+        if lake is None:
+            raise ValueError("a lake's locks need the lake: open it with warehouse.connect")
+        self.lake = lake
+        self._pg = None
+        self._fd: int | None = None
+
+    # the writers' lock -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Held by a load from taking its ``load_id`` until its commit (shared)."""
+        with self._held(_WRITERS, shared=True):
+            yield
+
+    @contextlib.contextmanager
+    def watermark(self) -> Iterator[None]:
+        """Held by the transforms while they take their watermark and snapshot (exclusive):
+        no load is then between its ``load_id`` and its commit."""
+        with self._held(_WRITERS, shared=False):
+            yield
+
+    # one lock per landing file -----------------------------------------------------------
+
+    def try_claim(self, names: list[str]) -> list[str]:
+        """Of ``names``, those now locked by this process; the rest another process holds.
+        (On a local catalog, whose writers hold the writers' lock exclusively, all.)"""
+        if self.lake.kind != "postgres":
+            return list(names)
+        return [name for name in names if self._try(name)]
+
+    def release(self, names: list[str]) -> None:
+        if self.lake.kind == "postgres":
+            for name in names:
+                self._unlock(name, shared=False)
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()  # ends the session: Postgres drops every lock it held
+            self._pg = None
+        if self._fd is not None:
+            os.close(self._fd)  # and so does closing the lock file
+            self._fd = None
+
+    def __enter__(self) -> LakeLocks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # backends ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _held(self, name: str, shared: bool) -> Iterator[None]:
+        self._lock(name, shared)
+        try:
+            yield
+        finally:
+            self._unlock(name, shared)
+
+    def _postgres(self):
+        if self._pg is None:
+            import psycopg2
+
+            self._pg = psycopg2.connect(self.lake.postgres_dsn, application_name="radar-locks")
+            self._pg.autocommit = True
+        return self._pg
+
+    def _lock(self, name: str, shared: bool) -> None:
+        if self.lake.kind == "postgres":
+            suffix = "_shared" if shared else ""
+            with self._postgres().cursor() as cur:
+                cur.execute(f"select pg_advisory_lock{suffix}(%s)", [_key(name)])
+            return
+        fcntl.flock(self._local(), fcntl.LOCK_EX)
+
+    def _try(self, name: str) -> bool:
+        with self._postgres().cursor() as cur:
+            cur.execute("select pg_try_advisory_lock(%s)", [_key(name)])
+            return bool(cur.fetchone()[0])
+
+    def _unlock(self, name: str, shared: bool) -> None:
+        if self.lake.kind == "postgres":
+            suffix = "_shared" if shared else ""
+            with self._postgres().cursor() as cur:
+                cur.execute(f"select pg_advisory_unlock{suffix}(%s)", [_key(name)])
+            return
+        fcntl.flock(self._local(), fcntl.LOCK_UN)
+
+    def _local(self) -> int:
+        if self._fd is None:
+            folder = Path(self.lake.data_path)
+            folder.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(folder / ".radar-writers.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        return self._fd
