@@ -20,6 +20,8 @@ os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.pop("RADAR_WAREHOUSE_PATH", None)
+os.environ.pop("RADAR_WAREHOUSE", None)
+os.environ.pop("RADAR_LAKE_DATA_PATH", None)
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT))  # bench/ is not an installed package
 sys.path.append(str(ROOT / "dags"))  # as Airflow does for the DAG bundle (_radar.py)
@@ -47,6 +49,58 @@ def radar_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RADAR_FEED_DIR", str(DEMO_FEED))
     monkeypatch.delenv("RADAR_WAREHOUSE_PATH", raising=False)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def catalog_server():
+    """A real Postgres on 127.0.0.1 for DuckLake catalogs, one per test session."""
+    import shutil
+
+    import lake_server
+
+    # not under pytest's tmp dir: as root, Postgres runs as its own user, who must be
+    # able to reach its data dir
+    state_dir = Path(tempfile.mkdtemp(prefix="radar-lake-catalog-"))
+    server = lake_server.start(state_dir)
+    yield server
+    lake_server.stop(server)
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(params=["file", "lake"])
+def warehouse_backend(
+    request, radar_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Each backend in turn, chosen the way a user chooses it (``RADAR_WAREHOUSE``): the
+    DuckDB file, then a DuckLake on a fresh Postgres catalog. Returns the target; the
+    data dir is ``radar_env``'s."""
+    from ingest.settings import RadarSettings
+
+    monkeypatch.delenv("RADAR_WAREHOUSE", raising=False)
+    monkeypatch.delenv("RADAR_LAKE_DATA_PATH", raising=False)
+    if request.param == "lake":
+        lake = request.getfixturevalue("catalog_server").lake(tmp_path / "lake")
+        monkeypatch.setenv("RADAR_WAREHOUSE", f"ducklake:{lake.catalog}")
+        monkeypatch.setenv("RADAR_LAKE_DATA_PATH", lake.data_path)
+    return RadarSettings().warehouse
+
+
+@pytest.fixture
+def fresh_warehouse(warehouse_backend, request, monkeypatch: pytest.MonkeyPatch):
+    """A function that points the settings at a new data dir and a new, empty warehouse
+    of the backend under test (a reference run beside the one under test)."""
+    from ingest.settings import RadarSettings
+    from ingest.warehouse import is_lake
+
+    def switch(data_dir: Path):
+        monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))
+        if is_lake(warehouse_backend):
+            lake = request.getfixturevalue("catalog_server").lake(data_dir / "lake")
+            monkeypatch.setenv("RADAR_WAREHOUSE", f"ducklake:{lake.catalog}")
+            monkeypatch.setenv("RADAR_LAKE_DATA_PATH", lake.data_path)
+        return RadarSettings()
+
+    return switch
 
 
 @pytest.fixture(autouse=True)

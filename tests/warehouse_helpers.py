@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from ingest import runs
+from ingest.warehouse import WarehouseTarget, connect
 from transforms import runs as signal_runs
 
 CORE = [
@@ -63,22 +64,34 @@ def run_pipeline(start: datetime, end: datetime, run_id: str = "manual__test") -
     return {"load": loaded, "signals": signal_runs.build_signals(end, run_id)}
 
 
-def table_contents(warehouse: Path, tables: list[str] = CORE_AND_MARTS) -> dict[str, list]:
+def table_contents(
+    warehouse: WarehouseTarget, tables: list[str] = CORE_AND_MARTS, digits: int | None = None
+) -> dict[str, list]:
     """Every row of each table, sorted, for exact comparison between runs. ``load_id`` is
-    left out: it records which load last wrote a row, so a rerun rightly changes it."""
+    left out: it records which load last wrote a row, so a rerun rightly changes it.
+
+    With ``digits``, floating-point values are rounded to that many significant digits:
+    two backends may add the same numbers in another order (a median's interpolation
+    differs in the 16th digit between the DuckDB file and a DuckLake)."""
     contents = {}
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:
         for table in tables:
-            columns = [r[0] for r in conn.execute(f"describe {table}").fetchall()]
-            listed = ", ".join(c for c in columns if c != "load_id")
+            described = conn.execute(f"describe {table}").fetchall()
+            listed = ", ".join(
+                f"round({c}, coalesce({digits} - 1 - floor(log10(abs(nullif({c}, 0))))::int, 0))"
+                if digits and kind in ("DOUBLE", "FLOAT")
+                else c
+                for c, kind, *_ in described
+                if c != "load_id"
+            )
             contents[table] = sorted(
                 map(repr, conn.execute(f"select {listed} from {table}").fetchall())
             )
     return contents
 
 
-def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+def query(warehouse: WarehouseTarget, sql: str, params: list | None = None) -> list[tuple]:
+    with connect(warehouse, read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
 
 
