@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.warehouse import WarehouseTarget
+
 TRY_QUERY = (
     "select scope_type, scope, scope_rank, handle, followers, "
     "round(engagement_rate_30d_mean * 100, 2) as er_pct, round(fit_part, 2) as fit, "
@@ -55,7 +57,7 @@ def freshness(conn: duckdb.DuckDBPyConnection, as_of: datetime | None) -> list[s
 
 def format_report(
     conn: duckdb.DuckDBPyConnection,
-    warehouse: Path,
+    warehouse: WarehouseTarget,
     as_of: datetime | None = None,
     per_niche: int = 5,
 ) -> str:
@@ -85,7 +87,7 @@ def format_report(
         "",
         f"Rejected records kept in meta.rejects: {rejects}",
         f"Rows kept out of the signals by a staging rule (staging.stg_quarantine): {quarantined}",
-        f"Warehouse: {warehouse.resolve()}",
+        f"Warehouse: {warehouse.resolve() if isinstance(warehouse, Path) else warehouse}",
         "Query it (read-only; any DuckDB client works too):",
         f'  .venv/bin/python -m transforms sql "{TRY_QUERY}"',
     ]

@@ -56,26 +56,27 @@ def build_three_day_feed(feed: Path) -> None:
         write_pages(feed, "mastodon", "account_statuses", stamp, "statuses", statuses)
 
 
-def _run(data_dir: Path, monkeypatch: pytest.MonkeyPatch, days: list[datetime]) -> None:
-    monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))
+def _run(days: list[datetime]) -> None:
     for day in days:
         runs = run_radar(day.replace(tzinfo=UTC))
         assert [str(r.state) for r in runs] == ["success", "success"], day
 
 
 def test_backfilled_days_reproduce_the_daily_marts(
-    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_warehouse
 ):
     feed = tmp_path / "feed"
     build_three_day_feed(feed)
     monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
     monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
-    _run(tmp_path / "daily", monkeypatch, DAYS)
+    fresh_warehouse(tmp_path / "daily")
+    _run(DAYS)
     daily = table_contents(RadarSettings().warehouse, MARTS)
 
     # the live schedule ran the newest day first; then the two past days were backfilled,
     # and the newest day rerun on top of the full history
-    _run(tmp_path / "backfill", monkeypatch, [DAYS[2], DAYS[0], DAYS[1], DAYS[2]])
+    fresh_warehouse(tmp_path / "backfill")
+    _run([DAYS[2], DAYS[0], DAYS[1], DAYS[2]])
     backfilled = table_contents(RadarSettings().warehouse, MARTS)
 
     assert {t: len(rows) for t, rows in daily.items()} == {

@@ -12,9 +12,11 @@ from warehouse_helpers import query
 
 
 @pytest.mark.parametrize("seed", [7, 2026])
-def test_planted_micro_influencers_rank_first_and_fakes_below(seed: int, tmp_path: Path):
+def test_planted_micro_influencers_rank_first_and_fakes_below(
+    seed: int, tmp_path: Path, warehouse_backend
+):
     world, truth = build_planted_world(seed)
-    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse = warehouse_backend
     build_and_transform(world, warehouse, config_with(tmp_path), AS_OF)
     rows = query(
         warehouse,
