@@ -30,8 +30,26 @@ DEFAULT_ARGS = {
 # new rows committed to core.*; the signals DAG runs on it
 WAREHOUSE_CORE = Asset("radar_warehouse_core", uri="file://radar/warehouse/core")
 
-# the one-slot pool every warehouse writer takes (DuckDB allows a single writing process)
+# the one-slot pool every writer of a DuckDB file takes (one writing process at a time)
 WAREHOUSE_POOL = "radar_warehouse"
+# on a DuckLake with a Postgres catalog, the per-platform loads that may run at once
+LAKE_LOAD_POOL = "radar_lake_load"
+
+
+def concurrent_loads() -> bool:
+    """As the DAG is parsed: whether the warehouse takes several writers at once (a
+    DuckLake with a Postgres catalog). Then each platform loads in its own task.
+
+    Read from the environment, as ``platforms()`` is: importing the settings would import
+    DuckDB into every parse (``ingest.runs.concurrent_loads`` is the same rule)."""
+    return os.environ.get("RADAR_WAREHOUSE", "").strip().startswith("ducklake:postgres:")
+
+
+def warehouse_pool() -> str:
+    """The pool of a task that writes the warehouse: the one-slot pool on a DuckDB file
+    (or a lake with a local catalog); on a shared lake, Airflow's default pool (writers
+    coordinate through the lake's locks and conflict retries)."""
+    return "default_pool" if concurrent_loads() else WAREHOUSE_POOL
 
 
 # every platform with a connector; RADAR_PLATFORMS picks a subset

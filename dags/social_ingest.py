@@ -10,6 +10,10 @@ load them into the DuckDB warehouse.
 - `load` is the single writer (pool `radar_warehouse`, one slot). It runs on whatever
   arrived, even when a platform failed, and marks the asset `radar_warehouse_core`. That
   asset starts the `signals` DAG.
+- On a DuckLake with a Postgres catalog (`RADAR_WAREHOUSE=ducklake:postgres:…`) each
+  platform loads in its own `load_<platform>` task as soon as its extracts are done, side
+  by side on the workers (pool `radar_lake_load`); `load` then only records the run and
+  marks the asset.
 - `check_run`, the last task, logs the run's summary and fails the run when any plan,
   extract batch or the load failed, naming each (a platform that planned nothing says
   why). A batch stopped by a spent daily quota (YouTube, TikTok, Instagram's usage) is
@@ -39,12 +43,15 @@ from __future__ import annotations
 from _radar import (
     DEFAULT_ARGS,
     INGEST_CRON,
+    LAKE_LOAD_POOL,
     START_DATE,
     WAREHOUSE_CORE,
     WAREHOUSE_POOL,
+    concurrent_loads,
     credentials,
     fail_fast,
     per_platform,
+    platforms,
     run_interval,
     summarize_run,
 )
@@ -110,6 +117,27 @@ def social_ingest():
 
         start, end = run_interval(context)
         summary = load(context["run_id"], context["dag"].dag_id, start, end)
+        return _announce(summary, end, context)
+
+    # on a shared lake: each platform's files, as soon as its extracts are done
+    @task(trigger_rule="all_done", pool=LAKE_LOAD_POOL)
+    @fail_fast
+    def load_platform(platform: str, extracted: list, **context) -> dict:
+        from ingest.runs import load_platforms
+
+        return load_platforms(context["run_id"], [platform])
+
+    @task(trigger_rule="all_done", outlets=[WAREHOUSE_CORE])
+    @fail_fast
+    def record_load(loads: list, **context) -> dict:
+        from ingest.runs import finish_load
+
+        start, end = run_interval(context)
+        names = [f"load_{name}" for name in platforms()]
+        summary = finish_load(context["run_id"], context["dag"].dag_id, start, end, loads, names)
+        return _announce(summary, end, context)
+
+    def _announce(summary: dict, end, context) -> dict:
         # signals computes as of this interval's end, whenever it gets to run
         context["outlet_events"][WAREHOUSE_CORE].extra = {
             "data_interval_end": end.isoformat(),
@@ -124,7 +152,15 @@ def social_ingest():
         return summarize_run(context, planned, extracted, loaded)
 
     planned, extracted = per_platform(plan, extract, "extract")
-    check_run(planned, extracted, load(extracted))
+    if concurrent_loads():
+        loads = [
+            load_platform.override(task_id=f"load_{name}")(name, done)
+            for name, done in zip(platforms(), extracted, strict=True)
+        ]
+        loaded = record_load.override(task_id="load")(loads)
+    else:
+        loaded = load(extracted)
+    check_run(planned, extracted, loaded)
 
 
 social_ingest()

@@ -348,20 +348,24 @@ def load_pending(
     run_id: str,
     before_commit: Callable[[], None] | None = None,
     locks: LakeLocks | None = None,
+    platforms: list[str] | None = None,
 ) -> LoadSummary:
     """Load every landing file not loaded yet, a group of one entity per transaction.
 
     On a DuckLake several loaders may run at once, each loading the files no other one
     holds (``locks``: the lake's, by default those of the lake ``conn`` was opened on),
-    and a commit that conflicts with another writer's is redone."""
+    and a commit that conflicts with another writer's is redone. ``platforms``: only
+    their files (all: None)."""
     if locks is None and is_lake_connection(conn):
         with LakeLocks(lake_of(conn)) as own:
-            return load_pending(conn, data_dir, run_id, before_commit, own)
+            return load_pending(conn, data_dir, run_id, before_commit, own, platforms)
     landing_dir = data_dir / "landing"
     loaded = dict(conn.execute("select path, checksum from meta.loaded_files").fetchall())
     summary = LoadSummary()
     pending = []
     for platform, entity, path in pending_files(landing_dir):
+        if platforms is not None and platform not in platforms:
+            continue
         rel_path = path.relative_to(data_dir).as_posix()
         digest = checksum(path)
         if rel_path in loaded:

@@ -17,9 +17,9 @@ from ingest.discovery import mark_discovered_accounts
 from ingest.errors import ConfigError, PermanentError, one_line
 from ingest.extract import MAPPERS, MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.landing import attempt_name
-from ingest.loader import advance_cursors, load_pending, record_run_load
+from ingest.loader import LoadSummary, advance_cursors, load_pending, record_run_load
 from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from ingest.warehouse import Lake, apply_schema, connect
 
 SOURCES = ("fixture", "live")
 
@@ -222,16 +222,53 @@ def failed_batches(planned: list[dict], extracted: list[dict]) -> list[str]:
 
 
 def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datetime) -> dict:
+    """Load every pending landing file, then record the run (one task: the DuckDB file)."""
+    summary = load_platforms(run_id)
+    return finish_load(run_id, dag_id, interval_start, interval_end, [summary])
+
+
+def load_platforms(run_id: str, platforms: list[str] | None = None) -> dict:
+    """Load the pending landing files of ``platforms`` (all: None). On a DuckLake, one such
+    task per platform runs at once with the others (``concurrent_loads``)."""
     settings = RadarSettings()
     with connect(settings.warehouse, memory_limit=settings.load_memory_limit) as conn:
         apply_schema(conn, settings.sql_dir)
         try:
-            summary = load_pending(conn, settings.data_dir, run_id)
+            summary = load_pending(conn, settings.data_dir, run_id, platforms=platforms)
         except duckdb.OutOfMemoryException as exc:
             raise PermanentError(
                 f"DuckDB ran out of memory at RADAR_LOAD_MEMORY_LIMIT="
                 f"{settings.load_memory_limit}: raise it (default 192MB) — {one_line(exc)[:160]}"
             ) from exc
+    return asdict(summary)
+
+
+def finish_load(
+    run_id: str,
+    dag_id: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    loads: list[dict | None],
+    names: list[str] | None = None,
+) -> dict:
+    """After the loads: discovered accounts marked, cursors advanced, the run recorded in
+    ``meta.runs``. Returns the loads' summaries merged; a load that did not return
+    (``None``, its task failed) is named in ``failed`` (``names``: the loads' names)."""
+    settings = RadarSettings()
+    merged = LoadSummary()
+    for i, done in enumerate(loads):
+        if done is None:
+            which = names[i] if names else f"load {i}"
+            merged.failed.append(f"{which}: its task failed, its files wait for the next run")
+            continue
+        merged.files_loaded += done["files_loaded"]
+        merged.files_skipped += done["files_skipped"]
+        merged.files_left_to_others += done.get("files_left_to_others", 0)
+        merged.failed.extend(done["failed"])
+        for entity, rows in done["rows"].items():
+            merged.rows[entity] = merged.rows.get(entity, 0) + rows
+    with connect(settings.warehouse, memory_limit=settings.load_memory_limit) as conn:
+        apply_schema(conn, settings.sql_dir)
         mark_discovered_accounts(conn)
         advance_cursors(conn)
         record_run_load(
@@ -240,6 +277,13 @@ def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datet
             dag_id,
             to_naive_utc(interval_start),
             to_naive_utc(interval_end),
-            summary,
+            merged,
         )
-    return asdict(summary)
+    return asdict(merged)
+
+
+def concurrent_loads() -> bool:
+    """Whether loads may run side by side: on a DuckLake whose catalog is in Postgres. A
+    DuckDB file, or a lake with a local catalog, takes one writing process at a time."""
+    warehouse = RadarSettings().warehouse
+    return isinstance(warehouse, Lake) and warehouse.kind == "postgres"
