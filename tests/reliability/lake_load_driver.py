@@ -1,0 +1,45 @@
+"""One loader process for the lake concurrency test.
+
+    python tests/reliability/lake_load_driver.py <barrier dir> <loaders> <name> [platform …]
+
+Waits until ``<loaders>`` drivers have reached the barrier, so that all of them load at
+once, then loads the pending landing files of the given platforms (all when none are
+given) with ``ingest.loader.load_pending`` under the run id ``concurrent``, and prints its
+summary as JSON with its start and end times. Settings come from the RADAR_* environment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from ingest.loader import load_pending  # noqa: E402
+from ingest.settings import RadarSettings  # noqa: E402
+from ingest.warehouse import apply_schema, connect  # noqa: E402
+
+
+def main(barrier: Path, loaders: int, name: str, platforms: list[str]) -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)  # the conflicts redone
+    settings = RadarSettings()
+    with connect(settings.warehouse, memory_limit=settings.load_memory_limit) as conn:
+        apply_schema(conn, settings.sql_dir)
+        (barrier / name).touch()
+        deadline = time.monotonic() + 60
+        while len(list(barrier.iterdir())) < loaders:
+            if time.monotonic() > deadline:
+                raise SystemExit("the other loaders never reached the barrier")
+            time.sleep(0.01)
+        started = time.time()
+        summary = load_pending(conn, settings.data_dir, "concurrent", platforms=platforms or None)
+        ended = time.time()
+    print(json.dumps({"name": name, "started": started, "ended": ended, **asdict(summary)}))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:])
