@@ -12,8 +12,10 @@ A manual run can set `as_of` in the DAG params. Without it, and with no asset ev
 computes as of the end of the ingest interval that starts at its logical date: a manual
 run for 2026-11-20 gives the marts of the day 2026-11-20, as of 2026-11-21 00:00.
 
-Writes `data/exports/candidates-<as_of>.csv` for analysts. The warehouse writes go
-through the one-slot pool `radar_warehouse`.
+Writes `data/exports/candidates-<as_of>.csv` for analysts, then publishes the analyst
+copy `data/published/warehouse.duckdb`: a read-only copy of the warehouse file that
+analysts query without ever waiting for a run or blocking one (docs/warehouse.md). The
+warehouse writes and the publish go through the one-slot pool `radar_warehouse`.
 """
 
 from __future__ import annotations
@@ -83,9 +85,21 @@ def signals():
 
         return [str(export_candidates(datetime.fromisoformat(i))) for i in as_of]
 
+    # its own task, right after the exports: the copy then holds the exported marts, and a
+    # publish that fails is retried alone without rebuilding them. The pool keeps every
+    # other radar writer out while it holds the warehouse's write lock to copy the file
+    @task(pool=WAREHOUSE_POOL)
+    @fail_fast
+    def publish(exported: list[str]) -> str | None:
+        from transforms.publish import publish_analyst_copy
+
+        published = publish_analyst_copy()
+        print(f"analyst copy: {published or 'none (the warehouse is no DuckDB file)'}")
+        return str(published.path) if published else None
+
     @task
     @fail_fast
-    def report(as_of: list[str], exported: list[str]) -> None:
+    def report(as_of: list[str], published: str | None) -> None:
         from datetime import datetime
 
         from transforms.runs import report
@@ -94,7 +108,7 @@ def signals():
 
     as_of = as_of_times()
     built = build_signals(as_of)
-    report(as_of, export(as_of, built))
+    report(as_of, publish(export(as_of, built)))
 
 
 signals()

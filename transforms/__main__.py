@@ -1,4 +1,5 @@
-"""Command line: ``python -m transforms run --as-of 2026-11-21``, ``… report``, ``… sql "…"``."""
+"""Command line: ``python -m transforms run --as-of 2026-11-21``, ``… report``, ``… sql "…"``,
+``… publish`` (the analyst copy, as a signals run publishes it)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     report.add_argument("--top", type=int, default=5)
     query = sub.add_parser("sql", help="run one read-only SQL query and print the result")
     query.add_argument("query")
+    sub.add_parser("publish", help="publish the read-only analyst copy of the warehouse file")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -32,6 +34,11 @@ def main(argv: list[str] | None = None) -> None:
             summary = run_transforms(conn, settings.sql_dir, settings.config_dir, args.as_of)
         for relation, rows in summary.rows.items():
             print(f"{relation:<40} {rows:>8} rows")
+    elif args.command == "publish":
+        from transforms.publish import publish_analyst_copy
+
+        published = publish_analyst_copy(settings)
+        print(f"analyst copy: {published or 'none (the warehouse is no DuckDB file)'}")
     elif args.command == "sql":
         with connect(settings.warehouse, read_only=True) as conn:
             conn.sql(args.query).show(max_width=200, max_rows=100)
