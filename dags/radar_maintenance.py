@@ -9,15 +9,18 @@ Daily housekeeping that keeps one machine's disk and warehouse in shape:
 - `prune_landing`: deletes landing files that the warehouse has loaded (same checksum in
   `meta.loaded_files`) and that are older than `RADAR_LANDING_RETENTION_DAYS` (default
   30). A file that was never loaded is never deleted.
-- `checkpoint_warehouse`: DuckDB `CHECKPOINT`, so the write-ahead log is folded into the
-  file while no writer runs. It takes the one-slot pool `radar_warehouse`.
+- `tend_warehouse`: on the DuckDB file, `CHECKPOINT`, so the write-ahead log is folded
+  into the file while no writer runs (it takes the one-slot pool `radar_warehouse`). On a
+  DuckLake: inlined rows written out, small files merged, snapshots older than
+  `RADAR_LAKE_SNAPSHOT_RETENTION_DAYS` (default 14) expired, and the files only they used,
+  or that no snapshot knows, deleted. Readers and writers go on meanwhile.
 
 Ages are counted from the run's data-interval end, never from the wall clock.
 """
 
 from __future__ import annotations
 
-from _radar import DEFAULT_ARGS, START_DATE, WAREHOUSE_POOL, fail_fast, run_interval
+from _radar import DEFAULT_ARGS, START_DATE, fail_fast, run_interval, warehouse_pool
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 CRON = "30 3 * * *"
@@ -41,22 +44,22 @@ def radar_maintenance():
 
         return prune_raw_archive(run_interval(context, CRON)[1])
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=warehouse_pool())
     @fail_fast
     def prune_landing(**context) -> int:
         from ingest.maintenance import prune_landing
 
         return prune_landing(run_interval(context, CRON)[1])
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=warehouse_pool())
     @fail_fast
-    def checkpoint_warehouse() -> None:
-        from ingest.maintenance import checkpoint_warehouse
+    def tend_warehouse(**context) -> dict:
+        from ingest.maintenance import tend_warehouse
 
-        checkpoint_warehouse()
+        return tend_warehouse(run_interval(context, CRON)[1])
 
     prune_raw_archive()
-    prune_landing() >> checkpoint_warehouse()
+    prune_landing() >> tend_warehouse()
 
 
 radar_maintenance()

@@ -48,6 +48,9 @@ class RadarSettings(BaseSettings):
     # radar_maintenance: raw-archive days kept for replays; loaded landing files kept
     raw_retention_days: int = 90
     landing_retention_days: int = 30
+    # a DuckLake's snapshots (time travel) kept this long; older ones are expired and the
+    # files only they used deleted by radar_maintenance
+    lake_snapshot_retention_days: int = 14
 
     @property
     def warehouse(self) -> WarehouseTarget:

@@ -87,7 +87,7 @@ def test_every_pool_a_task_takes_is_defined_and_created_by_the_compose_init(dagb
         ("social_ingest", "load"),
         ("signals", "build_signals"),
         ("radar_maintenance", "prune_landing"),
-        ("radar_maintenance", "checkpoint_warehouse"),
+        ("radar_maintenance", "tend_warehouse"),
     }
     for dag_id, task_id in writers:
         assert dagbag.dags[dag_id].get_task(task_id).pool == "radar_warehouse"

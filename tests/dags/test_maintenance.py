@@ -12,7 +12,7 @@ from ingest.settings import RadarSettings
 
 
 def test_old_raw_days_and_old_loaded_landing_files_go_unloaded_ones_stay(
-    airflow_db, radar_env: Path, monkeypatch: pytest.MonkeyPatch
+    airflow_db, radar_env: Path, warehouse_backend, monkeypatch: pytest.MonkeyPatch
 ):
     # the demo day loaded for real: its landing files are in meta.loaded_files
     ingest, _ = run_radar(datetime(2026, 11, 20, tzinfo=UTC))
