@@ -30,12 +30,12 @@ from __future__ import annotations
 from _radar import (
     DEFAULT_ARGS,
     START_DATE,
-    WAREHOUSE_POOL,
     credentials,
     fail_fast,
     per_platform,
     run_interval,
     summarize_run,
+    warehouse_pool,
 )
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
@@ -77,14 +77,14 @@ def niche_discovery():
             context["ti"].try_number,
         )
 
-    @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
+    @task(trigger_rule="all_done", pool=warehouse_pool())
     @fail_fast
     def load(discovered: list, **context) -> dict:
         from ingest.runs import load
 
         return load(context["run_id"], context["dag"].dag_id, *run_interval(context, CRON))
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=warehouse_pool())
     @fail_fast
     def queue_accounts(loaded: dict, **context) -> int:
         from ingest.runs import queue_discovered

@@ -15,7 +15,9 @@ run for 2026-11-20 gives the marts of the day 2026-11-20, as of 2026-11-21 00:00
 Writes `data/exports/candidates-<as_of>.csv` for analysts, then publishes the analyst
 copy `data/published/warehouse.duckdb`: a read-only copy of the warehouse file that
 analysts query without ever waiting for a run or blocking one (docs/warehouse.md). The
-warehouse writes and the publish go through the one-slot pool `radar_warehouse`.
+warehouse writes and the publish go through the one-slot pool `radar_warehouse`. On a
+DuckLake with a Postgres catalog there is no copy to publish and no one-slot pool:
+readers query the last committed snapshot, and the marts of a run appear in one commit.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from _radar import (
     DEFAULT_ARGS,
     START_DATE,
     WAREHOUSE_CORE,
-    WAREHOUSE_POOL,
     fail_fast,
     interval_starting_at,
+    warehouse_pool,
 )
 from airflow.sdk import Param, dag, task
 
@@ -63,7 +65,7 @@ def signals():
         fallback = interval_starting_at(logical)[1] if logical is not None else None
         return as_of_instants(context["params"].get("as_of"), extras, fallback)
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=warehouse_pool())
     @fail_fast
     def build_signals(as_of: list[str], **context) -> dict:
         from datetime import datetime
@@ -88,7 +90,7 @@ def signals():
     # its own task, right after the exports: the copy then holds the exported marts, and a
     # publish that fails is retried alone without rebuilding them. The pool keeps every
     # other radar writer out while it holds the warehouse's write lock to copy the file
-    @task(pool=WAREHOUSE_POOL)
+    @task(pool=warehouse_pool())
     @fail_fast
     def publish(exported: list[str]) -> str | None:
         from transforms.publish import publish_analyst_copy

@@ -137,3 +137,34 @@ def test_credentials_come_from_each_platform_s_connection_and_only_for_live_batc
     # no connection: public access; a fixture batch never looks anything up
     assert credentials({"platform": "tiktok", "accounts": ["joe"]}) == {}
     assert credentials({"platform": "youtube", "files": ["youtube/videos/dt=x/a.jsonl"]}) == {}
+
+
+def test_on_a_shared_lake_each_platform_loads_in_its_own_task_outside_the_one_slot_pool(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """RADAR_WAREHOUSE=ducklake:postgres:… (read as the DAGs are parsed): the loads run side
+    by side in radar_lake_load, then `load` records the run and marks the asset; nothing
+    queues on radar_warehouse, which only a DuckDB file (or a local catalog) needs."""
+    import importlib
+    import sys
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("RADAR_WAREHOUSE", "ducklake:postgres:dbname=radar_lake host=127.0.0.1")
+    if "_radar" in sys.modules:
+        importlib.reload(sys.modules["_radar"])
+    try:
+        dags = DagBag(dag_folder=str(DAGS_DIR)).dags
+    finally:
+        monkeypatch.delenv("RADAR_WAREHOUSE")
+        importlib.reload(sys.modules["_radar"])
+    ingest = dags["social_ingest"]
+    loads = {t.task_id: t for t in ingest.tasks if t.task_id.startswith("load_")}
+    assert set(loads) == {f"load_{p}" for p in ("mastodon", "bluesky", "youtube", "instagram",
+                                                 "tiktok")}  # fmt: skip
+    for name, task in loads.items():
+        assert task.pool == "radar_lake_load"
+        assert {u.task_id for u in task.upstream_list} == {name.replace("load_", "extract_")}
+    assert set(ingest.get_task("load").upstream_task_ids) == set(loads)
+    pools = {t.pool for dag in dags.values() for t in dag.tasks}
+    assert "radar_warehouse" not in pools
