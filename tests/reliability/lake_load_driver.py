@@ -5,13 +5,16 @@
 Waits until ``<loaders>`` drivers have reached the barrier, so that all of them load at
 once, then loads the pending landing files of the given platforms (all when none are
 given) with ``ingest.loader.load_pending`` under the run id ``concurrent``, and prints its
-summary as JSON with its start and end times. Settings come from the RADAR_* environment.
+summary as JSON with its start and end times. Settings come from the RADAR_* environment;
+``COMMIT_DELAY`` (seconds) holds each load transaction open that long before its commit,
+so that other writers meet it mid-transaction.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -36,7 +39,14 @@ def main(barrier: Path, loaders: int, name: str, platforms: list[str]) -> None:
                 raise SystemExit("the other loaders never reached the barrier")
             time.sleep(0.01)
         started = time.time()
-        summary = load_pending(conn, settings.data_dir, "concurrent", platforms=platforms or None)
+        delay = float(os.environ.get("COMMIT_DELAY", "0"))
+        summary = load_pending(
+            conn,
+            settings.data_dir,
+            "concurrent",
+            before_commit=(lambda: time.sleep(delay)) if delay else None,
+            platforms=platforms or None,
+        )
         ended = time.time()
     print(json.dumps({"name": name, "started": started, "ended": ended, **asdict(summary)}))
 

@@ -25,6 +25,7 @@ from ingest import runs
 from ingest.loader import pending_files
 from ingest.settings import RadarSettings
 from ingest.warehouse import apply_schema, connect
+from transforms.runner import discover_models, run_transforms
 
 HERE = Path(__file__).parent
 DAYS = [datetime(2026, 10, 2) + timedelta(days=d) for d in range(3)] + [datetime(2026, 11, 20)]
@@ -34,6 +35,10 @@ TABLES = [
     "core.posts",
     "core.post_metric_snapshots",
     "meta.rejects",
+]
+# every table the transforms write (the incremental models among them), and the core
+MODEL_TABLES = TABLES[:4] + [
+    m.relation for m in discover_models(RadarSettings().sql_dir) if m.layer != "staging"
 ]
 LOADERS = {
     "social": ["mastodon", "bluesky"],
@@ -152,3 +157,72 @@ def test_four_loaders_and_a_reader_on_one_lake(
     states = {json.loads(line)["files"] for line in rounds.strip().splitlines()}
     assert len(states) >= 3, states
     assert max(states) == len(files)
+
+
+def test_transforms_running_while_loaders_commit_miss_no_row(
+    landed: Path, tmp_path: Path, catalog_server, monkeypatch: pytest.MonkeyPatch
+):
+    """The incremental models read rows above their last watermark. Loaders take their
+    load_id before they commit, so a watermark taken while a load is still open would
+    skip that load's rows for good. Transforms run in a loop while two loaders commit;
+    a last incremental run must then equal a rebuild from scratch (on a DuckDB file of
+    the same files) in every intermediate model and mart."""
+    as_of = DAYS[-1] + timedelta(days=1)
+    tables = MODEL_TABLES
+
+    serial = _copy(landed, tmp_path / "serial")
+    monkeypatch.setenv("RADAR_DATA_DIR", str(serial))
+    settings = RadarSettings()
+    with connect(settings.warehouse) as conn:
+        apply_schema(conn, settings.sql_dir)
+        runs.load_pending(conn, serial, "concurrent")
+        run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
+    expected = table_contents(settings.warehouse, tables, digits=12)
+
+    lake_dir = _copy(landed, tmp_path / "lake-run")
+    lake = catalog_server.lake(tmp_path / "lake")
+    monkeypatch.setenv("RADAR_DATA_DIR", str(lake_dir))
+    monkeypatch.setenv("RADAR_WAREHOUSE", f"ducklake:{lake.catalog}")
+    monkeypatch.setenv("RADAR_LAKE_DATA_PATH", lake.data_path)
+    with connect(RadarSettings().warehouse) as conn:
+        apply_schema(conn, settings.sql_dir)
+        # a first run before any load: every later row arrives incrementally
+        run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
+
+    barrier, stop = tmp_path / "barrier", tmp_path / "loaders-done"
+    barrier.mkdir()
+    # each load holds its transaction open a while: the transforms meet loads mid-way
+    env = {**os.environ, "COMMIT_DELAY": "0.4"}
+    loaders = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "lake_load_driver.py"),
+                str(barrier),
+                "3",
+                name,
+                *platforms,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for name, platforms in (("social", ["mastodon"]), ("rest", []))
+    ]
+    transforms = subprocess.Popen(
+        [sys.executable, str(HERE / "lake_transform_driver.py"), str(barrier), "3", str(stop),
+         as_of.isoformat()],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for process in loaders:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-3000:]
+    stop.touch()
+    out, err = transforms.communicate(timeout=300)
+    assert transforms.returncode == 0, err[-3000:]
+    assert json.loads(out.strip().splitlines()[-1])["runs"] >= 2
+
+    with connect(RadarSettings().warehouse) as conn:
+        run_transforms(conn, settings.sql_dir, settings.config_dir, as_of)
+    assert table_contents(RadarSettings().warehouse, tables, digits=12) == expected
