@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 from datetime import datetime
+from pathlib import Path
 
 from ingest.settings import RadarSettings
 from ingest.warehouse import apply_schema, connect
@@ -21,8 +22,15 @@ def main(argv: list[str] | None = None) -> None:
     report = sub.add_parser("report", help="print the top candidates per niche")
     report.add_argument("--as-of", type=datetime.fromisoformat)
     report.add_argument("--top", type=int, default=5)
-    query = sub.add_parser("sql", help="run one read-only SQL query and print the result")
+    query = sub.add_parser(
+        "sql",
+        help="run one read-only SQL query and print the result (on a DuckDB file: against "
+        "the analyst copy when there is one, so no run waits for it)",
+    )
     query.add_argument("query")
+    query.add_argument(
+        "--live", action="store_true", help="query the warehouse file itself, not the copy"
+    )
     sub.add_parser("publish", help="publish the read-only analyst copy of the warehouse file")
     args = parser.parse_args(argv)
 
@@ -40,7 +48,12 @@ def main(argv: list[str] | None = None) -> None:
         published = publish_analyst_copy(settings)
         print(f"analyst copy: {published or 'none (the warehouse is no DuckDB file)'}")
     elif args.command == "sql":
-        with connect(settings.warehouse, read_only=True) as conn:
+        from transforms.publish import published_path
+
+        target = settings.warehouse
+        if isinstance(target, Path) and not args.live and published_path(settings).exists():
+            target = published_path(settings)
+        with connect(target, read_only=True) as conn:
             conn.sql(args.query).show(max_width=200, max_rows=100)
     else:
         with connect(settings.warehouse, read_only=True) as conn:

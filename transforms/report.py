@@ -88,7 +88,8 @@ def format_report(
         f"Rejected records kept in meta.rejects: {rejects}",
         f"Rows kept out of the signals by a staging rule (staging.stg_quarantine): {quarantined}",
         f"Warehouse: {warehouse.resolve() if isinstance(warehouse, Path) else warehouse}",
-        "Query it (read-only; any DuckDB client works too):",
+        "Query it (read-only; on a DuckDB file this reads the analyst copy, which any DuckDB",
+        "client can open while runs go on: data/published/warehouse.duckdb, docs/warehouse.md):",
         f'  .venv/bin/python -m transforms sql "{TRY_QUERY}"',
     ]
     return "\n".join(lines)

@@ -316,3 +316,33 @@ def test_a_publish_killed_at_any_instant_leaves_the_previous_copy_whole(
     # the warehouse itself opens for writing, with everything the publishes checkpointed
     with connect(warehouse) as conn:
         assert conn.execute("select n from main.generation").fetchone() == (generation,)
+
+
+def test_transforms_sql_reads_the_copy_while_a_writer_holds_the_warehouse(radar_env: Path):
+    """`python -m transforms sql` on a DuckDB file queries the analyst copy: a writer holding
+    the warehouse (a load, say) does not stop it. `--live` reads the file itself, and
+    meets the writer's lock."""
+    warehouse = RadarSettings().warehouse
+    _build_warehouse(warehouse)
+    publish_analyst_copy()
+    _next_generation(warehouse)  # the warehouse moves on; the copy has generation 1
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         "c = duckdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(60)",
+         str(warehouse)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        sql = [sys.executable, "-m", "transforms", "sql"]
+        copy = subprocess.run([*sql, "select n from generation"], capture_output=True, text=True)
+        assert copy.returncode == 0, copy.stderr
+        cells = copy.stdout.replace(" ", "")
+        assert "│1│" in cells and "│2│" not in cells  # the copy's generation, not the file's
+        live = subprocess.run(
+            [*sql, "--live", "select n from generation"], capture_output=True, text=True
+        )
+        assert live.returncode != 0 and "lock" in live.stderr.lower()
+    finally:
+        holder.kill()
+        holder.wait()
