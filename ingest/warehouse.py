@@ -66,8 +66,15 @@ class Lake:
 
     def __str__(self) -> str:
         # printed in logs: a password given inline never is
-        shown = re.sub(r"(password\s*=\s*)(\S+)", r"\1***", self.catalog)
-        return f"{LAKE_PREFIX}{shown} (data {self.data_path})"
+        return f"{LAKE_PREFIX}{mask_passwords(self.catalog)} (data {self.data_path})"
+
+
+_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def mask_passwords(text: str) -> str:
+    """``text`` with every libpq ``password=…`` value (quoted or not) replaced by ***."""
+    return _PASSWORD.sub(r"\1***", text)
 
 
 WarehouseTarget = Path | Lake
@@ -152,7 +159,7 @@ def _connect_lake(lake: Lake, read_only: bool, memory_limit: str) -> duckdb.Duck
     except duckdb.Error as exc:
         conn.close()
         # the catalog string may hold a password: never let it reach a log through the error
-        raise ConfigError(f"cannot attach {lake}: {_redacted(str(exc), lake)}") from None
+        raise ConfigError(f"cannot attach {lake}: {_redacted(str(exc))}") from None
     return conn
 
 
@@ -160,9 +167,11 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _redacted(message: str, lake: Lake) -> str:
+def _redacted(message: str) -> str:
+    """The first line of a DuckDB error, any password in it masked: errors of the Postgres
+    extension quote the connection string they were given."""
     first = message.strip().splitlines()[0] if message.strip() else message
-    return first.replace(lake.catalog, str(lake)) if "password" in lake.catalog else first
+    return mask_passwords(first)
 
 
 # DuckDB finds an extension's entry point by its file name; the Postgres and SQLite

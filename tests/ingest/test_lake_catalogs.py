@@ -1,0 +1,69 @@
+"""A DuckLake on one machine needs no Postgres: its catalog can be a SQLite file or a DuckDB
+file. The demo day runs through the whole pipeline on each and gives what the DuckDB
+warehouse file gives; the choice is one setting, and a bad one is refused with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_INTERVAL
+from warehouse_helpers import CORE_AND_MARTS, run_pipeline, table_contents
+
+from ingest.errors import ConfigError
+from ingest.settings import RadarSettings
+from ingest.warehouse import Lake, connect
+
+
+def _demo_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch, warehouse: str | None) -> dict:
+    monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))
+    if warehouse:
+        monkeypatch.setenv("RADAR_WAREHOUSE", warehouse)
+    else:
+        monkeypatch.delenv("RADAR_WAREHOUSE", raising=False)
+    run_pipeline(*DEMO_INTERVAL)
+    return table_contents(RadarSettings().warehouse, CORE_AND_MARTS, digits=12)
+
+
+def test_local_catalogs_give_what_the_duckdb_file_gives(
+    radar_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    expected = _demo_day(tmp_path / "file", monkeypatch, None)
+    assert expected["marts.candidates"]
+    for name, url in {
+        "sqlite": f"ducklake:sqlite:{tmp_path / 'catalogs' / 'radar.sqlite'}",
+        "duckdb": f"ducklake:{tmp_path / 'catalogs' / 'radar.ducklake'}",
+    }.items():
+        (tmp_path / "catalogs").mkdir(exist_ok=True)
+        got = _demo_day(tmp_path / name, monkeypatch, url)
+        lake = RadarSettings().warehouse
+        assert isinstance(lake, Lake) and lake.kind == name
+        assert got == expected, name
+        # its Parquet files are under the data dir's lake/ folder, by default
+        assert list((tmp_path / name / "lake").rglob("*.parquet")), name
+
+
+def test_a_lake_attached_with_another_data_path_is_refused_with_both_named(tmp_path: Path):
+    catalog = f"{tmp_path / 'radar.ducklake'}"
+    with connect(Lake(catalog, str(tmp_path / "one"))) as conn:
+        conn.execute("create schema meta")
+    with pytest.raises(ConfigError, match="does not match existing data path"):
+        connect(Lake(catalog, str(tmp_path / "two")))
+
+
+@pytest.mark.parametrize("password", ["s3cret", "'s3 cr\\'et'"])
+def test_a_password_in_the_catalog_never_reaches_the_message(password: str):
+    lake = Lake.parse(
+        f"ducklake:postgres:dbname=lake host=127.0.0.1 port=1 user=radar password={password}",
+        "/nonexistent/lake",
+    )
+    assert "s3" not in str(lake) and "***" in str(lake)
+    with pytest.raises(ConfigError) as refused:
+        connect(lake, read_only=True)
+    assert "s3" not in str(refused.value) and "cannot attach" in str(refused.value)
+    assert refused.value.__suppress_context__  # a traceback never shows the original
+
+
+def test_an_empty_catalog_is_refused():
+    with pytest.raises(ConfigError, match="names no catalog"):
+        Lake.parse("ducklake:", "/tmp/x")
