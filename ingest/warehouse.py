@@ -15,6 +15,7 @@ import importlib.util
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
 import weakref
@@ -129,7 +130,7 @@ def connect(
 def _connect_lake(lake: Lake, read_only: bool, memory_limit: str) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached and in use. Temp tables and spills stay
     local to this process; everything else lives in the lake."""
-    spill = Path(tempfile.gettempdir()) / f"radar-duckdb-spill-{os.getuid()}"
+    spill = _spill_dir()
     config = {
         "preserve_insertion_order": False,
         # the extensions come from their wheels: never fetched at run time
@@ -161,6 +162,19 @@ def _connect_lake(lake: Lake, read_only: bool, memory_limit: str) -> duckdb.Duck
         # the catalog string may hold a password: never let it reach a log through the error
         raise ConfigError(f"cannot attach {lake}: {_redacted(str(exc))}") from None
     return conn
+
+
+def _spill_dir() -> Path:
+    """Where this process's DuckDB spills (an in-memory database has no file to spill
+    beside): one folder per process, since DuckDB empties its temp folder as it closes;
+    the folders of processes that were killed are removed here."""
+    root = Path(tempfile.gettempdir())
+    prefix = f"radar-duckdb-spill-{os.getuid()}-"
+    for stale in root.glob(f"{prefix}*"):
+        pid = stale.name.removeprefix(prefix)
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return root / f"{prefix}{os.getpid()}"
 
 
 def _quote(text: str) -> str:
