@@ -101,6 +101,18 @@ airflow-celery: setup
 airflow-stop: setup
 	$(BIN)/python -m ops.stack stop
 
+.PHONY: airflow-lake airflow-celery-lake
+
+## make airflow with the warehouse as a DuckLake: its catalog the database radar_lake on the
+## stack's Postgres (a role and password of its own), its Parquet files in RADAR_DATA_DIR/lake;
+## the banner says how to attach it as an analyst
+airflow-lake: setup
+	$(BIN)/python -m ops.stack start local --warehouse lake
+
+## make airflow-celery on the DuckLake: each platform loads in its own task, side by side
+airflow-celery-lake: setup
+	$(BIN)/python -m ops.stack start celery --workers $(AIRFLOW_WORKERS) --warehouse lake
+
 .PHONY: soak
 RADAR_CRASH_KILLS ?= 500
 

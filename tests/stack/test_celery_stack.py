@@ -15,228 +15,60 @@ carry another as-of and are left out of the comparison.
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-import psutil
 import pytest
-from conftest import DEMO_FEED, ROOT
-from warehouse_helpers import CORE, MARTS, load_dag, table_contents
+from stack_helpers import (
+    DEMO_DAY,
+    RUN_TIMEOUT,
+    Api,
+    assert_every_signals_run_succeeded,
+    demo_and_synthetic_feed,
+    marts_as_of,
+    reference_runner,
+    running_stack,
+    signals_runs,
+    wait_run,
+)
+from warehouse_helpers import CORE, table_contents
 
 from ops import stack as ops_stack
 
 pytestmark = pytest.mark.stack
 
-DEMO_DAY = datetime(2026, 11, 20, tzinfo=UTC)
 # after every START_DATE the DAGs have had, before the demo day
 SYNTHETIC_DAYS = [datetime(2026, 10, d, tzinfo=UTC) for d in (2, 3, 4, 5)]
 BACKFILL_DAYS, KILL_DAY = SYNTHETIC_DAYS[:3], SYNTHETIC_DAYS[3]
-RUN_TIMEOUT = 300.0
-STACK_ENV = {
-    # a task whose worker died is failed and retried within seconds, not minutes
-    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "15",
-    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
-    "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
-    "RADAR_RETRY_DELAY_SECONDS": "1",
-}
 
 
 @pytest.fixture(scope="module")
 def feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo feed (2026-11-20) and a small synthetic world (2026-10-02 to 10-05) in one
-    feed dir: the stack's workers read one RADAR_FEED_DIR for the whole test."""
-    out = tmp_path_factory.mktemp("feed")
-    synthetic = tmp_path_factory.mktemp("synthetic") / "world"
-    subprocess.run(
-        [sys.executable, "-m", "ingest.synthetic", "--seed", "11", "--accounts", "80",
-         "--days", str(len(SYNTHETIC_DAYS)), "--start", SYNTHETIC_DAYS[0].date().isoformat(),
-         "--out", str(synthetic), "--quiet"],
-        check=True, cwd=ROOT, capture_output=True,
-    )  # fmt: skip
-    shutil.copytree(DEMO_FEED, out, dirs_exist_ok=True)
-    for platform in ("mastodon", "bluesky"):
-        shutil.copytree(synthetic / platform, out / platform, dirs_exist_ok=True)
-    return out
-
-
-class Api:
-    def __init__(self, url: str):
-        self.base = f"{url}/api/v2"
-
-    def get(self, path: str, **params) -> dict:
-        query = urllib.parse.urlencode(params, doseq=True)
-        return ops_stack.http_json(f"{self.base}{path}{'?' + query if query else ''}")
-
-    def post(self, path: str, body: dict) -> dict:
-        return ops_stack.http_json(f"{self.base}{path}", "POST", body)
-
-    def trigger(self, dag_id: str, day: datetime) -> str:
-        run = self.post(f"/dags/{dag_id}/dagRuns", {"logical_date": day.isoformat()})
-        return run["dag_run_id"]
-
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        return self.get(f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}")["state"]
-
-    def runs(self, dag_id: str, **filters) -> list[dict]:
-        return self.get(f"/dags/{dag_id}/dagRuns", limit=100, **filters)["dag_runs"]
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        path = f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}/taskInstances"
-        return self.get(path, limit=200)["task_instances"]
-
-    def busy(self) -> bool:
-        """A run of either DAG queued or running, or an asset event waiting for signals."""
-        for dag_id in ("social_ingest", "signals"):
-            if self.runs(dag_id, state=["queued", "running"]):
-                return True
-        return self.get("/dags/signals/assets/queuedEvents")["total_entries"] > 0
-
-    def settle(self, timeout: float = RUN_TIMEOUT) -> None:
-        """Wait until nothing runs or waits to run, twice in a row."""
-        deadline, quiet = time.monotonic() + timeout, 0
-        while quiet < 2:
-            assert time.monotonic() < deadline, "the stack did not settle"
-            quiet = 0 if self.busy() else quiet + 1
-            time.sleep(1)
+    """The demo feed (2026-11-20) and a small synthetic world (2026-10-02 to 10-05)."""
+    return demo_and_synthetic_feed(
+        tmp_path_factory.mktemp("feed"),
+        tmp_path_factory.mktemp("synthetic") / "world",
+        SYNTHETIC_DAYS,
+    )
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, feed: Path) -> Iterator[dict]:
     """The Celery stack for the whole module; stopped by PID at the end, and then no
     process of it may be left."""
-    # not under pytest's 0700 base: the Postgres user must reach its data dir
-    state_dir = Path(tempfile.mkdtemp(prefix="radar-stack-"))
-    data_dir = tmp_path_factory.mktemp("stack") / "data"
-    env = {**STACK_ENV, "RADAR_DATA_DIR": str(data_dir), "RADAR_FEED_DIR": str(feed)}
-    config = ops_stack.StackConfig(
-        mode="celery",
-        state_dir=state_dir,
-        workers=2,
-        worker_concurrency=2,
-        unpause=("social_ingest", "signals"),
-        extra_env=env,
-        timeout=180,
-        quiet=True,
-    )
-    started = time.monotonic()
-    try:
-        info = ops_stack.start(config)
-        print(f"stack up in {time.monotonic() - started:.0f}s")
-        yield {**info, "state_dir": state_dir, "warehouse": data_dir / "warehouse.duckdb"}
-    finally:
-        seen = stack_processes(state_dir)
-        ops_stack.stop(state_dir, quiet=True)
-        left = wait_gone(seen, state_dir)
-        shutil.rmtree(state_dir, ignore_errors=True)
-        assert not left, f"processes left behind: {left}"
-
-
-def stack_processes(state_dir: Path) -> list[psutil.Process]:
-    """Every process of the stack: the services' trees, and any process started with its
-    Airflow home or naming its state dir (a task process a killed worker orphaned)."""
-    found = {}
-    for pid in ops_stack.live_pids(ops_stack.Paths(state_dir)).values():
-        found.update({p.pid: p for p in ops_stack._process_tree(pid)})
-    home = str(ops_stack.Paths(state_dir).airflow_home)
-    for process in psutil.process_iter():
-        try:
-            if str(state_dir) in " ".join(process.cmdline()) or (
-                process.environ().get("AIRFLOW_HOME") == home
-            ):
-                found[process.pid] = process
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return list(found.values())
-
-
-def wait_gone(processes: list[psutil.Process], state_dir: Path) -> list[str]:
-    _, alive = psutil.wait_procs(processes, timeout=10)
-    alive += [p for p in stack_processes(state_dir) if p not in alive]
-    return [f"{p.pid} {p.name()}" for p in alive if p.is_running()]
-
-
-@contextmanager
-def radar_env(data_dir: Path, feed: Path) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("RADAR_DATA_DIR", "RADAR_FEED_DIR")}
-    os.environ.update(RADAR_DATA_DIR=str(data_dir), RADAR_FEED_DIR=str(feed))
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with running_stack(tmp_path_factory.mktemp("stack") / "data", feed) as info:
+        yield info
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, feed: Path, airflow_db: Path):
-    """Runs a day in-process, as ``make demo`` does: ``social_ingest`` then ``signals``,
-    each a ``dag.test()`` with the day as logical date, into its own warehouse."""
-    data_dir = tmp_path_factory.mktemp("reference") / "data"
-
-    def run_day(day: datetime) -> Path:
-        with radar_env(data_dir, feed):
-            for dag_id in ("social_ingest", "signals"):
-                run = load_dag(dag_id).test(logical_date=day)
-                assert str(run.state) == "success", f"in-process {dag_id} {day:%Y-%m-%d}"
-        return data_dir / "warehouse.duckdb"
-
-    return run_day
-
-
-def marts_as_of(warehouse: Path, days: list[datetime]) -> dict[str, list]:
-    """Every mart's rows as of the end of each day, sorted, load_id left out."""
-    ends = [(day + timedelta(days=1)).replace(tzinfo=None) for day in days]
-    contents = {}
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
-        for table in MARTS:
-            columns = [r[0] for r in conn.execute(f"describe {table}").fetchall()]
-            listed = ", ".join(c for c in columns if c != "load_id")
-            marks = ", ".join("?" for _ in ends)
-            rows = conn.execute(f"select {listed} from {table} where as_of in ({marks})", ends)
-            contents[table] = sorted(map(repr, rows.fetchall()))
-    return contents
-
-
-def wait_run(api: Api, dag_id: str, run_id: str) -> str:
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while (state := api.run_state(dag_id, run_id)) not in ("success", "failed"):
-        assert time.monotonic() < deadline, f"{dag_id} {run_id} still {state}"
-        time.sleep(1)
-    return state
-
-
-def signals_runs(api: Api) -> list[tuple]:
-    """Each signals run: its id, state and the as-of instants it computed, for messages."""
-    found = []
-    for run in api.runs("signals"):
-        quoted = urllib.parse.quote(run["dag_run_id"])
-        path = f"/dags/signals/dagRuns/{quoted}/taskInstances/as_of_times/xcomEntries/return_value"
-        try:
-            as_of = api.get(path).get("value")
-        except Exception as exc:  # no XCom: the task did not get that far
-            as_of = repr(exc)
-        events = api.get(f"/dags/signals/dagRuns/{quoted}/upstreamAssetEvents")
-        ends = [e["extra"].get("data_interval_end") for e in events["asset_events"]]
-        found.append((run["dag_run_id"], run["state"], ends, as_of))
-    return found
-
-
-def assert_every_signals_run_succeeded(api: Api) -> None:
-    states = {r["dag_run_id"]: r["state"] for r in api.runs("signals")}
-    assert states and set(states.values()) == {"success"}, states
+    """Runs a day in-process, as ``make demo`` does, into its own warehouse."""
+    return reference_runner(tmp_path_factory.mktemp("reference") / "data", feed)
 
 
 def test_a_triggered_run_then_signals_from_its_asset_equal_dag_test(stack, reference):
