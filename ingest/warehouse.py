@@ -151,9 +151,19 @@ def _connect_lake(lake: Lake, read_only: bool, memory_limit: str) -> duckdb.Duck
         options = [f"DATA_PATH {_quote(lake.data_path.rstrip('/') + '/')}"]
         if read_only:
             options.append("READ_ONLY")
-        conn.execute(
-            f"attach {_quote(LAKE_PREFIX + lake.catalog)} as {LAKE_ALIAS} ({', '.join(options)})"
-        )
+        catalog = _quote(LAKE_PREFIX + lake.catalog)
+        attach = f"attach {catalog} as {LAKE_ALIAS} ({', '.join(options)})"
+        for attempt in range(1, _ATTACH_ATTEMPTS + 1):
+            try:
+                conn.execute(attach)
+                break
+            except duckdb.Error as exc:
+                # the first attach of a new lake creates its catalog tables; processes that
+                # attach it at that same moment (the first run's loads) lose that race, and
+                # find the catalog made once they try again
+                if attempt == _ATTACH_ATTEMPTS or not _CREATED_MEANWHILE.search(str(exc)):
+                    raise
+                time.sleep(0.1 * attempt)
         conn.execute(f"use {LAKE_ALIAS}")
         conn.execute("set TimeZone = 'UTC'")
         _LAKES[conn] = lake
@@ -162,6 +172,12 @@ def _connect_lake(lake: Lake, read_only: bool, memory_limit: str) -> duckdb.Duck
         # the catalog string may hold a password: never let it reach a log through the error
         raise ConfigError(f"cannot attach {lake}: {_redacted(str(exc))}") from None
     return conn
+
+
+_ATTACH_ATTEMPTS = 8
+_CREATED_MEANWHILE = re.compile(
+    r"already exists|duplicate key value|could not serialize|conflict", re.IGNORECASE
+)
 
 
 def _spill_dir() -> Path:

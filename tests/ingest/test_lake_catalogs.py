@@ -67,3 +67,35 @@ def test_a_password_in_the_catalog_never_reaches_the_message(password: str):
 def test_an_empty_catalog_is_refused():
     with pytest.raises(ConfigError, match="names no catalog"):
         Lake.parse("ducklake:", "/tmp/x")
+
+
+def _attach(catalog: str, data_path: str, barrier, results) -> None:
+    from ingest.warehouse import Lake, connect
+
+    barrier.wait()
+    try:
+        with connect(Lake(catalog, data_path)) as conn:
+            conn.execute("select count(*) from ducklake_snapshots('warehouse')").fetchone()
+        results.put("ok")
+    except Exception as exc:  # reported to the test, which shows it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_attaching_a_new_lake_at_once_all_get_in(catalog_server, tmp_path: Path):
+    """The first run of a new stack: its loads attach the new lake at the same moment, and
+    all but one lose the race to create its catalog tables. Each must get in."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    for trial in range(2):
+        lake = catalog_server.lake(tmp_path / f"lake-{trial}")
+        barrier, results = spawn.Barrier(5), spawn.Queue()
+        processes = [
+            spawn.Process(target=_attach, args=(lake.catalog, lake.data_path, barrier, results))
+            for _ in range(5)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=120)
+        assert sorted(results.get(timeout=5) for _ in processes) == ["ok"] * 5
