@@ -4,10 +4,13 @@ DuckLake itself detects conflicting commits (two transactions that delete from, 
 into and delete from, one table: the later commit fails and is redone). Two things it
 cannot see need a lock:
 
-- **a landing file loaded twice at once.** Two loaders given the same new file would both
-  insert its rows, and inserts never conflict. Each loader try-locks every file before its
-  transaction and leaves a file locked by another loader to that one; under the lock it
-  re-reads ``meta.loaded_files``, so a file committed meanwhile is skipped.
+- **a key inserted twice.** Two loaders that both find a key new (the same landing file,
+  or two files of one platform holding the same account) would both insert it: inserts
+  never conflict, and DuckLake has no keys to refuse the second. Every key starts with the
+  platform, so a lock per platform and entity, held from before the transaction to its
+  commit, makes the loaders of one key space take turns; the next one's snapshot holds
+  the last one's rows (merged, not doubled) and its ``meta.loaded_files`` rows (so a file
+  committed meanwhile is skipped). Loaders of other platforms go on at the same time.
 - **the transforms' watermark.** An incremental model reads the rows whose ``load_id`` is
   above its last watermark. A loader takes its ``load_id`` before it commits, so the
   transforms must not take a watermark while a load holding a smaller id is still open:
@@ -17,7 +20,7 @@ cannot see need a lock:
 On a Postgres catalog these are session advisory locks on the catalog database, so they
 hold across machines and vanish with a process that dies. A local catalog (a DuckDB or
 SQLite file) takes one writer at a time anyway: there writers take one ``flock`` beside the
-data exclusively, which also vanishes with its process, and the file locks are implied.
+data exclusively, which also vanishes with its process, and the key-space locks are implied.
 """
 
 from __future__ import annotations
@@ -65,19 +68,17 @@ class LakeLocks:
         with self._held(_WRITERS, shared=False):
             yield
 
-    # one lock per landing file -----------------------------------------------------------
+    # one lock per key space: a platform's rows of one entity -------------------------------
 
-    def try_claim(self, names: list[str]) -> list[str]:
-        """Of ``names``, those now locked by this process; the rest another process holds.
-        (On a local catalog, whose writers hold the writers' lock exclusively, all.)"""
+    @contextlib.contextmanager
+    def key_space(self, name: str) -> Iterator[None]:
+        """Held by a load of ``name`` (``<platform>/<entity>``) until its commit (exclusive;
+        on a local catalog implied by the writers' lock)."""
         if self.lake.kind != "postgres":
-            return list(names)
-        return [name for name in names if self._try(name)]
-
-    def release(self, names: list[str]) -> None:
-        if self.lake.kind == "postgres":
-            for name in names:
-                self._unlock(name, shared=False)
+            yield
+            return
+        with self._held(f"radar:keys:{name}", shared=False):
+            yield
 
     def close(self) -> None:
         if self._pg is not None:
@@ -118,11 +119,6 @@ class LakeLocks:
                 cur.execute(f"select pg_advisory_lock{suffix}(%s)", [_key(name)])
             return
         fcntl.flock(self._local(), fcntl.LOCK_EX)
-
-    def _try(self, name: str) -> bool:
-        with self._postgres().cursor() as cur:
-            cur.execute("select pg_try_advisory_lock(%s)", [_key(name)])
-            return bool(cur.fetchone()[0])
 
     def _unlock(self, name: str, shared: bool) -> None:
         if self.lake.kind == "postgres":

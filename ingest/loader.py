@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -81,7 +81,7 @@ class LandingFileChangedError(RuntimeError):
 class LoadSummary:
     files_loaded: int = 0
     files_skipped: int = 0
-    # on the lake: files another loader held when this one reached them (it loads them)
+    # on the lake: files another loader committed while this one waited for them
     files_left_to_others: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     # groups that could not load, one line each: platform, entity, files and the error
@@ -349,16 +349,18 @@ def load_pending(
     before_commit: Callable[[], None] | None = None,
     locks: LakeLocks | None = None,
     platforms: list[str] | None = None,
+    only: Collection[str] | None = None,
 ) -> LoadSummary:
     """Load every landing file not loaded yet, a group of one entity per transaction.
 
-    On a DuckLake several loaders may run at once, each loading the files no other one
-    holds (``locks``: the lake's, by default those of the lake ``conn`` was opened on),
-    and a commit that conflicts with another writer's is redone. ``platforms``: only
-    their files (all: None)."""
+    On a DuckLake several loaders may run at once (``locks``: the lake's, by default those
+    of the lake ``conn`` was opened on): loaders of different platforms side by side,
+    those of one platform's entity in turn; a commit that conflicts with another
+    writer's is redone. ``platforms``: only their files; ``only``: only these landing files
+    (paths relative to ``data_dir``); all: None."""
     if locks is None and is_lake_connection(conn):
         with LakeLocks(lake_of(conn)) as own:
-            return load_pending(conn, data_dir, run_id, before_commit, own, platforms)
+            return load_pending(conn, data_dir, run_id, before_commit, own, platforms, only)
     landing_dir = data_dir / "landing"
     loaded = dict(conn.execute("select path, checksum from meta.loaded_files").fetchall())
     summary = LoadSummary()
@@ -367,6 +369,8 @@ def load_pending(
         if platforms is not None and platform not in platforms:
             continue
         rel_path = path.relative_to(data_dir).as_posix()
+        if only is not None and rel_path not in only:
+            continue
         digest = checksum(path)
         if rel_path in loaded:
             if loaded[rel_path] != digest:
@@ -415,24 +419,21 @@ def _load_on_lake(
     run_id: str,
     before_commit: Callable[[], None] | None,
 ) -> tuple[int, int]:
-    """``load_files`` on a DuckLake: only the files no other loader holds (that one loads
-    the rest), with a ``load_id`` taken under the writers' lock, the commit redone when it
-    conflicts with another writer's. Files committed by another loader before this one
-    claimed them are found in ``meta.loaded_files`` inside the transaction and left out.
-    Returns the files and rows it loaded."""
-    claimed = set(locks.try_claim([f.rel_path for f in group]))
-    mine = [f for f in group if f.rel_path in claimed]
-    try:
-        if not mine:
-            return 0, 0
-        with locks.writing():
-            load_id = next_load_id(conn)
-            return retry_conflicts(
-                lambda: load_files(conn, entity, mine, run_id, before_commit, load_id),
-                f"load {entity}",
-            )
-    finally:
-        locks.release(sorted(claimed))
+    """``load_files`` on a DuckLake. Every key of a table starts with the platform, so one
+    platform's rows of one entity are a key space of their own: loaders of the same
+    platform and entity take turns (a lock held to the commit), or a key new to both
+    would be inserted twice, since inserts never conflict in DuckLake and it has no keys
+    to refuse the second. Loaders of other platforms go on at the same time. A file that
+    another loader committed meanwhile is found in ``meta.loaded_files`` inside the
+    transaction and left out. The ``load_id`` is taken under the writers' lock, and a
+    commit that conflicts with another writer's is redone. Returns the files and rows
+    it loaded."""
+    with locks.key_space(f"{group[0].platform}/{entity}"), locks.writing():
+        load_id = next_load_id(conn)
+        return retry_conflicts(
+            lambda: load_files(conn, entity, group, run_id, before_commit, load_id),
+            f"load {entity}",
+        )
 
 
 def record_run_load(

@@ -2,6 +2,9 @@
 
     python tests/reliability/lake_load_driver.py <barrier dir> <loaders> <name> [platform …]
 
+A name ``slice-K-of-N`` loads only every Nth pending landing file from the Kth on (files of
+one platform and entity are then split between loaders).
+
 Waits until ``<loaders>`` drivers have reached the barrier, so that all of them load at
 once, then loads the pending landing files of the given platforms (all when none are
 given) with ``ingest.loader.load_pending`` under the run id ``concurrent``, and prints its
@@ -22,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ingest.loader import load_pending  # noqa: E402
+from ingest.loader import load_pending, pending_files  # noqa: E402
 from ingest.settings import RadarSettings  # noqa: E402
 from ingest.warehouse import apply_schema, connect  # noqa: E402
 
@@ -40,12 +43,22 @@ def main(barrier: Path, loaders: int, name: str, platforms: list[str]) -> None:
             time.sleep(0.01)
         started = time.time()
         delay = float(os.environ.get("COMMIT_DELAY", "0"))
+        only = None
+        if name.startswith("slice-"):
+            _, k, _, n = name.split("-")
+            pending = pending_files(settings.data_dir / "landing")
+            only = {
+                path.relative_to(settings.data_dir).as_posix()
+                for i, (_, _, path) in enumerate(pending)
+                if i % int(n) == int(k)
+            }
         summary = load_pending(
             conn,
             settings.data_dir,
             "concurrent",
             before_commit=(lambda: time.sleep(delay)) if delay else None,
             platforms=platforms or None,
+            only=only,
         )
         ended = time.time()
     print(json.dumps({"name": name, "started": started, "ended": ended, **asdict(summary)}))
