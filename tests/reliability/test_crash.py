@@ -134,8 +134,22 @@ def _opens(warehouse: WarehouseTarget) -> None:
     """The warehouse opens (replaying whatever write-ahead log a kill left) and reads."""
     if isinstance(warehouse, Path) and not warehouse.exists():
         return
+    if isinstance(warehouse, Lake) and not _catalog_made(warehouse):
+        return  # killed before its first attach made the catalog: as a file not yet created
     with connect(warehouse, read_only=True) as conn:
         conn.execute("select count(*) from duckdb_tables()").fetchone()
+
+
+def _catalog_made(lake: Lake) -> bool:
+    import psycopg2
+
+    conn = psycopg2.connect(lake.postgres_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select to_regclass('ducklake_metadata') is not null")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
 
 
 def _tables(warehouse: WarehouseTarget) -> dict[str, Counter]:
