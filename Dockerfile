@@ -29,6 +29,7 @@ COPY --from=requirements --chown=airflow:root /tmp/radar/requirements.txt ${RADA
 RUN pip install --no-cache-dir --requirement ${RADAR_HOME}/requirements.txt
 
 COPY --chown=airflow:root pyproject.toml README.md ${RADAR_HOME}/
+COPY --chown=airflow:root radar ${RADAR_HOME}/radar
 COPY --chown=airflow:root ingest ${RADAR_HOME}/ingest
 COPY --chown=airflow:root transforms ${RADAR_HOME}/transforms
 COPY --chown=airflow:root ops ${RADAR_HOME}/ops

@@ -82,7 +82,7 @@ bench-demo: setup
 
 ## a seeded synthetic world as a fixture feed (see docs/synthetic.md)
 synthetic: setup
-	$(BIN)/python -m ingest.synthetic --seed 7 --accounts 2000 --days 90 --out data/synthetic
+	$(BIN)/python -m synthetic --seed 7 --accounts 2000 --days 90 --out data/synthetic
 
 lint: setup
 	$(BIN)/ruff check .

@@ -121,8 +121,8 @@ def _page_bodies(pages: int) -> list[bytes]:
     """Pages of 40 statuses, newest first, one day apart, from the synthetic world."""
     import random
 
-    from ingest.synthetic import shapes
-    from ingest.synthetic.world import Niche, make_account, posts_for_day
+    from synthetic import shapes
+    from synthetic.world import Niche, make_account, posts_for_day
 
     niche = Niche("sourdough_baking", ("sourdough", "levain"), ("sourdough", "breadbaking"))
     account = make_account(7, "mastodon", 1, [niche], 30, 40.0)

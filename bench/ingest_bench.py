@@ -1,6 +1,6 @@
 """Ingest benchmark: recorded Mastodon pages → warehouse tables, three ways, side by side.
 
-For each size a synthetic Mastodon feed is written once (``python -m ingest.synthetic``,
+For each size a synthetic Mastodon feed is written once (``python -m synthetic``,
 cached under the work directory), then on the same files, each in fresh processes:
 
 - floor: DuckDB's own ``read_json`` of the pages straight into a posts and an accounts
@@ -75,7 +75,7 @@ def floor(feed: str, out: str) -> dict:
 
 def _extract_one(feed: Path, landing: Path, i: int, files: list[str]) -> tuple[int, int]:
     from ingest.extract import extract_fixture_batch
-    from ingest.settings import RadarSettings
+    from radar.settings import RadarSettings
 
     summary = extract_fixture_batch(
         feed,
@@ -110,8 +110,8 @@ def ours_extract(feed: str, data_dir: str, batches_file: str, workers: str) -> d
 
 def ours_load(data_dir: str) -> dict:
     from ingest.loader import load_pending
-    from ingest.settings import RadarSettings
-    from ingest.warehouse import apply_schema, connect
+    from radar.settings import RadarSettings
+    from radar.warehouse import apply_schema, connect
 
     settings = RadarSettings()
     with connect(
@@ -178,7 +178,7 @@ def feed_for(posts: int, workdir: Path, seed: int = 7) -> Path:
             [
                 sys.executable,
                 "-m",
-                "ingest.synthetic",
+                "synthetic",
                 "--seed",
                 str(seed),
                 "--accounts",
@@ -210,7 +210,7 @@ def _timed(fn) -> tuple[float, dict]:
 
 def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
     from ingest.extract import plan_fixture_batches
-    from ingest.settings import RadarSettings
+    from radar.settings import RadarSettings
 
     data_dir = workdir / "ours"
     settings = RadarSettings()

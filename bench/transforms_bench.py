@@ -58,8 +58,8 @@ TAGS = ["vegan", "sourdough", "houseplants", "trailrunning", "bread", "plantbase
 def generate(path, accounts: int, posts: int, days: int) -> None:
     """Core tables for ``posts`` posts over ``days`` days, in time order (``path``: a
     DuckDB file or a ``Lake``)."""
-    from ingest.settings import RadarSettings
-    from ingest.warehouse import apply_schema, connect
+    from radar.settings import RadarSettings
+    from radar.warehouse import apply_schema, connect
 
     with connect(path) as conn:
         apply_schema(conn, RadarSettings().sql_dir)
@@ -116,7 +116,7 @@ def generate(path, accounts: int, posts: int, days: int) -> None:
 def _take_load_id(conn: duckdb.DuckDBPyConnection) -> None:
     """``load_id`` := the next value of ``meta.load_seq``, taken as a load takes it: on the
     lake (no sequences) from its one-row table, outside a transaction."""
-    from ingest.warehouse import next_load_id
+    from radar.warehouse import next_load_id
 
     conn.execute("set variable load_id = ?::bigint", [next_load_id(conn)])
 
@@ -125,7 +125,7 @@ def add_day(path, accounts: int, posts: int, days: int, day: int = 0, volume: in
     """What a daily load brings for day ``days + day``: a follower snapshot per account,
     ``volume`` days' worth of new posts with their counts, and fresh counts of the posts
     of the two days before."""
-    from ingest.warehouse import connect
+    from radar.warehouse import connect
 
     per_day = posts // days * volume
     day_start = START + timedelta(days=days + day)
@@ -173,8 +173,8 @@ def add_day(path, accounts: int, posts: int, days: int, day: int = 0, volume: in
 
 
 def run_transforms_at(path, as_of: datetime) -> dict:
-    from ingest.settings import RadarSettings
-    from ingest.warehouse import Lake, connect
+    from radar.settings import RadarSettings
+    from radar.warehouse import Lake, connect
     from transforms.runner import run_transforms
 
     settings = RadarSettings()
@@ -239,7 +239,7 @@ select (select count(*) from daily), (select count(*) from tags)
 
 
 def anchor(path) -> None:
-    from ingest.warehouse import Lake, connect
+    from radar.warehouse import Lake, connect
 
     if isinstance(path, Lake):
         # as the file's: read-only, DuckDB's own memory limit

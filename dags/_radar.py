@@ -92,7 +92,7 @@ def run_interval(context, cron: str = INGEST_CRON) -> tuple[datetime, datetime]:
 
 
 def fail_fast(step: Callable) -> Callable:
-    """Run a task body so that an error no retry can fix (``ingest.errors.PermanentError``:
+    """Run a task body so that an error no retry can fix (``radar.errors.PermanentError``:
     bad config, unknown source, missing feed, a foreign lock on the warehouse) fails the
     task at once, and every failure leaves one ``RADAR FAILED`` line naming its cause."""
 
@@ -100,7 +100,7 @@ def fail_fast(step: Callable) -> Callable:
     def run(*args, **kwargs):
         from airflow.sdk.exceptions import AirflowFailException
 
-        from ingest.errors import PermanentError, one_line
+        from radar.errors import PermanentError, one_line
 
         ti = kwargs.get("ti")
         name = step.__name__ if ti is None else ti.task_id

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ingest.canonical import (
+from ingest.pages import PageRef, RecordedPage
+from radar.canonical import (
     Account,
     AccountDiscovery,
     AccountSnapshot,
@@ -23,7 +24,6 @@ from ingest.canonical import (
     Reject,
     has_lone_surrogate,
 )
-from ingest.pages import PageRef, RecordedPage
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.canonical import ENTITIES
 from ingest.landing import arrow_schema, safe_name
-from ingest.warehouse import literal_file
+from radar.canonical import ENTITIES
+from radar.warehouse import literal_file
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ MACROS = r"""
 create or replace temp macro radar_iso_ok(v) as v is null or regexp_full_match(v,
     '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)');
 create or replace temp macro radar_ts(v) as try_cast(v as timestamptz)::timestamp;
--- NFC without NULs, as ingest.text.clean_text. Text made only of characters that are
+-- NFC without NULs, as radar.text.clean_text. Text made only of characters that are
 -- NFC on their own and never compose with a neighbour (Latin up to U+02FF, punctuation,
 -- symbols, emoji, variation selectors; checked against Python's unicodedata in the tests)
 -- is already NFC, and skips the costly normalisation.

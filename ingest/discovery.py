@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingest.canonical import PROFILE_TERM
-from ingest.text import normalize_tag
-from ingest.warehouse import retry_conflicts
+from radar.canonical import PROFILE_TERM
+from radar.text import normalize_tag
+from radar.warehouse import retry_conflicts
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def read_queue(warehouse: Path) -> dict[str, list[str]]:
     """Queued accounts per platform, oldest first, as the live planner fetches them."""
     if not warehouse.exists():
         return {}
-    from ingest.warehouse import connect, table_columns
+    from radar.warehouse import connect, table_columns
 
     with connect(warehouse, read_only=True) as conn:
         if not table_columns(conn, "meta.tracking_queue"):

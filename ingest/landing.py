@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from ingest.batch import MappedBatch
-from ingest.canonical import ENTITIES
+from radar.canonical import ENTITIES
 
 _SCALARS: dict[type, pa.DataType] = {
     str: pa.string(),

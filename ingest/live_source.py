@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.batch import MappedBatch
 from ingest.bluesky.client import DEFAULT_PDS, BlueskyClient
-from ingest.config_file import read_config
 from ingest.extract import MAPPERS, ExtractSummary, batch_size
 from ingest.http import QuotaExhausted, RawArchive
 from ingest.instagram import live as instagram_live
@@ -26,6 +25,7 @@ from ingest.pages import RecordedPage
 from ingest.tiktok import live as tiktok_live
 from ingest.walk import as_pages, walk
 from ingest.youtube import live as youtube_live
+from radar.config_file import read_config
 
 log = logging.getLogger(__name__)
 ACCOUNTS_PER_BATCH = 25
@@ -117,7 +117,7 @@ def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
     """Newest committed post per (platform, account id or handle), from ``meta.cursors``."""
     if not warehouse.exists():
         return {}
-    from ingest.warehouse import connect, table_columns
+    from radar.warehouse import connect, table_columns
 
     with connect(warehouse, read_only=True) as conn:
         if not table_columns(conn, "meta.cursors"):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.lake_locks import LakeLocks
-from ingest.warehouse import (
+from radar.lake_locks import LakeLocks
+from radar.warehouse import (
     is_lake_connection,
     lake_of,
     literal_file,

@@ -12,10 +12,10 @@ import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from ingest.canonical import to_naive_utc
 from ingest.loader import checksum
-from ingest.settings import RadarSettings
-from ingest.warehouse import LAKE_ALIAS, Lake, connect
+from radar.canonical import to_naive_utc
+from radar.settings import RadarSettings
+from radar.warehouse import LAKE_ALIAS, Lake, connect
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.canonical import to_naive_utc
+from radar.canonical import to_naive_utc
 
 
 @dataclass(frozen=True)

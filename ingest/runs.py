@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 from pydantic import ValidationError
 
-from ingest.canonical import to_naive_utc
 from ingest.discovery import mark_discovered_accounts
-from ingest.errors import ConfigError, PermanentError, one_line
 from ingest.extract import MAPPERS, MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.landing import attempt_name
 from ingest.loader import LoadSummary, advance_cursors, load_pending, record_run_load
-from ingest.settings import RadarSettings
-from ingest.warehouse import Lake, apply_schema, connect
+from radar.canonical import to_naive_utc
+from radar.errors import ConfigError, PermanentError, one_line
+from radar.settings import RadarSettings
+from radar.warehouse import Lake, apply_schema, connect
 
 SOURCES = ("fixture", "live")
 

@@ -58,7 +58,7 @@ WAREHOUSES = ("file", "lake")
 LAKE_DATABASE = "radar_lake"
 LAKE_ROLE = "radar_lake"
 LAKE_PASSWORD = "lake_password"  # its file under secrets/
-LAKE_PREFIX = "ducklake:"  # ingest.warehouse's, without importing DuckDB into every command
+LAKE_PREFIX = "ducklake:"  # radar.warehouse's, without importing DuckDB into every command
 
 
 class StackError(RuntimeError):
@@ -775,7 +775,7 @@ def lake_sql(state_dir: Path = DEFAULT_STATE_DIR) -> str:
     """The SQL that attaches the stack's lake read-only in any DuckDB of this project's
     version (the ``duckdb`` CLI: ``duckdb -cmd "$(…)"``), with ``PGPASSWORD`` set. The
     extensions are loaded from their wheels' files, so nothing is downloaded."""
-    from ingest.warehouse import LAKE_ALIAS, _extension_file
+    from radar.warehouse import LAKE_ALIAS, _extension_file
 
     lake = _lake_info(state_dir)
 
@@ -917,7 +917,7 @@ def banner(info: dict, paths: Paths) -> str:
             "  attach the lake as an analyst (read-only, never blocks a run):",
             f'    eval "$({stack_cmd} lake-env)"   # RADAR_WAREHOUSE, its data path, PGPASSWORD',
             f'    duckdb -cmd "$({stack_cmd} lake-sql)"   # a duckdb CLI {_duckdb_version()}',
-            "    python: ingest.warehouse.connect(RadarSettings().warehouse, read_only=True)",
+            "    python: radar.warehouse.connect(RadarSettings().warehouse, read_only=True)",
         ]
     return "\n".join(lines)
 

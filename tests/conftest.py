@@ -9,12 +9,12 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.helpers and bench/, which the wheel leaves out
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="radar-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
@@ -22,12 +22,9 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.pop("RADAR_WAREHOUSE_PATH", None)
 os.environ.pop("RADAR_WAREHOUSE", None)
 os.environ.pop("RADAR_LAKE_DATA_PATH", None)
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT))  # bench/ is not an installed package
 sys.path.append(str(ROOT / "dags"))  # as Airflow does for the DAG bundle (_radar.py)
 
-DEMO_FEED = ROOT / "fixtures" / "demo"
-DEMO_INTERVAL = (datetime(2026, 11, 20), datetime(2026, 11, 21))
+from tests.helpers.paths import DEMO_FEED  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +53,7 @@ def catalog_server():
     """A real Postgres on 127.0.0.1 for DuckLake catalogs, one per test session."""
     import shutil
 
-    import lake_server
+    from tests.helpers import lake_server
 
     # not under pytest's tmp dir: as root, Postgres runs as its own user, who must be
     # able to reach its data dir
@@ -68,13 +65,11 @@ def catalog_server():
 
 
 @pytest.fixture(params=["file", "lake"])
-def warehouse_backend(
-    request, radar_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def warehouse_backend(request, radar_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Each backend in turn, chosen the way a user chooses it (``RADAR_WAREHOUSE``): the
     DuckDB file, then a DuckLake on a fresh Postgres catalog. Returns the target; the
     data dir is ``radar_env``'s."""
-    from ingest.settings import RadarSettings
+    from radar.settings import RadarSettings
 
     monkeypatch.delenv("RADAR_WAREHOUSE", raising=False)
     monkeypatch.delenv("RADAR_LAKE_DATA_PATH", raising=False)
@@ -89,8 +84,8 @@ def warehouse_backend(
 def fresh_warehouse(warehouse_backend, request, monkeypatch: pytest.MonkeyPatch):
     """A function that points the settings at a new data dir and a new, empty warehouse
     of the backend under test (a reference run beside the one under test)."""
-    from ingest.settings import RadarSettings
-    from ingest.warehouse import is_lake
+    from radar.settings import RadarSettings
+    from radar.warehouse import is_lake
 
     def switch(data_dir: Path):
         monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))

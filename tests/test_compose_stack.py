@@ -347,8 +347,8 @@ def test_the_init_step_creates_the_lake_catalog(
     then opens as that role. Idempotent; nothing to do for the DuckDB file."""
     import sys
 
-    from ingest.warehouse import Lake, apply_schema, connect
     from ops import stack
+    from radar.warehouse import Lake, apply_schema, connect
 
     database = catalog_server.new_database("compose_probe")  # a name no other test takes
     role = f"{database}_role"

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from warehouse_helpers import query
+from tests.helpers.warehouse_helpers import query
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,8 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
 from transforms.report import format_report
 from transforms.runner import run_transforms
 

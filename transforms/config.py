@@ -15,10 +15,10 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ingest.canonical import Platform
-from ingest.config_file import read_config
-from ingest.errors import ConfigError
-from ingest.text import normalize_tag
+from radar.canonical import Platform
+from radar.config_file import read_config
+from radar.errors import ConfigError
+from radar.text import normalize_tag
 
 Window = Literal[7, 30, 90]
 FLAGS = (

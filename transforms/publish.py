@@ -32,9 +32,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.errors import PermanentError
-from ingest.settings import RadarSettings
-from ingest.warehouse import connect
+from radar.errors import PermanentError
+from radar.settings import RadarSettings
+from radar.warehouse import connect
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.warehouse import WarehouseTarget
+from radar.warehouse import WarehouseTarget
 
 TRY_QUERY = (
     "select scope_type, scope, scope_rank, handle, followers, "

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.canonical import to_naive_utc
-from ingest.errors import PermanentError, one_line
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.canonical import to_naive_utc
+from radar.errors import PermanentError, one_line
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
 from transforms.report import format_report
 from transforms.runner import run_transforms
 

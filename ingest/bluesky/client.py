@@ -13,7 +13,6 @@ from datetime import datetime
 
 import httpx
 
-from ingest.canonical import to_naive_utc
 from ingest.http import (
     PlatformClient,
     RateLimiter,
@@ -24,6 +23,7 @@ from ingest.http import (
     retry_after_seconds,
 )
 from ingest.pages import RecordedPage
+from radar.canonical import to_naive_utc
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 DEFAULT_PDS = "https://bsky.social"

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from ingest.batch import MappedBatch, validate_page
 from ingest.bluesky import models
-from ingest.canonical import (
+from ingest.pages import RecordedPage
+from radar.canonical import (
     PROFILE_TERM,
     Account,
     AccountDiscovery,
@@ -19,8 +20,7 @@ from ingest.canonical import (
     PostKind,
     PostMetricSnapshot,
 )
-from ingest.pages import RecordedPage
-from ingest.text import clean_text, normalize_tag
+from radar.text import clean_text, normalize_tag
 
 PLATFORM = "bluesky"
 REASON_REPOST = "app.bsky.feed.defs#reasonRepost"

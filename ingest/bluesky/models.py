@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.canonical import Count, Timestamp
+from radar.canonical import Count, Timestamp
 
 
 class _Model(BaseModel):

@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 
 import httpx
 
-from ingest.canonical import to_naive_utc
 from ingest.http import PlatformClient, QuotaExhausted, RateLimiter, RawArchive, Retryable
 from ingest.instagram.models import ErrorEnvelope, GraphError
 from ingest.pages import RecordedPage
+from radar.canonical import to_naive_utc
 
 PLATFORM = "instagram"
 GRAPH_API = "https://graph.facebook.com/v25.0"

@@ -33,7 +33,10 @@ from ingest.batch import (
     parse_body,
     valid_items,
 )
-from ingest.canonical import (
+from ingest.instagram import models
+from ingest.instagram.client import graph_error
+from ingest.pages import RecordedPage
+from radar.canonical import (
     Account,
     AccountDiscovery,
     AccountSnapshot,
@@ -42,10 +45,7 @@ from ingest.canonical import (
     PostKind,
     PostMetricSnapshot,
 )
-from ingest.instagram import models
-from ingest.instagram.client import graph_error
-from ingest.pages import RecordedPage
-from ingest.text import clean_text, normalize_tag
+from radar.text import clean_text, normalize_tag
 
 PLATFORM = "instagram"
 _REQUESTED = re.compile(r"business_discovery\.username\(([^)]*)\)")

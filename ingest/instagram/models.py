@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from ingest.canonical import Count, Timestamp
+from radar.canonical import Count, Timestamp
 
 
 class _Model(BaseModel):

@@ -75,7 +75,7 @@ create or replace temp macro masto_unescape(h) as
         replace(replace(replace(replace(replace(replace(replace(replace(h,
             '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#34;', '"'),
             '&#39;', chr(39)), '&#x27;', chr(39)), '&apos;', chr(39)), '&amp;', '&') end;
--- ingest.text.html_to_text: <br> is a line break, a closing block a paragraph break,
+-- radar.text.html_to_text: <br> is a line break, a closing block a paragraph break,
 -- other tags go, entities are unescaped, lines are stripped, blank runs collapse. Each
 -- step runs only when its pattern occurs: most posts need few of them.
 create or replace temp macro masto_tags_to_breaks(h) as

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from urllib.parse import quote
 
-from ingest.canonical import to_naive_utc
 from ingest.http import PlatformClient, RateLimiter, RawArchive, mastodon_rate_limit, next_link
 from ingest.pages import RecordedPage
+from radar.canonical import to_naive_utc
 
 STATUSES_PAGE_SIZE = 40  # the API's maximum
 

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ingest.batch import MappedBatch, validate_page
-from ingest.canonical import (
+from ingest.mastodon import models
+from ingest.pages import RecordedPage
+from radar.canonical import (
     Account,
     AccountDiscovery,
     AccountSnapshot,
@@ -28,9 +30,7 @@ from ingest.canonical import (
     PostKind,
     PostMetricSnapshot,
 )
-from ingest.mastodon import models
-from ingest.pages import RecordedPage
-from ingest.text import clean_text, html_to_text, normalize_tag
+from radar.text import clean_text, html_to_text, normalize_tag
 
 PLATFORM = "mastodon"
 

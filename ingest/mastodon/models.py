@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from ingest.canonical import INT64_MAX, Count, Timestamp
+from radar.canonical import INT64_MAX, Count, Timestamp
 
 
 def _id(value: object) -> object:

@@ -50,8 +50,8 @@ from ingest.http import (
     retry_after_seconds,
 )
 from ingest.pages import RecordedPage
-from ingest.text import normalize_tag
 from ingest.tiktok.models import error_of
+from radar.text import normalize_tag
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,9 @@ from ingest.batch import (
     parse_body,
     valid_items,
 )
-from ingest.canonical import (
+from ingest.pages import RecordedPage
+from ingest.tiktok import models
+from radar.canonical import (
     Account,
     AccountDiscovery,
     AccountSnapshot,
@@ -32,9 +34,7 @@ from ingest.canonical import (
     PostKind,
     PostMetricSnapshot,
 )
-from ingest.pages import RecordedPage
-from ingest.text import clean_text, normalize_tag
-from ingest.tiktok import models
+from radar.text import clean_text, normalize_tag
 
 PLATFORM = "tiktok"
 # TikTok usernames: letters, digits, "_" and "."; not preceded by a word character, so

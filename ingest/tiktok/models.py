@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from ingest.canonical import Count
+from radar.canonical import Count
 
 # create_time is epoch seconds: from 1970 up to 2100-01-01. A millisecond value (13 digits)
 # would be a date tens of thousands of years away, which datetime cannot hold

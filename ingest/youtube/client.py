@@ -28,7 +28,6 @@ from datetime import datetime
 import httpx
 from pydantic import ValidationError
 
-from ingest.canonical import to_naive_utc
 from ingest.http import (
     DailyQuota,
     PlatformClient,
@@ -39,6 +38,7 @@ from ingest.http import (
 )
 from ingest.pages import RecordedPage
 from ingest.youtube.models import ErrorBody
+from radar.canonical import to_naive_utc
 
 API_BASE = "https://www.googleapis.com/youtube/v3"
 IDS_PER_REQUEST = 50  # channels.list and videos.list take at most 50 ids

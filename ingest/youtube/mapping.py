@@ -12,7 +12,10 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from ingest.batch import MappedBatch, validate_page
-from ingest.canonical import (
+from ingest.pages import RecordedPage
+from ingest.youtube import models
+from ingest.youtube.client import error_reasons
+from radar.canonical import (
     PROFILE_TERM,
     Account,
     AccountDiscovery,
@@ -22,10 +25,7 @@ from ingest.canonical import (
     PostKind,
     PostMetricSnapshot,
 )
-from ingest.pages import RecordedPage
-from ingest.text import clean_text, normalize_tag
-from ingest.youtube import models
-from ingest.youtube.client import error_reasons
+from radar.text import clean_text, normalize_tag
 
 PLATFORM = "youtube"
 # a '#' that starts a word (not a URL fragment or an HTML entity), with at least one letter:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
-from warehouse_helpers import MARTS, query, run_radar, table_contents
 
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
+from tests.helpers.feed_builder import mastodon_account, mastodon_status, page_line, write_pages
+from tests.helpers.warehouse_helpers import MARTS, query, run_radar, table_contents
 
 DAYS = [datetime(2026, 11, 18), datetime(2026, 11, 19), datetime(2026, 11, 20)]
 INSTANCE = "greens.social"

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import load_dag
+
+from tests.helpers.warehouse_helpers import load_dag
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = datetime(2026, 11, 20, tzinfo=UTC)

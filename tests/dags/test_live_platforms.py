@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from replay_server import ReplayServer, Reply
-from warehouse_helpers import query, run_radar
 
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
+from tests.helpers.replay_server import ReplayServer, Reply
+from tests.helpers.warehouse_helpers import query, run_radar
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = datetime(2026, 11, 20)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from feed_builder import mastodon_account, mastodon_status
-from replay_server import ReplayServer, Reply
-from warehouse_helpers import load_dag, query, run_radar
 
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
+from tests.helpers.feed_builder import mastodon_account, mastodon_status
+from tests.helpers.replay_server import ReplayServer, Reply
+from tests.helpers.warehouse_helpers import load_dag, query, run_radar
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = datetime(2026, 11, 20)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import load_dag, query, run_radar
 
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
+from tests.helpers.warehouse_helpers import load_dag, query, run_radar
 
 
 def test_old_raw_days_and_old_loaded_landing_files_go_unloaded_ones_stay(

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
-from warehouse_helpers import load_dag, query
 
 from ingest.extract import plan_fixture_batches
 from ingest.live_source import load_sources, plan_live_batches
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
+from tests.helpers.feed_builder import mastodon_account, mastodon_status, page_line, write_pages
+from tests.helpers.warehouse_helpers import load_dag, query
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = datetime(2026, 11, 20)

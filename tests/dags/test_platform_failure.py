@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import query, run_radar
 
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
+from tests.helpers.warehouse_helpers import query, run_radar
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,8 @@ import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
-from warehouse_helpers import CORE_AND_MARTS, query, run_radar, table_contents
-
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
+from tests.helpers.warehouse_helpers import CORE_AND_MARTS, query, run_radar, table_contents
 
 LOGICAL_DATE = datetime(2026, 11, 20, tzinfo=UTC)  # the day 11-20: [11-20, 11-21)
 

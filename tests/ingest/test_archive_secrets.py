@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from replay_server import ReplayServer, Reply
 
 from ingest.http import PlatformClient, RateLimiter, RawArchive
+from tests.helpers.replay_server import ReplayServer, Reply
 
 TOKEN = "EAABsecretTOKEN42"
 

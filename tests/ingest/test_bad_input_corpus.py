@@ -15,11 +15,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-from warehouse_helpers import query
 
 from ingest import runs
 from ingest.extract import extract_fixture_batch
+from tests.helpers.paths import ROOT
+from tests.helpers.warehouse_helpers import query
 
 CORPUS = ROOT / "tests" / "corpus" / "cases"
 DAY = date(2026, 11, 20)

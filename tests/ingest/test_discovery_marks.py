@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ingest.discovery import mark_discovered_accounts
-from ingest.warehouse import apply_schema, connect
+from radar.warehouse import apply_schema, connect
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 11, 20)

@@ -14,15 +14,14 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from fault_proxy import INSTANCE, NEWEST, FakeMastodon, FaultProxy
-from warehouse_helpers import query
-
 from ingest.http import RetriesExhausted
 from ingest.live_source import Sources, extract_live_batch
 from ingest.loader import load_pending
 from ingest.pages import read_pages
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
+from tests.helpers.fault_proxy import INSTANCE, NEWEST, FakeMastodon, FaultProxy
+from tests.helpers.warehouse_helpers import query
 
 ACCOUNTS = int(os.environ.get("RADAR_FAULT_ACCOUNTS", "48"))
 PAGES = 25

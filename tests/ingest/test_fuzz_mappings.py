@@ -19,10 +19,8 @@ import os
 from datetime import date, datetime
 from pathlib import Path
 
-from corpus import build as corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from warehouse_helpers import landed_rows
 
 from ingest.batch import MappedBatch
 from ingest.bluesky.mapping import DISCOVERY_MAPPERS as BLUESKY_DISCOVERY
@@ -35,6 +33,8 @@ from ingest.mastodon.mapping import MAPPERS as MASTODON
 from ingest.pages import BadLine, PageRef, RecordedPage, scan_pages
 from ingest.tiktok import mapping as tiktok
 from ingest.youtube import mapping as youtube
+from tests.corpus import build as corpus
+from tests.helpers.warehouse_helpers import landed_rows
 
 SCALE = float(os.environ.get("RADAR_FUZZ_EXAMPLES", "1"))
 FUZZ = settings(

@@ -1,6 +1,6 @@
 """The shared HTTP layer: resuming a retried walk, daily quotas, platform error hooks, POST.
 
-All against a real server on 127.0.0.1 (tests/replay_server.py).
+All against a real server on 127.0.0.1 (tests/helpers/replay_server.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from feed_builder import mastodon_account, mastodon_status
-from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.http import (
@@ -29,6 +27,8 @@ from ingest.live_source import Sources, extract_live_batch
 from ingest.mastodon.client import MastodonClient
 from ingest.mastodon.mapping import map_account_statuses
 from ingest.pages import PageRef, RecordedPage, read_pages
+from tests.helpers.feed_builder import mastodon_account, mastodon_status
+from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,7 +169,7 @@ def test_a_cleared_task_lands_new_files_and_leaves_the_loaded_ones_alone(server,
     changed since (a queued account added): the new try replays what it can, lands files
     of its own, and the loader takes them beside the first try's."""
     from ingest.loader import load_pending
-    from ingest.warehouse import apply_schema, connect
+    from radar.warehouse import apply_schema, connect
 
     bob = mastodon_account("bob", "greens.social", 15_000, local_id="8")
     server.routes["/api/v1/accounts/lookup?acct=alice"] = [Reply(body=json.dumps(ALICE))]

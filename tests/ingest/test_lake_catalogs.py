@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_INTERVAL
-from warehouse_helpers import CORE_AND_MARTS, run_pipeline, table_contents
 
-from ingest.errors import ConfigError
-from ingest.settings import RadarSettings
-from ingest.warehouse import Lake, connect
+from radar.errors import ConfigError
+from radar.settings import RadarSettings
+from radar.warehouse import Lake, connect
+from tests.helpers.paths import DEMO_INTERVAL
+from tests.helpers.warehouse_helpers import CORE_AND_MARTS, run_pipeline, table_contents
 
 
 def _demo_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch, warehouse: str | None) -> dict:
@@ -70,7 +70,7 @@ def test_an_empty_catalog_is_refused():
 
 
 def _attach(catalog: str, data_path: str, barrier, results) -> None:
-    from ingest.warehouse import Lake, connect
+    from radar.warehouse import Lake, connect
 
     barrier.wait()
     try:

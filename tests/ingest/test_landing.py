@@ -10,8 +10,8 @@ import pytest
 
 from ingest import landing
 from ingest.batch import MappedBatch
-from ingest.canonical import AccountSnapshot, Post
 from ingest.loader import pending_files
+from radar.canonical import AccountSnapshot, Post
 
 T = datetime(2026, 11, 20, 6)
 

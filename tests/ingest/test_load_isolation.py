@@ -10,12 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from warehouse_helpers import query
 
 from ingest import runs
 from ingest.loader import load_pending
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
+from tests.helpers.warehouse_helpers import query
 
 DAY, END = datetime(2026, 11, 20), datetime(2026, 11, 21)
 

@@ -6,15 +6,15 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
-from small_disk import fill, mounted_small_disk
-from warehouse_helpers import query, table_contents
 
 from ingest import runs
 from ingest.landing import write_parquet_atomic
 from ingest.loader import LandingFileChangedError, load_pending
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
+from tests.helpers.feed_builder import mastodon_account, mastodon_status, page_line, write_pages
+from tests.helpers.small_disk import fill, mounted_small_disk
+from tests.helpers.warehouse_helpers import query, table_contents
 
 T1, T2 = datetime(2026, 11, 20, 6), datetime(2026, 11, 21, 6)
 CORE = [
@@ -150,7 +150,7 @@ def _random_parts(seed: int, parts: int) -> list:
     import random
 
     from ingest.batch import MappedBatch
-    from ingest.canonical import Account, Post, PostKind, PostMetricSnapshot
+    from radar.canonical import Account, Post, PostKind, PostMetricSnapshot
 
     rng = random.Random(seed)
     days = [datetime(2026, 11, d, 6) for d in (18, 19, 20)]
@@ -263,8 +263,8 @@ _KILLED_ON_THIRD_COMMIT = """
 import os, signal, sys
 from pathlib import Path
 from ingest.loader import load_pending
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
 
 settings, groups = RadarSettings(), []
 def kill_on_third_commit():

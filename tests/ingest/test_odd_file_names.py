@@ -8,11 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import CORE, run_pipeline, table_contents
 
-from ingest.errors import ConfigError
-from ingest.settings import RadarSettings
-from ingest.warehouse import connect
+from radar.errors import ConfigError
+from radar.settings import RadarSettings
+from radar.warehouse import connect
+from tests.helpers.warehouse_helpers import CORE, run_pipeline, table_contents
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY, END = datetime(2026, 11, 20), datetime(2026, 11, 21)

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from feed_builder import mastodon_account, page_line, write_pages
 
 from ingest import runs
 from ingest.live_source import MastodonSources, Sources, plan_live_batches
+from tests.helpers.feed_builder import mastodon_account, page_line, write_pages
 
 NOW = datetime(2026, 11, 26, 9, 30)
 

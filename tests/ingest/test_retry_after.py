@@ -6,9 +6,9 @@ from __future__ import annotations
 from email.utils import formatdate
 
 import pytest
-from replay_server import ReplayServer, Reply
 
 from ingest.http import PlatformClient, RateLimiter, RetriesExhausted
+from tests.helpers.replay_server import ReplayServer, Reply
 
 
 @pytest.fixture

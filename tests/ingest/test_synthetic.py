@@ -12,18 +12,18 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DEMO_FEED, DEMO_INTERVAL, ROOT
-from warehouse_helpers import landed_rows, query
 
 from ingest.extract import extract_fixture_batch
 from ingest.fixture_source import feed_files
+from tests.helpers.paths import DEMO_FEED, DEMO_INTERVAL, ROOT
+from tests.helpers.warehouse_helpers import landed_rows, query
 
 START = datetime(2026, 8, 1)
 
 
 def generate(out: Path, *args: str) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "ingest.synthetic", "--out", str(out), "--quiet", *args],
+        [sys.executable, "-m", "synthetic", "--out", str(out), "--quiet", *args],
         check=True,
         cwd=ROOT,
         capture_output=True,
@@ -59,7 +59,7 @@ def test_one_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path: Path)
 def test_refuses_to_write_into_a_directory_that_is_not_empty(tmp_path: Path):
     (tmp_path / "old.txt").write_text("x")
     out = subprocess.run(
-        [sys.executable, "-m", "ingest.synthetic", "--out", str(tmp_path), "--days", "1"],
+        [sys.executable, "-m", "synthetic", "--out", str(tmp_path), "--days", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -69,7 +69,7 @@ def test_refuses_to_write_into_a_directory_that_is_not_empty(tmp_path: Path):
 
 def _peak_rss_kb(out: Path, days: int) -> int:
     code = (
-        "import resource, sys; from ingest.synthetic.__main__ import main; "
+        "import resource, sys; from synthetic.__main__ import main; "
         f"main(['--out', {str(out)!r}, '--accounts', '300', '--days', '{days}', '--quiet']); "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )

@@ -3,7 +3,7 @@
     python tests/reliability/crash_driver.py extract|load|transform 2026-08-01
 
 The steps are the task bodies the DAGs call, without Airflow, as
-``tests/warehouse_helpers.run_pipeline`` runs them: ``extract`` plans and extracts the day
+``tests/helpers/warehouse_helpers.run_pipeline`` runs them: ``extract`` plans and extracts the day
 (attempt 1 every time, so a rerun lands the same files under the same names), ``load``
 loads everything landed, ``transform`` builds the signals as of the day's end. The run id
 is the day's scheduled run, the same for every attempt, as Airflow keeps it for a retry.

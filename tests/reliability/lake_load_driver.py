@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from ingest.loader import load_pending, pending_files  # noqa: E402
-from ingest.settings import RadarSettings  # noqa: E402
-from ingest.warehouse import apply_schema, connect  # noqa: E402
+from radar.settings import RadarSettings  # noqa: E402
+from radar.warehouse import apply_schema, connect  # noqa: E402
 
 
 def main(barrier: Path, loaders: int, name: str, platforms: list[str]) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ingest.settings import RadarSettings  # noqa: E402
-from ingest.warehouse import connect, literal_file  # noqa: E402
+from radar.settings import RadarSettings  # noqa: E402
+from radar.warehouse import connect, literal_file  # noqa: E402
 
 KEYS = {
     "core.accounts": "platform, account_id",

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.warehouse import Lake, WarehouseTarget, connect
+from radar.warehouse import Lake, WarehouseTarget, connect
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("crash_driver.py")
@@ -71,7 +71,7 @@ IGNORED_EVERYWHERE = {"load_id"}
 def world(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("world")
     subprocess.run(
-        [sys.executable, "-m", "ingest.synthetic", "--seed", "7", "--accounts", "60"]
+        [sys.executable, "-m", "synthetic", "--seed", "7", "--accounts", "60"]
         + ["--days", str(len(DAYS)), "--start", DAYS[0].isoformat(), "--out", str(out)],
         check=True,
         capture_output=True,

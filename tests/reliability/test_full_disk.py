@@ -9,13 +9,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DEMO_INTERVAL
-from small_disk import fill, mounted_small_disk
-from warehouse_helpers import query
 
 from ingest import runs
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
+from tests.helpers.paths import DEMO_INTERVAL
+from tests.helpers.small_disk import fill, mounted_small_disk
+from tests.helpers.warehouse_helpers import query
 from transforms.runner import run_transforms
 
 

@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_FEED, ROOT
-from warehouse_helpers import table_contents
 
 from ingest import runs
 from ingest.loader import pending_files
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
+from tests.helpers.paths import DEMO_FEED, ROOT
+from tests.helpers.warehouse_helpers import table_contents
 from transforms.runner import discover_models, run_transforms
 
 HERE = Path(__file__).parent
@@ -56,7 +56,7 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     feed = tmp_path_factory.mktemp("feed")
     world = tmp_path_factory.mktemp("synthetic") / "world"
     subprocess.run(
-        [sys.executable, "-m", "ingest.synthetic", "--seed", "5", "--accounts", "90",
+        [sys.executable, "-m", "synthetic", "--seed", "5", "--accounts", "90",
          "--days", "3", "--start", DAYS[0].date().isoformat(), "--accounts-per-file", "6",
          "--out", str(world), "--quiet"],
         check=True, cwd=ROOT, capture_output=True,

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.warehouse import apply_schema, connect, schema_files
+from radar.warehouse import apply_schema, connect, schema_files
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL_DIR = ROOT / "sql"
@@ -49,13 +49,13 @@ def _0005_with_alters(text: str) -> str:
     return text[:start] + ALTERS + text[end:]
 
 
-# applies the schema through ingest.warehouse.apply_schema; SIGKILLs itself right after
+# applies the schema through radar.warehouse.apply_schema; SIGKILLs itself right after
 # the COMMIT of migration number argv[2] (0: never), or is killed from outside
 _CHILD = """
 import os, signal, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[4])
-from ingest.warehouse import apply_schema, connect
+from radar.warehouse import apply_schema, connect
 
 class KillAfterCommit:
     def __init__(self, conn, nth):

@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from stack_helpers import (
+
+from ops import stack as ops_stack
+from tests.helpers.stack_helpers import (
     DEMO_DAY,
     RUN_TIMEOUT,
     Api,
@@ -36,9 +38,7 @@ from stack_helpers import (
     signals_runs,
     wait_run,
 )
-from warehouse_helpers import CORE, table_contents
-
-from ops import stack as ops_stack
+from tests.helpers.warehouse_helpers import CORE, table_contents
 
 pytestmark = pytest.mark.stack
 

@@ -29,8 +29,11 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_FEED, ROOT
-from stack_helpers import (
+
+from ops import stack as ops_stack
+from radar.warehouse import Lake, connect
+from tests.helpers.paths import DEMO_FEED, ROOT
+from tests.helpers.stack_helpers import (
     DEMO_DAY,
     RUN_TIMEOUT,
     Api,
@@ -40,10 +43,7 @@ from stack_helpers import (
     running_stack,
     wait_run,
 )
-from warehouse_helpers import CORE, MARTS, table_contents
-
-from ingest.warehouse import Lake, connect
-from ops import stack as ops_stack
+from tests.helpers.warehouse_helpers import CORE, MARTS, table_contents
 
 pytestmark = pytest.mark.stack
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from small_disk import fill, mounted_small_disk
-from warehouse_helpers import load_dag, run_radar
 
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
+from tests.helpers.small_disk import fill, mounted_small_disk
+from tests.helpers.warehouse_helpers import load_dag, run_radar
 from transforms.publish import publish_analyst_copy, published_path, temp_prefix
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
 from transforms.config import ConfigError, load_brands, load_scoring, load_taxonomy
 
 

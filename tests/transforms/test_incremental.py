@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from core_builder import config_with, insert_rows
-from planted_world import AS_OF, build_planted_world
 
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect, is_lake_connection
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect, is_lake_connection
+from tests.helpers.core_builder import config_with, insert_rows
+from tests.helpers.planted_world import AS_OF, build_planted_world
 from transforms.runner import discover_models, run_transforms
 
 TABLES = {

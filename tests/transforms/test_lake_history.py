@@ -11,12 +11,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from core_builder import config_with
-from warehouse_helpers import run_pipeline
 
 from ingest.maintenance import tend_lake
-from ingest.settings import RadarSettings
-from ingest.warehouse import connect
+from radar.settings import RadarSettings
+from radar.warehouse import connect
+from tests.helpers.core_builder import config_with
+from tests.helpers.warehouse_helpers import run_pipeline
 from transforms.runs import build_signals
 
 START, END = datetime(2026, 11, 20), datetime(2026, 11, 21)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_INTERVAL
-from warehouse_helpers import run_pipeline
 
-from ingest.errors import PermanentError
+from radar.errors import PermanentError
+from tests.helpers.paths import DEMO_INTERVAL
+from tests.helpers.warehouse_helpers import run_pipeline
 from transforms import runs as signal_runs
 
 START, END = DEMO_INTERVAL

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from core_builder import build_and_transform, config_with
-from planted_world import AS_OF, NICHE_TEXTS, build_planted_world
-from warehouse_helpers import query
+
+from tests.helpers.core_builder import build_and_transform, config_with
+from tests.helpers.planted_world import AS_OF, NICHE_TEXTS, build_planted_world
+from tests.helpers.warehouse_helpers import query
 
 
 @pytest.mark.parametrize("seed", [7, 2026])

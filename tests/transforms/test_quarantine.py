@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from conftest import DEMO_INTERVAL
-from warehouse_helpers import query, run_pipeline
 
-from ingest.settings import RadarSettings
+from radar.settings import RadarSettings
+from tests.helpers.paths import DEMO_INTERVAL
+from tests.helpers.warehouse_helpers import query, run_pipeline
 from transforms import runs as signal_runs
 
 START, END = DEMO_INTERVAL

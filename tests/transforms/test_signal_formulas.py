@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from core_builder import World, build_and_transform, config_with
-from warehouse_helpers import query
+
+from tests.helpers.core_builder import World, build_and_transform, config_with
+from tests.helpers.warehouse_helpers import query
 
 AS_OF = datetime(2026, 3, 1)  # windows cross the end of February
 EVERY_WINDOW_RATED = {"min_own_posts": {7: 1, 30: 1, 90: 1}}
@@ -305,8 +306,8 @@ def test_excluded_brand_terms_zero_the_fit_but_keep_the_account_visible(
 def test_text_features_are_computed_once_per_post_and_rebuilt_on_config_change(
     warehouse: Path, tmp_path: Path
 ):
-    from ingest.settings import RadarSettings
-    from ingest.warehouse import connect
+    from radar.settings import RadarSettings
+    from radar.warehouse import connect
     from transforms.runner import run_transforms
 
     world = World()

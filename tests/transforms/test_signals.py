@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from feed_builder import mastodon_account, mastodon_status, page_line, write_pages
-from warehouse_helpers import query, run_pipeline
 
-from ingest.settings import RadarSettings
-from ingest.warehouse import connect
+from radar.settings import RadarSettings
+from radar.warehouse import connect
+from tests.helpers.feed_builder import mastodon_account, mastodon_status, page_line, write_pages
+from tests.helpers.warehouse_helpers import query, run_pipeline
 from transforms.runner import DataTestError, run_transforms
 
 INSTANCE = "greens.social"

@@ -8,13 +8,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.bluesky.client import BlueskyClient
 from ingest.bluesky.mapping import map_get_author_feed, map_get_profiles
 from ingest.http import PlatformHTTPError, RawArchive, RetriesExhausted
 from ingest.pages import read_pages
+from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
 FEED = "/xrpc/app.bsky.feed.getAuthorFeed"

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from replay_server import ReplayServer, Reply
 
 from ingest.bluesky.client import BlueskyLoginError
 from ingest.discovery import queue_discovered
 from ingest.live_source import BlueskySources, Sources, extract_live_discovery
 from ingest.loader import load_pending
 from ingest.pages import read_pages
-from ingest.warehouse import apply_schema, connect
+from radar.warehouse import apply_schema, connect
+from tests.helpers.replay_server import ReplayServer, Reply
 
 START = datetime(2026, 11, 20)
 ROOT = Path(__file__).resolve().parents[3]

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.http import (
@@ -26,6 +25,7 @@ from ingest.http import (
 from ingest.instagram.client import InstagramAccessError, InstagramClient, UsageReader
 from ingest.instagram.mapping import map_business_discovery
 from ingest.pages import read_pages
+from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
 ME = "17841405309211844"

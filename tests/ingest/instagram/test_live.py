@@ -11,13 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pydantic import ValidationError
-from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.http import RawArchive
 from ingest.instagram.client import InstagramAccessError
 from ingest.instagram.live import InstagramSources, fetch_discovery_pages, fetch_pages
 from ingest.instagram.mapping import DISCOVERY_MAPPERS, MAPPERS
+from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
 ME = "17841405309211844"

@@ -9,13 +9,6 @@ import httpx
 import pytest
 
 from ingest.batch import MappedBatch
-from ingest.canonical import (
-    Account,
-    AccountDiscovery,
-    AccountSnapshot,
-    Post,
-    PostMetricSnapshot,
-)
 from ingest.http import redact_url
 from ingest.instagram.client import (
     CANDIDATE_MEDIA_FIELDS,
@@ -31,6 +24,13 @@ from ingest.instagram.mapping import (
     requested_username,
 )
 from ingest.pages import PageRef, RecordedPage
+from radar.canonical import (
+    Account,
+    AccountDiscovery,
+    AccountSnapshot,
+    Post,
+    PostMetricSnapshot,
+)
 
 FETCHED = datetime(2026, 11, 20, 6)
 ME = "17841405309211844"

@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from feed_builder import iso, mastodon_account, mastodon_status
-from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.http import PlatformHTTPError, RawArchive, RetriesExhausted
 from ingest.mastodon.client import MastodonClient
 from ingest.mastodon.mapping import map_account_statuses, map_accounts_lookup, map_tag_timeline
 from ingest.pages import read_pages
+from tests.helpers.feed_builder import iso, mastodon_account, mastodon_status
+from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
 STATUSES = "/api/v1/accounts/1/statuses"

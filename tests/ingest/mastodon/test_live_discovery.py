@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from feed_builder import mastodon_account, mastodon_status
-from replay_server import ReplayServer, Reply
 
 from ingest.live_source import (
     DiscoverySources,
@@ -18,6 +16,8 @@ from ingest.live_source import (
     extract_live_discovery,
 )
 from ingest.pages import read_pages
+from tests.helpers.feed_builder import mastodon_account, mastodon_status
+from tests.helpers.replay_server import ReplayServer, Reply
 
 START = datetime(2026, 11, 20)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from feed_builder import iso, mastodon_account, mastodon_status
-
 from ingest.batch import MappedBatch
 from ingest.mastodon.mapping import map_account_statuses, map_accounts_lookup
 from ingest.pages import PageRef, RecordedPage
-from ingest.text import html_to_text
+from radar.text import html_to_text
+from tests.helpers.feed_builder import iso, mastodon_account, mastodon_status
 
 FETCHED = datetime(2026, 11, 20, 6)
 INSTANCE = "bakers.social"

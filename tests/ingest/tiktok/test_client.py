@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.http import (
@@ -30,6 +29,7 @@ from ingest.tiktok.client import (
 )
 from ingest.tiktok.live import TikTokSources, fetch_discovery_pages, fetch_pages
 from ingest.tiktok.mapping import MAPPERS, map_user_info, map_video_query, map_video_search
+from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
 NOW_TS = NOW.replace(tzinfo=UTC).timestamp()

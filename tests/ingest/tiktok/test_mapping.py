@@ -7,15 +7,6 @@ import json
 from datetime import datetime
 
 from ingest.batch import MappedBatch
-from ingest.canonical import (
-    Account,
-    AccountDiscovery,
-    AccountSnapshot,
-    FollowerPrecision,
-    Post,
-    PostKind,
-    PostMetricSnapshot,
-)
 from ingest.pages import PageRef, RecordedPage, read_pages, request_key
 from ingest.tiktok.mapping import (
     DISCOVERY_MAPPERS,
@@ -26,6 +17,15 @@ from ingest.tiktok.mapping import (
     map_video_search,
 )
 from ingest.tiktok.models import Video
+from radar.canonical import (
+    Account,
+    AccountDiscovery,
+    AccountSnapshot,
+    FollowerPrecision,
+    Post,
+    PostKind,
+    PostMetricSnapshot,
+)
 
 FETCHED = datetime(2026, 11, 20, 6)
 API = "https://open.tiktokapis.com"

@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from replay_server import FakeTime, ReplayServer, Reply
 
 from ingest.batch import MappedBatch
 from ingest.http import (
@@ -24,6 +23,7 @@ from ingest.http import (
 from ingest.pages import read_pages
 from ingest.youtube.client import QUOTA_TZ, YouTubeAccessError, YouTubeClient, uploaded_videos
 from ingest.youtube.mapping import map_channels, map_videos
+from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
 KEY = "AIzaSy-s3cret-test-key"

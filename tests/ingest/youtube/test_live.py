@@ -11,15 +11,15 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from replay_server import ReplayServer, Reply
 
 from ingest.batch import MappedBatch
-from ingest.canonical import PROFILE_TERM
 from ingest.http import QuotaExhausted, RawArchive
 from ingest.pages import read_pages
 from ingest.youtube.client import YouTubeAccessError
 from ingest.youtube.live import YouTubeSources, fetch_discovery_pages, fetch_pages
 from ingest.youtube.mapping import DISCOVERY_MAPPERS, MAPPERS
+from radar.canonical import PROFILE_TERM
+from tests.helpers.replay_server import ReplayServer, Reply
 
 UNTIL = datetime(2026, 11, 21)
 NOW = UNTIL - timedelta(hours=1)

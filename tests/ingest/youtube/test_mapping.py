@@ -8,15 +8,6 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from ingest.batch import MappedBatch
-from ingest.canonical import (
-    Account,
-    AccountDiscovery,
-    AccountSnapshot,
-    FollowerPrecision,
-    Post,
-    PostKind,
-    PostMetricSnapshot,
-)
 from ingest.pages import PageRef, RecordedPage
 from ingest.youtube.mapping import (
     DISCOVERY_MAPPERS,
@@ -26,6 +17,15 @@ from ingest.youtube.mapping import (
     map_playlist_items,
     map_search,
     map_videos,
+)
+from radar.canonical import (
+    Account,
+    AccountDiscovery,
+    AccountSnapshot,
+    FollowerPrecision,
+    Post,
+    PostKind,
+    PostMetricSnapshot,
 )
 
 FETCHED = datetime(2026, 11, 20, 6)

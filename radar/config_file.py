@@ -8,7 +8,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel
 
-from ingest.errors import ConfigError, one_line
+from radar.errors import ConfigError, one_line
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import duckdb
 import psutil
-from conftest import DEMO_FEED, ROOT
-from warehouse_helpers import MARTS, load_dag
 
 from ops import stack as ops_stack
+from tests.helpers.paths import DEMO_FEED, ROOT
+from tests.helpers.warehouse_helpers import MARTS, load_dag
 
 DEMO_DAY = datetime(2026, 11, 20, tzinfo=UTC)
 RUN_TIMEOUT = 300.0
@@ -39,7 +39,7 @@ def demo_and_synthetic_feed(out: Path, synthetic: Path, days: list[datetime]) ->
     """The demo feed (2026-11-20) and a small synthetic world of ``days`` in one feed dir
     ``out``: the stack's workers read one RADAR_FEED_DIR for the whole test."""
     subprocess.run(
-        [sys.executable, "-m", "ingest.synthetic", "--seed", "11", "--accounts", "80",
+        [sys.executable, "-m", "synthetic", "--seed", "11", "--accounts", "80",
          "--days", str(len(days)), "--start", days[0].date().isoformat(),
          "--out", str(synthetic), "--quiet"],
         check=True, cwd=ROOT, capture_output=True,

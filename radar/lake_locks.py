@@ -32,7 +32,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingest.warehouse import Lake
+from radar.warehouse import Lake
 
 _WRITERS = "radar:writers"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import yaml
 
-from ingest.settings import RadarSettings
-from ingest.warehouse import apply_schema, connect
+from radar.settings import RadarSettings
+from radar.warehouse import apply_schema, connect
 from transforms.runner import run_transforms
 
 T0 = datetime(2026, 1, 1)

@@ -9,8 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.warehouse import Lake
 from ops import stack
+from radar.warehouse import Lake
 
 
 @dataclass

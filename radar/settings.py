@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.warehouse import LAKE_PREFIX, Lake, WarehouseTarget
+from radar.warehouse import LAKE_PREFIX, Lake, WarehouseTarget
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

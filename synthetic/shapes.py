@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from ingest.synthetic.world import SynthAccount, SynthPost, did_of
+from synthetic.world import SynthAccount, SynthPost, did_of
 
 _EPOCH = datetime(1970, 1, 1)
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"  # atproto's sortable base32

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from core_builder import World
+from tests.helpers.core_builder import World
 
 AS_OF = datetime(2026, 3, 1)
 NICHE_TEXTS = {

@@ -1,4 +1,4 @@
-"""``python -m ingest.synthetic --seed 7 --accounts 2000 --days 90 --out data/synthetic``
+"""``python -m synthetic --seed 7 --accounts 2000 --days 90 --out data/synthetic``
 
 Writes a seeded world as recorded platform pages that ``RADAR_FEED_DIR`` can replay, with
 its planted truth (``truth.csv``) beside it.
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from ingest.synthetic.feed import PLATFORMS, SyntheticFeed, stderr_progress
-from ingest.synthetic.world import Niche
+from synthetic.feed import PLATFORMS, SyntheticFeed, stderr_progress
+from synthetic.world import Niche
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_niches(path: Path) -> list[Niche]:
@@ -29,7 +29,7 @@ def load_niches(path: Path) -> list[Niche]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ingest.synthetic",
+        prog="python -m synthetic",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

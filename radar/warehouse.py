@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import duckdb
 
-from ingest.errors import ConfigError, PermanentError, WarehouseLockedError
+from radar.errors import ConfigError, PermanentError, WarehouseLockedError
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """A warehouse connection in UTC, with a memory ceiling (``RADAR_DUCKDB_MEMORY_LIMIT``)."""
     if memory_limit is None:
-        from ingest.settings import RadarSettings
+        from radar.settings import RadarSettings
 
         memory_limit = RadarSettings().duckdb_memory_limit
     if isinstance(path, Lake):
@@ -276,7 +276,7 @@ def next_load_id(conn: duckdb.DuckDBPyConnection) -> int:
 
     DuckLake has no sequences: there ``meta.load_seq`` is a one-row table, bumped in a
     transaction of its own (retried when two writers bump it at once). On the lake, call
-    this outside an open transaction, holding the writers' lock (``ingest.lake_locks``)."""
+    this outside an open transaction, holding the writers' lock (``radar.lake_locks``)."""
     if not is_lake_connection(conn):
         return conn.execute("select nextval('meta.load_seq')").fetchone()[0]
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from feed_builder import mastodon_account, mastodon_status
+from tests.helpers.feed_builder import mastodon_account, mastodon_status
 
 INSTANCE = "faulty.social"
 NEWEST = datetime(2026, 11, 20, 6)

@@ -26,8 +26,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from ingest.synthetic import shapes
-from ingest.synthetic.world import (
+from synthetic import shapes
+from synthetic.world import (
     Niche,
     SynthAccount,
     SynthPost,

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from ingest import runs
-from ingest.warehouse import WarehouseTarget, connect
+from radar.warehouse import WarehouseTarget, connect
 from transforms import runs as signal_runs
 
 CORE = [

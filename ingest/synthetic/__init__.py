@@ -1,1 +1,0 @@
-"""Deterministic synthetic worlds written as fixture feeds (see ``python -m ingest.synthetic``)."""

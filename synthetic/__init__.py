@@ -1,0 +1,1 @@
+"""Deterministic synthetic worlds written as fixture feeds (see ``python -m synthetic``)."""
