@@ -225,7 +225,7 @@ def run_ours(feed: Path, workdir: Path, workers: int) -> dict:
     )
     # a file, not an argument: 167 batches' file lists pass the kernel's argument limit
     batches = workdir / "batches.json"
-    batches.write_text(json.dumps([[i, b["files"]] for i, b in enumerate(planned)]))
+    batches.write_text(json.dumps([[i, b.files] for i, b in enumerate(planned)]))
 
     extract_args = (str(feed), str(data_dir), str(batches), str(workers))
     extract_s, extracted = _timed(

@@ -187,7 +187,7 @@ def landing_for(posts: int, workdir: Path, workers: int | None = None) -> Path:
         bytes_per_batch=settings.batch_bytes,
     )
     batches = data_dir / "batches.json"
-    batches.write_text(json.dumps([[i, b["files"]] for i, b in enumerate(planned)]))
+    batches.write_text(json.dumps([[i, b.files] for i, b in enumerate(planned)]))
     workers = workers or os.cpu_count() or 1
     finish_step(
         start_step("bench.ingest_bench", "ours_extract", str(feed), str(data_dir),

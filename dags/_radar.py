@@ -52,13 +52,15 @@ def warehouse_pool() -> str:
     return "default_pool" if concurrent_loads() else WAREHOUSE_POOL
 
 
-# every platform with a connector; RADAR_PLATFORMS picks a subset
-ALL_PLATFORMS = ["mastodon", "bluesky", "youtube", "instagram", "tiktok"]
-
-
 def platforms() -> list[str]:
-    """``RADAR_PLATFORMS`` as the DAG is parsed: one extract task (and pool) per platform."""
-    raw = os.environ.get("RADAR_PLATFORMS", json.dumps(ALL_PLATFORMS)).strip()
+    """``RADAR_PLATFORMS`` as the DAG is parsed, else every registered platform: one
+    extract task (and pool) per platform. The registry's names are its entry points',
+    read without importing a connector (``ingest.registry`` is standard library only)."""
+    from ingest.registry import platform_names
+
+    raw = os.environ.get("RADAR_PLATFORMS", "").strip()
+    if not raw:
+        return platform_names()
     names = json.loads(raw) if raw.startswith("[") else raw.split(",")
     return [n.strip() for n in names if n.strip()]
 
@@ -146,54 +148,51 @@ def _connection(conn_id: str):
         return None
 
 
-def mastodon_tokens(instances: list[str]) -> dict[str, str]:
-    """Access tokens from Airflow connections, looked up when a task runs.
-
-    ``radar_mastodon__<instance>`` (dots and dashes as ``_``) for one instance, else
-    ``radar_mastodon`` for all; the token is the connection's password. No connection
-    means public access, which is all the radar needs.
-    """
-
-    def password(conn_id: str) -> str | None:
-        conn = _connection(conn_id)
-        return (conn.password or None) if conn is not None else None
-
-    default = password("radar_mastodon")
-    tokens = {}
-    for instance in instances:
-        token = password("radar_mastodon__" + instance.replace(".", "_").replace("-", "_"))
-        if token or default:
-            tokens[instance] = token or default
-    return tokens
-
-
-# which field of the Airflow connection ``radar_<platform>`` holds which credential
-CONNECTION_FIELDS = {
-    "bluesky": {"identifier": "login", "app_password": "password"},
-    "youtube": {"api_key": "password"},
-    "instagram": {"ig_user_id": "login", "access_token": "password"},
-    "tiktok": {"client_key": "login", "client_secret": "password"},
-}
-
-
-def credentials(batch: dict) -> dict[str, str]:
+def credentials(batch) -> dict[str, str]:
     """The secrets a live batch needs, read from Airflow connections when the task runs,
-    never at parse time and never for a fixture batch. They go to the platform client's
-    headers or query only; the raw archive, logs and warehouse never see them."""
-    if "accounts" not in batch and "tags" not in batch:  # a fixture batch: no network
+    never at parse time and never for a fixture batch: the fields its connector names of
+    the connection ``radar_<platform>`` (or what the connector's own lookup returns, e.g.
+    Mastodon's token per instance). They go to the platform client's headers or query
+    only; the raw archive, logs and warehouse never see them."""
+    from ingest.connector import FixtureBatch, as_batch
+    from ingest.registry import connector
+
+    batch = as_batch(batch)
+    if isinstance(batch, FixtureBatch):  # no network
         return {}
-    platform = batch.get("platform")
-    if platform == "mastodon":
-        accounts = batch.get("accounts") or []
-        instances = [batch["instance"]] if batch.get("instance") else []
-        instances += sorted({a.lstrip("@").split("@", 1)[1] for a in accounts if "@" in a})
-        return mastodon_tokens(instances)
-    fields = CONNECTION_FIELDS.get(platform or "")
-    conn = _connection(f"radar_{platform}") if fields else None
+    found = connector(batch.platform)
+    if found.credentials is not None:
+        return found.credentials(batch, _connection)
+    conn = _connection(found.connection_id) if found.connection_fields else None
     if conn is None:
         return {}
-    found = {key: getattr(conn, attr) for key, attr in fields.items()}
-    return {key: value for key, value in found.items() if value}
+    values = {key: getattr(conn, attr) for key, attr in found.connection_fields.items()}
+    return {key: value for key, value in values.items() if value}
+
+
+def to_xcom(batches: list) -> list[dict]:
+    """Planned batches as the JSON XCom carries (``ingest.connector.Batch``)."""
+    return [batch.model_dump(mode="json") for batch in batches]
+
+
+def extract_batch(batch: dict, context, cron: str = INGEST_CRON) -> dict:
+    """A mapped extract task's body: its batch, for this run, task and try."""
+    from ingest.connector import TaskContext, as_batch
+    from ingest.runs import extract
+
+    batch = as_batch(batch)
+    ti = context["ti"]
+    start, end = run_interval(context, cron)
+    print(f"extracting {batch.describe()} ({batch.kind})")
+    task = TaskContext(
+        interval_start=start,
+        interval_end=end,
+        run_id=context["run_id"],
+        task=f"{ti.task_id}-{ti.map_index}",
+        attempt=ti.try_number,
+        credentials=credentials(batch),
+    )
+    return extract(batch, task)
 
 
 def summarize_run(

@@ -30,11 +30,12 @@ from __future__ import annotations
 from _radar import (
     DEFAULT_ARGS,
     START_DATE,
-    credentials,
+    extract_batch,
     fail_fast,
     per_platform,
     run_interval,
     summarize_run,
+    to_xcom,
     warehouse_pool,
 )
 from airflow.sdk import CronDataIntervalTimetable, dag, task
@@ -59,23 +60,12 @@ def niche_discovery():
     def plan(platform: str, **context) -> list[dict]:
         from ingest.runs import plan_discovery
 
-        return plan_discovery(*run_interval(context, CRON), [platform])
+        return to_xcom(plan_discovery(*run_interval(context, CRON), [platform]))
 
     @task
     @fail_fast
     def discover(batch: dict, **context) -> dict:
-        from ingest.runs import extract
-
-        start, end = run_interval(context, CRON)
-        return extract(
-            batch,
-            start,
-            context["run_id"],
-            f"{context['ti'].task_id}-{context['ti'].map_index}",
-            end,
-            credentials(batch),
-            context["ti"].try_number,
-        )
+        return extract_batch(batch, context, CRON)
 
     @task(trigger_rule="all_done", pool=warehouse_pool())
     @fail_fast

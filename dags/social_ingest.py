@@ -48,12 +48,13 @@ from _radar import (
     WAREHOUSE_CORE,
     WAREHOUSE_POOL,
     concurrent_loads,
-    credentials,
+    extract_batch,
     fail_fast,
     per_platform,
     platforms,
     run_interval,
     summarize_run,
+    to_xcom,
 )
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
@@ -89,25 +90,12 @@ def social_ingest():
         start, end = run_interval(context)
         batches = plan_extract(start, end, [platform])
         print(f"{platform}: {len(batches)} batch(es) for the interval {start} → {end}")
-        return batches
+        return to_xcom(batches)
 
     @task
     @fail_fast
     def extract(batch: dict, **context) -> dict:
-        from ingest.runs import extract
-
-        items = batch.get("files") or batch.get("accounts") or []
-        print(f"extracting {batch['platform']}: {len(items)} recording files or accounts")
-        start, end = run_interval(context)
-        return extract(
-            batch,
-            start,
-            context["run_id"],
-            f"{context['ti'].task_id}-{context['ti'].map_index}",
-            end,
-            credentials(batch),
-            context["ti"].try_number,
-        )
+        return extract_batch(batch, context)
 
     # all_done: a failed platform must not keep the others' data out of the warehouse
     @task(trigger_rule="all_done", pool=WAREHOUSE_POOL, outlets=[WAREHOUSE_CORE])

@@ -4,49 +4,33 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
-from ingest.batch import MappedBatch, guard_all
-from ingest.bluesky.mapping import DISCOVERY_MAPPERS as BLUESKY_DISCOVERY
-from ingest.bluesky.mapping import MAPPERS as BLUESKY_MAPPERS
-from ingest.bulk import BulkMapping, BulkResult, land_bulk
+from ingest.batch import MappedBatch, Mapper
+from ingest.bulk import BulkResult, land_bulk
+from ingest.connector import FixtureBatch
 from ingest.fixture_source import endpoint_of, feed_files
-from ingest.instagram import mapping as instagram
 from ingest.landing import land_batch
-from ingest.mastodon.bulk import BULK_MAPPINGS as MASTODON_BULK
-from ingest.mastodon.mapping import DISCOVERY_MAPPERS as MASTODON_DISCOVERY
-from ingest.mastodon.mapping import MAPPERS as MASTODON_MAPPERS
-from ingest.pages import BadLine, RecordedPage, scan_pages
-from ingest.tiktok import mapping as tiktok
-from ingest.youtube import mapping as youtube
+from ingest.pages import BadLine, scan_pages
+from ingest.registry import connectors
 
 log = logging.getLogger(__name__)
 
-Mapper = Callable[[RecordedPage, MappedBatch], None]
-# Every mapper is guarded (ingest.batch.guarded): whatever one page makes it raise becomes
-# that page's reject, on the fixture and the live path alike, never a failed batch.
-MAPPERS: dict[str, dict[str, Mapper]] = {
-    "mastodon": guard_all(MASTODON_MAPPERS),
-    "bluesky": guard_all(BLUESKY_MAPPERS),
-    "youtube": guard_all(youtube.MAPPERS),
-    "instagram": guard_all(instagram.MAPPERS),
-    "tiktok": guard_all(tiktok.MAPPERS),
-}
-# endpoints niche_discovery reads (hashtag timelines); social_ingest leaves them alone
-DISCOVERY_MAPPERS: dict[str, dict[str, Mapper]] = {
-    "mastodon": guard_all(MASTODON_DISCOVERY),
-    "bluesky": guard_all(BLUESKY_DISCOVERY),
-    "youtube": guard_all(youtube.DISCOVERY_MAPPERS),
-    "instagram": guard_all(instagram.DISCOVERY_MAPPERS),
-    "tiktok": guard_all(tiktok.DISCOVERY_MAPPERS),
-}
-# endpoints with a set-based twin of their Python mapping (see ingest.bulk)
-BULK_MAPPINGS: dict[str, dict[str, BulkMapping]] = {"mastodon": MASTODON_BULK}
+
+def mappers(platform: str, discovery: bool = False) -> Mapping[str, Mapper]:
+    """The platform's mappers (guarded by its connector: whatever one page makes a mapper
+    raise is that page's reject, never a failed batch): the ingest endpoints, or the ones
+    niche_discovery reads."""
+    found = connectors()
+    if platform not in found:
+        raise ValueError(f"no mapping for platform {platform!r}; known: {sorted(found)}")
+    connector = found[platform]
+    return connector.discovery_mappers if discovery else connector.mappers
 
 
 class UnknownEndpointError(ValueError):
@@ -110,7 +94,7 @@ def plan_fixture_batches(
     discovery: bool = False,
     max_batches: int = MAX_BATCHES,
     bytes_per_batch: int | None = None,
-) -> list[dict]:
+) -> list[FixtureBatch]:
     """One work item per platform and group of recording files inside the interval.
 
     Ingest plans every endpoint but the discovery ones (an unknown endpoint fails its
@@ -122,10 +106,8 @@ def plan_fixture_batches(
     """
     batches = []
     for platform in platforms:
-        if platform not in MAPPERS:
-            raise ValueError(f"no mapping for platform {platform!r}; known: {sorted(MAPPERS)}")
+        discovering = mappers(platform, discovery=True)
         found = feed_files(feed_dir, platform, start, end)
-        discovering = DISCOVERY_MAPPERS.get(platform, {})
         files = [
             str(p.relative_to(feed_dir))
             for p in found
@@ -138,11 +120,10 @@ def plan_fixture_batches(
         while len(groups) > max_batches:  # the task cap wins over the byte cap
             cap = max(cap * 2, max(sizes))
             groups = group_files(sizes, size, cap)
-        for group in groups:
-            batch = {"platform": platform, "files": files[group.start : group.stop]}
-            if discovery:
-                batch["discovery"] = True
-            batches.append(batch)
+        batches += [
+            FixtureBatch(platform=platform, files=files[g.start : g.stop], discovery=discovery)
+            for g in groups
+        ]
     return batches
 
 
@@ -160,7 +141,7 @@ def _bulk_extract(
     threads: int,
 ) -> list[str]:
     """Land what the bulk path can take; returns the files left for the Python path."""
-    mappings = BULK_MAPPINGS.get(platform, {})
+    mappings = connectors()[platform].bulk_mappings
     left = []
     conn = None
     for endpoint, rels in by_endpoint.items():
@@ -222,13 +203,13 @@ def extract_fixture_batch(
     every other endpoint, are mapped page by page in Python, one landing part per
     ``pages_per_part`` pages.
     """
-    mappers = (DISCOVERY_MAPPERS if discovery else MAPPERS).get(platform, {})
+    endpoints = mappers(platform, discovery)
     by_endpoint: dict[str, list[str]] = {}
     for rel in files:
         endpoint = endpoint_of(Path(rel))
-        if endpoint not in mappers:
+        if endpoint not in endpoints:
             raise UnknownEndpointError(
-                f"{rel}: unknown {platform} endpoint {endpoint!r}; known: {sorted(mappers)}"
+                f"{rel}: unknown {platform} endpoint {endpoint!r}; known: {sorted(endpoints)}"
             )
         by_endpoint.setdefault(endpoint, []).append(rel)
     summary = ExtractSummary(platform)
@@ -252,7 +233,7 @@ def extract_fixture_batch(
     # a line that is no page has no fetched_at: its reject is dated at the batch's day
     line_day = datetime.combine(day, datetime.min.time())
     for rel in left:
-        mapper = mappers[endpoint_of(Path(rel))]
+        mapper = endpoints[endpoint_of(Path(rel))]
         for page in scan_pages(feed_dir / rel, display_path=f"{feed_dir.name}/{rel}"):
             if isinstance(page, BadLine):
                 batch.reject_at(page.ref, line_day, "page", -1, page.reason, page.text)

@@ -1,82 +1,46 @@
-"""Live source: fetch tracked accounts from the platforms, archive every page, map, land.
+"""Live source: what every platform's live fetching shares. Plan the batches of tracked
+accounts and of discovery terms, give each connector's fetch its archives and context,
+map the pages as they arrive and land them.
 
 The same mapping code reads these pages as reads fixture feeds; the raw archive
 (``data/raw/<platform>/<endpoint>/dt=<day>/<run>-<task>.jsonl.gz``) replays any run.
+Each platform's own fetching is its package's ``source`` module (``ingest.connector``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, create_model, model_validator
 
-from ingest.batch import MappedBatch
-from ingest.bluesky.client import DEFAULT_PDS, BlueskyClient
-from ingest.extract import MAPPERS, ExtractSummary, batch_size
+from ingest.batch import MappedBatch, Mapper
+from ingest.connector import (
+    Connector,
+    DiscoveryBatch,
+    FetchContext,
+    LiveBatch,
+    Pages,
+    Strict,
+    TaskContext,
+)
+from ingest.extract import ExtractSummary, batch_size
 from ingest.http import QuotaExhausted, RawArchive
-from ingest.instagram import live as instagram_live
 from ingest.landing import attempt_name, land_batch, safe_name
-from ingest.mastodon.client import MastodonClient
-from ingest.pages import RecordedPage
-from ingest.tiktok import live as tiktok_live
-from ingest.walk import as_pages, walk
-from ingest.youtube import live as youtube_live
+from ingest.registry import connectors
 from radar.config_file import read_config
 
 log = logging.getLogger(__name__)
-ACCOUNTS_PER_BATCH = 25
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DiscoveryCaps(Strict):
+    """Caps that keep discovery from eating the quota or flooding the tracked set; each
+    platform's own block (``discovery.<platform>``) is added from its connector."""
 
-
-class MastodonSources(_Strict):
-    accounts: list[str] = []
-    instance_urls: dict[str, str] = {}
-
-    def base_url(self, instance: str) -> str:
-        return self.instance_urls.get(instance, f"https://{instance}")
-
-
-class BlueskySources(_Strict):
-    base_url: str = "https://public.api.bsky.app"
-    actors: list[str] = []
-
-
-# platforms whose live fetching lives in their own package (``ingest.<platform>.live``:
-# ``fetch_pages`` and ``fetch_discovery_pages``); they spend a daily quota
-PACKAGE_LIVE = {"youtube": youtube_live, "instagram": instagram_live, "tiktok": tiktok_live}
-
-
-class Enabled(_Strict):
-    enabled: bool = False
-
-
-class BlueskyDiscovery(_Strict):
-    enabled: bool = False
-    # post search needs a session on a PDS (Airflow connection radar_bluesky: login = handle,
-    # password = an app password); without one only account search by keyword runs
-    pds_url: str = DEFAULT_PDS
-
-
-class DiscoverySources(_Strict):
-    """Caps that keep discovery from eating the quota or flooding the tracked set."""
-
-    # Mastodon instances whose hashtag timelines are read (remote accounts show up there too)
-    instances: list[str] = []
-    bluesky: BlueskyDiscovery = BlueskyDiscovery()
-    # off by default: YouTube search costs 100 of 10,000 daily units a page, TikTok's
-    # Research API allows 1,000 requests a day; their own sections hold the caps
-    youtube: Enabled = Enabled()
-    tiktok: Enabled = Enabled()
-    # Instagram cannot search for accounts: this looks up the handles listed in
-    # instagram.discovery_candidates (business discovery)
-    instagram: Enabled = Enabled()
     max_tags_per_niche: int = Field(default=5, ge=0)
     max_keywords_per_niche: int = Field(default=3, ge=0)
     max_pages_per_tag: int = Field(default=2, ge=1)
@@ -84,33 +48,59 @@ class DiscoverySources(_Strict):
     # accounts in this follower range are queued first (the micro tier)
     followers_band: tuple[int, int] = (10_000, 100_000)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _instances_moved(cls, data: Any) -> Any:
+        # ``discovery.instances`` (Mastodon's) is read as ``discovery.mastodon.instances``
+        if isinstance(data, dict) and "instances" in data:
+            data = dict(data)
+            mastodon = dict(data.get("mastodon") or {})
+            mastodon.setdefault("instances", data.pop("instances"))
+            data["mastodon"] = mastodon
+        return data
 
-class Sources(_Strict):
+
+class SourcesBase(Strict):
+    """config/sources.yaml; each platform's block is added from its connector."""
+
     lookback_days: int = Field(default=7, ge=0)
     initial_days: int = Field(default=90, ge=1)
     # the APIs answer with today's counts: a run for an interval further back than this
     # would stamp today's numbers on an old day, so it fetches nothing and says so
     backfill_horizon_days: int = Field(default=2, ge=1)
-    mastodon: MastodonSources = MastodonSources()
-    bluesky: BlueskySources = BlueskySources()
-    youtube: youtube_live.YouTubeSources = youtube_live.YouTubeSources()
-    instagram: instagram_live.InstagramSources = instagram_live.InstagramSources()
-    tiktok: tiktok_live.TikTokSources = tiktok_live.TikTokSources()
-    discovery: DiscoverySources = DiscoverySources()
 
     def tracked(self) -> dict[str, list[str]]:
         """The configured accounts per platform."""
-        return {
-            "mastodon": self.mastodon.accounts,
-            "bluesky": self.bluesky.actors,
-            "youtube": self.youtube.channels,
-            "instagram": self.instagram.accounts,
-            "tiktok": self.tiktok.accounts,
-        }
+        return {name: getattr(self, name).tracked() for name in connectors()}
 
 
-def load_sources(config_dir: Path) -> Sources:
-    return read_config(config_dir / "sources.yaml", Sources)
+@cache
+def _sources_model(platforms: tuple[str, ...]) -> type[SourcesBase]:
+    found = connectors()
+    discovery = create_model(
+        "DiscoverySources",
+        __base__=DiscoveryCaps,
+        **{n: (found[n].discovery_settings, found[n].discovery_settings()) for n in platforms},
+    )
+    return create_model(
+        "Sources",
+        __base__=SourcesBase,
+        discovery=(discovery, discovery()),
+        **{n: (found[n].settings, found[n].settings()) for n in platforms},
+    )
+
+
+def sources_model() -> type[SourcesBase]:
+    """The model of config/sources.yaml for the registered platforms."""
+    return _sources_model(tuple(connectors()))
+
+
+Sources = sources_model()
+DiscoverySources = Sources.model_fields["discovery"].annotation
+
+
+def load_sources(config_dir: Path) -> SourcesBase:
+    return read_config(config_dir / "sources.yaml", sources_model())
 
 
 def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
@@ -138,14 +128,14 @@ def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
 
 
 def plan_live_batches(
-    sources: Sources,
+    sources: SourcesBase,
     platforms: list[str],
     cursors: dict[tuple[str, str], datetime],
     interval_start: datetime,
     interval_end: datetime | None = None,
     now: datetime | None = None,
     queued: dict[str, list[str]] | None = None,
-) -> list[dict]:
+) -> list[LiveBatch]:
     """Batches of tracked accounts, each with how far back to read.
 
     With a cursor: back to the older of the cursor and the interval start, minus the
@@ -171,22 +161,49 @@ def plan_live_batches(
         tracked[platform] = [*tracked.get(platform, []), *extra]
     lookback, initial = timedelta(days=sources.lookback_days), timedelta(days=sources.initial_days)
 
-    def since(platform: str, account: str) -> str:
+    def since(platform: str, account: str) -> datetime:
         cursor = cursors.get((platform, account.lstrip("@").lower()))
-        start = min(cursor, interval_start) - lookback if cursor else interval_start - initial
-        return start.isoformat()
+        return min(cursor, interval_start) - lookback if cursor else interval_start - initial
 
+    found = connectors()
     return [
-        {
-            "platform": platform,
-            "accounts": chunk,
-            "since": {account: since(platform, account) for account in chunk},
-        }
+        LiveBatch(
+            platform=platform,
+            accounts=chunk,
+            since={account: since(platform, account) for account in chunk},
+        )
         for platform in platforms
         for accounts in [tracked.get(platform, [])]
-        for size in [batch_size(len(accounts), ACCOUNTS_PER_BATCH)]
+        for size in [batch_size(len(accounts), found[platform].accounts_per_batch)]
         for i in range(0, len(accounts), size)
         for chunk in [accounts[i : i + size]]
+    ]
+
+
+def plan_live_discovery(
+    sources: SourcesBase,
+    niches: dict[str, dict[str, list[str]]],
+    platforms: list[str] | None = None,
+) -> list[DiscoveryBatch]:
+    """Discovery batches: each niche's first ``max_tags_per_niche`` hashtags and
+    ``max_keywords_per_niche`` keywords, for each platform whose connector can discover
+    and whose ``discovery.<platform>`` block turns it on (Mastodon: one batch per listed
+    instance; Instagram looks up its configured candidates instead). A run costs at most
+    terms × pages requests per instance and platform, plus the profile reads of what was
+    found (Bluesky 25 and YouTube 50 accounts a request)."""
+    caps = sources.discovery
+    tags = sorted({t for n in niches.values() for t in n["hashtags"][: caps.max_tags_per_niche]})
+    keywords = sorted(
+        {k for n in niches.values() for k in n["keywords"][: caps.max_keywords_per_niche]}
+    )
+    if not tags and not keywords:
+        return []
+    wanted = set(platforms if platforms is not None else connectors())
+    return [
+        batch
+        for name, connector in connectors().items()
+        if name in wanted and connector.discover is not None
+        for batch in connector.plan_discovery(name, getattr(caps, name), tags, keywords)
     ]
 
 
@@ -194,18 +211,16 @@ class _Archives:
     """One raw archive file per endpoint for this try of the task, which replays the
     pages of the task's former tries (see ``RawArchive``)."""
 
-    def __init__(
-        self, data_dir: Path, platform: str, day: date, run_id: str, task: str, attempt: int = 1
-    ):
+    def __init__(self, data_dir: Path, platform: str, task: TaskContext):
         self._root = data_dir / "raw" / platform
         # the daily quota ledger every task of this machine spends from
         self.quota_path = data_dir / "state" / f"quota-{platform}.json"
         names = [
-            f"{safe_name(run_id)}-{safe_name(attempt_name(task, n))}.jsonl.gz"
-            for n in range(max(attempt, 1), 0, -1)
+            f"{safe_name(task.run_id)}-{safe_name(attempt_name(task.task, n))}.jsonl.gz"
+            for n in range(max(task.attempt, 1), 0, -1)
         ]
         self._name, self._earlier = names[0], names[1:]
-        self._day = day
+        self._day = task.interval_start.date()
         self._open: dict[str, RawArchive] = {}
 
     def __call__(self, endpoint: str) -> RawArchive:
@@ -221,235 +236,64 @@ class _Archives:
             archive.close()
 
 
-def _mastodon_pages(
-    sources: MastodonSources,
-    accounts: list[str],
-    since: dict[str, datetime],
-    until: datetime,
-    archives: _Archives,
-    tokens: dict[str, str],
-    client_options: dict,
-) -> Iterator[tuple[str, RecordedPage]]:
-    by_instance: dict[str, list[tuple[str, str]]] = {}
-    for acct in accounts:
-        user, instance = acct.lstrip("@").split("@", 1)
-        by_instance.setdefault(instance, []).append((user, acct))
-    for instance, users in by_instance.items():
-        # one client per instance, so its rate limiter sees every request to it
-        with MastodonClient(
-            sources.base_url(instance),
-            token=tokens.get(instance),
-            observe_before=until,
-            **client_options,
-        ) as client:
-            for user, acct in users:
-                client.archive = archives("accounts_lookup")
-                profile = yield from walk("accounts_lookup", as_pages(client.lookup), user)
-                if profile is None:
-                    continue
-                client.archive = archives("account_statuses")
-                account_id = json.loads(profile.body)["id"]
-                yield from walk("account_statuses", client.statuses, account_id, since[acct])
-
-
-def _bluesky_pages(
-    sources: BlueskySources,
-    actors: list[str],
-    since: dict[str, datetime],
-    until: datetime,
-    archives: _Archives,
-    client_options: dict,
-) -> Iterator[tuple[str, RecordedPage]]:
-    with BlueskyClient(sources.base_url, observe_before=until, **client_options) as client:
-        client.archive = archives("get_profiles")
-        yield from walk("get_profiles", client.profiles, actors)
-        client.archive = archives("get_author_feed")
-        for actor in actors:
-            yield from walk("get_author_feed", client.author_feed, actor, since[actor])
-
-
-def plan_live_discovery(
-    sources: Sources, niches: dict[str, dict[str, list[str]]], platforms: list[str] | None = None
-) -> list[dict]:
-    """Discovery batches: each niche's first ``max_tags_per_niche`` hashtags and
-    ``max_keywords_per_niche`` keywords, read on every Mastodon instance listed and on
-    each other platform whose ``discovery.<platform>.enabled`` is set (Instagram looks up
-    its configured candidates instead). A run costs at most terms × pages requests per
-    instance and platform, plus the profile reads of what was found (Bluesky 25 and
-    YouTube 50 accounts a request)."""
-    caps = sources.discovery
-    tags = sorted({t for n in niches.values() for t in n["hashtags"][: caps.max_tags_per_niche]})
-    keywords = sorted(
-        {k for n in niches.values() for k in n["keywords"][: caps.max_keywords_per_niche]}
-    )
-    if not tags and not keywords:
-        return []
-    wanted = set(platforms if platforms is not None else sources.tracked())
-    terms = {"discovery": True, "tags": tags, "keywords": keywords}
-    batches = []
-    if "mastodon" in wanted:
-        batches += [{"platform": "mastodon", "instance": i, **terms} for i in caps.instances]
-    for platform in ("bluesky", *PACKAGE_LIVE):
-        if platform in wanted and getattr(caps, platform).enabled:
-            batches.append({"platform": platform, **terms})
-    return batches
-
-
-def _mastodon_discovery_pages(
-    sources: Sources,
-    batch: dict,
-    until: datetime,
-    archives: _Archives,
-    credentials: dict[str, str],
-    client_options: dict,
-) -> Iterator[tuple[str, RecordedPage]]:
-    """Each tag's timeline (capped pages) and one account search per keyword."""
-    instance = batch["instance"]
-    with MastodonClient(
-        sources.mastodon.base_url(instance),
-        token=credentials.get(instance),
-        observe_before=until,
-        **client_options,
-    ) as client:
-        client.archive = archives("tag_timeline")
-        for tag in batch["tags"]:
-            cap = sources.discovery.max_pages_per_tag
-            yield from walk("tag_timeline", client.tag_timeline, tag, cap)
-        client.archive = archives("account_search")
-        for keyword in batch["keywords"]:
-            yield from walk("account_search", client.search_accounts, keyword)
-
-
-def _bluesky_discovery_pages(
-    sources: Sources,
-    batch: dict,
-    until: datetime,
-    archives: _Archives,
-    credentials: dict[str, str],
-    client_options: dict,
-) -> Iterator[tuple[str, RecordedPage]]:
-    """searchActors per keyword on the public AppView; with a session (``identifier`` and
-    ``app_password``), searchPosts per tag and keyword on the PDS. Then the profiles of
-    every account found, 25 a request, for their follower counts."""
-    cap = sources.discovery.max_pages_per_tag
-    found: dict[str, None] = {}
-
-    def note(pages: Iterator[tuple[str, RecordedPage]], key: str, who: Callable[[dict], str]):
-        for endpoint, page in pages:
-            if page.status < 400:
-                for item in json.loads(page.body).get(key) or []:
-                    try:
-                        found.setdefault(who(item))
-                    except (KeyError, TypeError):
-                        pass  # the mapping rejects it
-            yield endpoint, page
-
-    with BlueskyClient(sources.bluesky.base_url, observe_before=until, **client_options) as app:
-        app.archive = archives("search_actors")
-        for keyword in batch["keywords"]:
-            yield from note(walk("search_actors", app.search_actors, keyword, cap), "actors", _did)
-        if credentials.get("identifier") and credentials.get("app_password"):
-            with BlueskyClient(
-                sources.discovery.bluesky.pds_url, observe_before=until, **client_options
-            ) as pds:
-                pds.login(credentials["identifier"], credentials["app_password"])
-                pds.archive = archives("search_posts")
-                searches = [(f"#{t}", t) for t in batch["tags"]] + [
-                    (k, None) for k in batch["keywords"]
-                ]
-                for query, tag in searches:
-                    pages = walk("search_posts", pds.search_posts, query, cap, tag)
-                    yield from note(pages, "posts", _author_did)
-        else:
-            log.info("bluesky discovery: no session credentials, so no post search by tag")
-        app.archive = archives("discovery_profiles")
-        yield from walk("discovery_profiles", app.profiles, list(found))
-
-
-def _did(actor: dict) -> str:
-    return actor["did"]
-
-
-def _author_did(post: dict) -> str:
-    return post["author"]["did"]
-
-
-def _package_discovery_pages(platform: str):
-    def pages(
-        sources: Sources,
-        batch: dict,
-        until: datetime,
-        archives: _Archives,
-        credentials: dict[str, str],
-        client_options: dict,
-    ) -> Iterator[tuple[str, RecordedPage]]:
-        # Instagram cannot search: it looks up its configured candidate handles instead
-        terms = [None] if platform == "instagram" else [batch["tags"], batch["keywords"]]
-        return PACKAGE_LIVE[platform].fetch_discovery_pages(
-            getattr(sources, platform),
-            *terms,
-            until,
-            archives,
-            credentials,
-            quota_path=archives.quota_path,
-            **client_options,
-        )
-
-    return pages
-
-
-DISCOVERY_PAGES = {
-    "mastodon": _mastodon_discovery_pages,
-    "bluesky": _bluesky_discovery_pages,
-    **{platform: _package_discovery_pages(platform) for platform in PACKAGE_LIVE},
-}
-
-
-def extract_live_discovery(
-    sources: Sources,
-    batch: dict,
+def extract_live(
+    sources: SourcesBase,
+    batch: LiveBatch | DiscoveryBatch,
     data_dir: Path,
-    interval_start: datetime,
-    interval_end: datetime,
-    run_id: str,
-    task: str,
-    credentials: dict[str, str] | None = None,
-    attempt: int = 1,
+    task: TaskContext,
     **client_options: object,
 ) -> ExtractSummary:
-    """Read one discovery batch (see ``plan_live_discovery``), archive the pages, land the
-    sightings. ``credentials``: the platform's secrets (see ``extract_live_batch``);
-    ``attempt``: Airflow's try number."""
-    from ingest.extract import DISCOVERY_MAPPERS
+    """Fetch, archive, map and land one live batch: tracked accounts (``LiveBatch``, each
+    read back to its ``since``) or discovery terms (``DiscoveryBatch``).
 
-    platform = batch["platform"]
-    if platform not in DISCOVERY_PAGES:
-        raise ValueError(f"no live discovery for platform {platform!r}")
-    archives = _Archives(data_dir, platform, interval_start.date(), run_id, task, attempt)
-    pages = DISCOVERY_PAGES[platform](
-        sources, batch, interval_end, archives, credentials or {}, client_options
+    A retried task resumes: the pages its former tries archived are replayed, not fetched
+    again; each try writes its own archive and landing files, so nothing a former try
+    landed is ever rewritten. ``client_options`` go to the platform client (timeouts and
+    retries, in tests).
+
+    ``task.credentials`` are the platform's secrets (its connector says which). They go
+    into request headers or query only: never into the archive, a log or the warehouse.
+    """
+    connector = _connector(batch.platform)
+    discovering = isinstance(batch, DiscoveryBatch)
+    start = task.interval_start
+    archives = _Archives(data_dir, batch.platform, task)
+    ctx = FetchContext(
+        until=task.interval_end,
+        archives=archives,
+        credentials=dict(task.credentials),
+        quota_path=archives.quota_path,
+        discovery=sources.discovery,
+        client_options=client_options,
     )
-    return _land_pages(
-        platform,
-        pages,
-        DISCOVERY_MAPPERS[platform],
-        archives,
-        data_dir,
-        interval_start,
-        run_id,
-        attempt_name(task, attempt),
-    )
+    settings = getattr(sources, batch.platform)
+    if discovering:
+        if connector.discover is None:
+            raise ValueError(f"no live discovery for platform {batch.platform!r}")
+        pages, mappers = connector.discover(settings, batch, ctx), connector.discovery_mappers
+    else:
+        pages, mappers = connector.fetch(settings, batch, ctx), connector.mappers
+    landing_task = attempt_name(task.task, task.attempt)
+
+    def land(mapped: MappedBatch) -> list[Path]:
+        return land_batch(mapped, data_dir / "landing", start.date(), task.run_id, landing_task)
+
+    return _land_pages(batch.platform, pages, mappers, archives, land)
+
+
+def _connector(platform: str) -> Connector:
+    found = connectors()
+    if platform not in found:
+        raise ValueError(f"no live client for platform {platform!r}")
+    return found[platform]
 
 
 def _land_pages(
     platform: str,
-    pages: Iterator[tuple[str, RecordedPage]],
-    mappers: dict[str, Callable[[RecordedPage, MappedBatch], None]],
+    pages: Pages,
+    mappers: Mapping[str, Mapper],
     archives: _Archives,
-    data_dir: Path,
-    interval_start: datetime,
-    run_id: str,
-    task: str,
+    land: Callable[[MappedBatch], list[Path]],
 ) -> ExtractSummary:
     """Map every page as it arrives, then land the rows, archives first: a landed row
     always has its raw page on disk."""
@@ -470,66 +314,6 @@ def _land_pages(
         summary.stopped = f"{exc} ({dropped} posts of the cut batch left for the next run)"
         log.warning("%s: stopped early, %s", platform, summary.stopped)
     archives.close()
-    summary.add(batch, land_batch(batch, data_dir / "landing", interval_start.date(), run_id, task))
+    summary.add(batch, land(batch))
     log.info("fetched %s: %s pages, rows %s", platform, summary.pages, summary.rows)
     return summary
-
-
-def extract_live_batch(
-    sources: Sources,
-    platform: str,
-    accounts: list[str],
-    since: dict[str, datetime],
-    data_dir: Path,
-    interval_start: datetime,
-    interval_end: datetime,
-    run_id: str,
-    task: str,
-    credentials: dict[str, str] | None = None,
-    attempt: int = 1,
-    **client_options: object,
-) -> ExtractSummary:
-    """Fetch, archive, map and land one batch; ``since`` says how far back per account.
-
-    ``attempt`` is Airflow's try number. A retried task resumes: the pages its former
-    tries archived are replayed, not fetched again; each try writes its own archive and
-    landing files, so nothing a former try landed is ever rewritten.
-    ``client_options`` go to the platform client (timeouts and retries, in tests).
-
-    ``credentials``: for Mastodon an access token per instance, if any (public data needs
-    none); for the other platforms their keys (see ``dags/_radar.py: CONNECTION_FIELDS``).
-    They go into request headers or query only: never into the archive, a log or the
-    warehouse.
-    """
-    archives = _Archives(data_dir, platform, interval_start.date(), run_id, task, attempt)
-    if platform == "mastodon":
-        pages = _mastodon_pages(
-            sources.mastodon,
-            accounts,
-            since,
-            interval_end,
-            archives,
-            credentials or {},
-            client_options,
-        )
-    elif platform == "bluesky":
-        pages = _bluesky_pages(
-            sources.bluesky, accounts, since, interval_end, archives, client_options
-        )
-    elif platform in PACKAGE_LIVE:
-        pages = PACKAGE_LIVE[platform].fetch_pages(
-            getattr(sources, platform),
-            accounts,
-            since,
-            interval_end,
-            archives,
-            credentials or {},
-            quota_path=archives.quota_path,
-            **client_options,
-        )
-    else:
-        raise ValueError(f"no live client for platform {platform!r}")
-    landing_task = attempt_name(task, attempt)
-    return _land_pages(
-        platform, pages, MAPPERS[platform], archives, data_dir, interval_start, run_id, landing_task
-    )

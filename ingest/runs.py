@@ -6,16 +6,20 @@ and tested without Airflow.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import duckdb
 from pydantic import ValidationError
 
+from ingest.connector import Batch, DiscoveryBatch, FixtureBatch, TaskContext, as_batch
 from ingest.discovery import mark_discovered_accounts
-from ingest.extract import MAPPERS, MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
+from ingest.extract import MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.landing import attempt_name
 from ingest.loader import LoadSummary, advance_cursors, load_pending, record_run_load
+from ingest.registry import platform_names
 from radar.canonical import to_naive_utc
 from radar.errors import ConfigError, PermanentError, one_line
 from radar.settings import RadarSettings
@@ -26,10 +30,9 @@ SOURCES = ("fixture", "live")
 
 def plan_extract(
     interval_start: datetime, interval_end: datetime, platforms: list[str] | None = None
-) -> list[dict]:
+) -> list[Batch]:
     """The extract batches of one interval, for ``platforms`` (default: all configured)."""
-    settings = _checked_settings(platforms)
-    platforms = settings.platforms if platforms is None else platforms
+    settings, platforms = _checked_settings(platforms)
     if settings.source == "live":
         from ingest.discovery import read_queue
         from ingest.live_source import load_sources, plan_live_batches, read_cursors
@@ -53,22 +56,30 @@ def plan_extract(
     )
 
 
-def _checked_settings(platforms: list[str] | None) -> RadarSettings:
-    """The settings, refused at once (no retry would help) when they cannot plan a run."""
+def configured_platforms(settings: RadarSettings) -> list[str]:
+    """``RADAR_PLATFORMS``, or every registered platform."""
+    return platform_names() if settings.platforms is None else settings.platforms
+
+
+def _checked_settings(platforms: list[str] | None) -> tuple[RadarSettings, list[str]]:
+    """The settings and the platforms to plan (``platforms``, else the configured ones),
+    refused at once (no retry would help) when they cannot plan a run."""
     try:
         settings = RadarSettings()
     except ValidationError as exc:
         raise ConfigError(f"RADAR_* settings: {one_line(exc)}") from exc
     if settings.source not in SOURCES:
         raise ConfigError(f"RADAR_SOURCE={settings.source!r}: choose one of {', '.join(SOURCES)}")
-    unknown = sorted(set(settings.platforms if platforms is None else platforms) - set(MAPPERS))
+    platforms = configured_platforms(settings) if platforms is None else platforms
+    known = platform_names()
+    unknown = sorted(set(platforms) - set(known))
     if unknown:
         raise ConfigError(
-            f"unknown platform(s) {unknown} in RADAR_PLATFORMS; known: {', '.join(sorted(MAPPERS))}"
+            f"unknown platform(s) {unknown} in RADAR_PLATFORMS; known: {', '.join(known)}"
         )
     if settings.source == "fixture" and not settings.feed_dir.is_dir():
         raise ConfigError(f"fixture feed {settings.feed_dir} does not exist (RADAR_FEED_DIR)")
-    return settings
+    return settings, platforms
 
 
 def empty_plan_reason(platform: str, interval_start: datetime, interval_end: datetime) -> str:
@@ -98,12 +109,11 @@ def empty_plan_reason(platform: str, interval_start: datetime, interval_end: dat
 
 def plan_discovery(
     interval_start: datetime, interval_end: datetime, platforms: list[str] | None = None
-) -> list[dict]:
+) -> list[Batch]:
     """niche_discovery's batches: recorded discovery pages, or live tag and keyword reads."""
     from ingest.discovery import niche_terms
 
-    settings = _checked_settings(platforms)
-    platforms = settings.platforms if platforms is None else platforms
+    settings, platforms = _checked_settings(platforms)
     if settings.source == "live":
         from ingest.live_source import load_sources, plan_live_discovery
 
@@ -139,86 +149,48 @@ def queue_discovered(run_id: str, interval_end: datetime) -> int:
         )
 
 
-def extract(
-    batch: dict,
-    interval_start: datetime,
-    run_id: str,
-    task: str,
-    interval_end: datetime,
-    credentials: dict[str, str] | None = None,
-    attempt: int = 1,
-) -> dict:
-    """Extract one planned batch. ``credentials`` are the live platform's secrets;
-    ``attempt`` is Airflow's try number (each try lands files of its own)."""
+def extract(batch: Batch | Mapping[str, Any], task: TaskContext) -> dict:
+    """Extract one planned batch (as its model, or the JSON dict XCom carried) for the
+    task's run and try (each try lands files of its own)."""
+    batch = as_batch(batch)
     settings = RadarSettings()
-    if "tags" in batch:  # a live discovery batch
-        from ingest.live_source import extract_live_discovery, load_sources
-
-        summary = extract_live_discovery(
-            load_sources(settings.config_dir),
-            batch,
-            settings.data_dir,
-            to_naive_utc(interval_start),
-            to_naive_utc(interval_end),
-            run_id,
-            task,
-            credentials,
-            attempt,
+    if isinstance(batch, FixtureBatch):
+        summary = extract_fixture_batch(
+            settings.feed_dir,
+            batch.platform,
+            batch.files,
+            settings.landing_dir,
+            to_naive_utc(task.interval_start).date(),
+            task.run_id,
+            attempt_name(task.task, task.attempt),
+            discovery=batch.discovery,
+            threads=settings.extract_threads,
         )
-        return {
-            **asdict(summary),
-            "instance": batch.get("instance"),
-            "files": [*batch["tags"], *batch.get("keywords", [])],
-        }
-    if "accounts" in batch:  # a live batch
-        from ingest.live_source import extract_live_batch, load_sources
+    else:
+        from ingest.live_source import extract_live, load_sources
 
-        summary = extract_live_batch(
-            load_sources(settings.config_dir),
-            batch["platform"],
-            batch["accounts"],
-            {acct: datetime.fromisoformat(since) for acct, since in batch["since"].items()},
-            settings.data_dir,
-            to_naive_utc(interval_start),
-            to_naive_utc(interval_end),
-            run_id,
-            task,
-            credentials,
-            attempt,
+        naive = TaskContext(
+            to_naive_utc(task.interval_start),
+            to_naive_utc(task.interval_end),
+            task.run_id,
+            task.task,
+            task.attempt,
+            task.credentials,
         )
-        return {**asdict(summary), "files": batch["accounts"]}
-    summary = extract_fixture_batch(
-        settings.feed_dir,
-        batch["platform"],
-        batch["files"],
-        settings.landing_dir,
-        to_naive_utc(interval_start).date(),
-        run_id,
-        attempt_name(task, attempt),
-        discovery=bool(batch.get("discovery")),
-        threads=settings.extract_threads,
-    )
-    return {**asdict(summary), "files": batch["files"]}
+        summary = extract_live(load_sources(settings.config_dir), batch, settings.data_dir, naive)
+    instance = batch.instance if isinstance(batch, DiscoveryBatch) else None
+    return {
+        **asdict(summary),
+        "files": batch.items(),
+        "instance": instance,
+        "key": list(batch.key()),
+    }
 
 
-def _batch_key(batch: dict) -> tuple:
-    items = batch.get("files") or batch.get("accounts")
-    if items is None:  # a live discovery batch
-        items = [*batch.get("tags", []), *batch.get("keywords", [])]
-    return batch["platform"], batch.get("instance"), tuple(items)
-
-
-def failed_batches(planned: list[dict], extracted: list[dict]) -> list[str]:
-    """Planned batches with no extract result, as ``platform: first item (+n more)``."""
-    done = {_batch_key(e) for e in extracted}
-    failed = []
-    for b in planned:
-        platform, instance, items = _batch_key(b)
-        if (platform, instance, items) not in done:
-            more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
-            where = f"{platform} on {instance}" if instance else platform
-            failed.append(f"{where}: {items[0] if items else '-'}{more}")
-    return failed
+def failed_batches(planned: list[Batch | Mapping], extracted: list[dict]) -> list[str]:
+    """Planned batches with no extract result, each as ``platform: first item (+n more)``."""
+    done = {tuple(e["key"]) for e in extracted}
+    return [b.describe() for b in map(as_batch, planned) if b.key() not in done]
 
 
 def load(run_id: str, dag_id: str, interval_start: datetime, interval_end: datetime) -> dict:

@@ -29,7 +29,8 @@ class RadarSettings(BaseSettings):
     config_dir: Path = PROJECT_ROOT / "config"
     sql_dir: Path = PROJECT_ROOT / "sql"
     source: str = "fixture"
-    platforms: list[str] = ["mastodon", "bluesky", "youtube", "instagram", "tiktok"]
+    # None: every registered platform (ingest.registry), the DAGs' default too
+    platforms: list[str] | None = None
     files_per_batch: int = 20
     # and at most this many bytes of recordings: an extract task's memory follows the
     # bytes it maps (96 MB: about 310 MB of RSS, 160 MB: 395 MB on the benchmark feeds)

@@ -245,7 +245,8 @@ def test_a_spent_youtube_quota_keeps_what_was_fetched_and_the_run_goes_on(
 def test_a_walk_cut_by_the_quota_lands_no_posts_so_its_cursor_cannot_skip_a_gap(
     tmp_path: Path,
 ):
-    from ingest.live_source import Sources, extract_live_batch
+    from ingest.connector import LiveBatch, TaskContext
+    from ingest.live_source import Sources, extract_live
 
     uploads = [(f"v{i:010d}", DAY - timedelta(hours=i)) for i in range(51)]
     channel = {
@@ -297,18 +298,11 @@ def test_a_walk_cut_by_the_quota_lands_no_posts_so_its_cursor_cannot_skip_a_gap(
                     }
                 }
             )
-            return extract_live_batch(
-                sources,
-                "youtube",
-                [CHANNEL],
-                {CHANNEL: DAY - timedelta(days=7)},
-                tmp_path / task,
-                DAY,
-                DAY + timedelta(days=1),
-                "run",
-                task,
-                {"api_key": YT_KEY},
+            batch = LiveBatch(
+                platform="youtube", accounts=[CHANNEL], since={CHANNEL: DAY - timedelta(days=7)}
             )
+            context = TaskContext(DAY, DAY + timedelta(days=1), "run", task, 1, {"api_key": YT_KEY})
+            return extract_live(sources, batch, tmp_path / task, context)
 
         # 3 units: channels, the playlist page and the first 50 videos; the last is refused
         serve_videos()

@@ -123,11 +123,11 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
     # ingest never plans the hashtag timelines; discovery plans nothing else
     start, stop = DAY, DAY + timedelta(days=1)
     ingest_files = [
-        f for b in plan_fixture_batches(feed, ["mastodon"], start, stop, 20) for f in b["files"]
+        f for b in plan_fixture_batches(feed, ["mastodon"], start, stop, 20) for f in b.files
     ]
     assert ingest_files and not any("tag_timeline" in f for f in ingest_files)
     found = plan_fixture_batches(feed, ["mastodon"], start, stop, 20, discovery=True)
-    assert {f.split("/")[1] for b in found for f in b["files"]} == {
+    assert {f.split("/")[1] for b in found for f in b.files} == {
         "tag_timeline",
         "account_search",
     }
@@ -165,7 +165,7 @@ def test_discovery_queues_the_best_new_accounts_per_niche_under_the_cap(
     batches = plan_live_batches(
         live, ["mastodon"], {}, DAY, DAY + timedelta(days=1), queued=read_queue(warehouse)
     )
-    assert [a for b in batches for a in b["accounts"]] == [
+    assert [a for b in batches for a in b.accounts] == [
         "bob@greens.social",
         "carol@bakers.social",
         "fay@greens.social",

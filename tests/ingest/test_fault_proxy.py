@@ -14,8 +14,9 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+from ingest.connector import LiveBatch, TaskContext
 from ingest.http import RetriesExhausted
-from ingest.live_source import Sources, extract_live_batch
+from ingest.live_source import Sources, extract_live
 from ingest.loader import load_pending
 from ingest.pages import read_pages
 from radar.settings import RadarSettings
@@ -32,8 +33,14 @@ def _extract_until_done(args: dict, proxy: FaultProxy) -> int:
     """Tries of the task until one succeeds, as Airflow's retries would; returns the try."""
     for attempt in range(1, 500):
         try:
-            extract_live_batch(
-                **args, attempt=attempt, timeout=0.3, backoff_max=0.02, max_attempts=5
+            extract_live(
+                args["sources"],
+                args["batch"],
+                args["data_dir"],
+                TaskContext(**args["task"], attempt=attempt),
+                timeout=0.3,
+                backoff_max=0.02,
+                max_attempts=5,
             )
             return attempt
         except RetriesExhausted:
@@ -54,14 +61,18 @@ def test_a_thousand_faults_lose_and_double_no_page_and_no_request_jumps_a_window
             )
             args = dict(
                 sources=sources,
-                platform="mastodon",
-                accounts=accounts,
-                since={a: NEWEST - timedelta(days=60) for a in accounts},
+                batch=LiveBatch(
+                    platform="mastodon",
+                    accounts=accounts,
+                    since={a: NEWEST - timedelta(days=60) for a in accounts},
+                ),
                 data_dir=radar_env,
-                interval_start=NEWEST - timedelta(hours=6),
-                interval_end=NEWEST + timedelta(hours=18),
-                run_id="scheduled__2026-11-20",
-                task="extract_mastodon-0",
+                task=dict(
+                    interval_start=NEWEST - timedelta(hours=6),
+                    interval_end=NEWEST + timedelta(hours=18),
+                    run_id="scheduled__2026-11-20",
+                    task="extract_mastodon-0",
+                ),
             )
             final_try = _extract_until_done(args, proxy)
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from ingest.batch import MappedBatch
+from ingest.connector import LiveBatch, TaskContext
 from ingest.http import (
     DailyQuota,
     PlatformClient,
@@ -23,7 +24,7 @@ from ingest.http import (
     RetriesExhausted,
     Retryable,
 )
-from ingest.live_source import Sources, extract_live_batch
+from ingest.live_source import Sources, extract_live
 from ingest.mastodon.client import MastodonClient
 from ingest.mastodon.mapping import map_account_statuses
 from ingest.pages import PageRef, RecordedPage, read_pages
@@ -130,7 +131,7 @@ def test_a_rerun_of_a_finished_task_replays_its_archive_without_the_network(serv
 
 
 def test_live_extract_retried_after_a_crash_lands_every_post_once(server, tmp_path):
-    """The task-level view: extract_live_batch fails mid-walk, the retry lands all."""
+    """The task-level view: extract_live fails mid-walk, the retry lands all."""
     server.routes["/api/v1/accounts/lookup?acct=alice"] = [Reply(body=json.dumps(ALICE))]
     good_third = Reply(body=_page(120, NOW - timedelta(hours=80)))
     paths = _three_pages(server, [Reply(503, "<html>down</html>")] * 5 + [good_third])
@@ -138,22 +139,26 @@ def test_live_extract_retried_after_a_crash_lands_every_post_once(server, tmp_pa
         {"mastodon": {"accounts": ["alice@greens.social"], "instance_urls": {}}}
     )
     sources.mastodon.instance_urls["greens.social"] = server.url
-    args = dict(
-        sources=sources,
+    batch = LiveBatch(
         platform="mastodon",
         accounts=["alice@greens.social"],
         since={"alice@greens.social": NOW - timedelta(days=10)},
-        data_dir=tmp_path,
+    )
+    task = dict(
         interval_start=NOW - timedelta(days=1),
         interval_end=NOW,
         run_id="scheduled__2026-11-19",
         task="extract_mastodon-0",
     )
     with pytest.raises(RetriesExhausted):
-        extract_live_batch(**args, max_attempts=5, sleep=lambda s: None)
+        extract_live(
+            sources, batch, tmp_path, TaskContext(**task), max_attempts=5, sleep=lambda s: None
+        )
     server.seen.clear()
     # Airflow's retry is the task's second try
-    summary = extract_live_batch(**args, attempt=2, sleep=lambda s: None)
+    summary = extract_live(
+        sources, batch, tmp_path, TaskContext(**task, attempt=2), sleep=lambda s: None
+    )
     assert [s.path for s in server.seen] == [paths[2]]  # lookup, pages 1-2 replayed
     assert summary.rows["posts"] == 120
     raw = sorted((tmp_path / "raw" / "mastodon").rglob("*.jsonl.gz"))
@@ -178,17 +183,21 @@ def test_a_cleared_task_lands_new_files_and_leaves_the_loaded_ones_alone(server,
     server.routes["/api/v1/accounts/8/statuses?limit=40"] = [Reply(body="[]")]
     sources = Sources.model_validate({"mastodon": {"instance_urls": {"greens.social": server.url}}})
     since = NOW - timedelta(days=10)
-    common = dict(
-        sources=sources,
-        platform="mastodon",
-        data_dir=tmp_path,
+    task = dict(
         interval_start=NOW - timedelta(days=1),
         interval_end=NOW,
         run_id="scheduled__2026-11-19",
         task="extract_mastodon-0",
     )
-    first = extract_live_batch(
-        **common, accounts=["alice@greens.social"], since={"alice@greens.social": since}
+    first = extract_live(
+        sources,
+        LiveBatch(
+            platform="mastodon",
+            accounts=["alice@greens.social"],
+            since={"alice@greens.social": since},
+        ),
+        tmp_path,
+        TaskContext(**task),
     )
     warehouse = tmp_path / "warehouse.duckdb"
     with connect(warehouse) as conn:
@@ -197,8 +206,11 @@ def test_a_cleared_task_lands_new_files_and_leaves_the_loaded_ones_alone(server,
     archived = {p: p.read_bytes() for p in (tmp_path / "raw").rglob("*.jsonl.gz")}
     server.seen.clear()
     accounts = ["alice@greens.social", "bob@greens.social"]
-    second = extract_live_batch(
-        **common, accounts=accounts, since=dict.fromkeys(accounts, since), attempt=2
+    second = extract_live(
+        sources,
+        LiveBatch(platform="mastodon", accounts=accounts, since=dict.fromkeys(accounts, since)),
+        tmp_path,
+        TaskContext(**task, attempt=2),
     )
     # alice's pages come from the first try's archive; only bob's are fetched
     assert [s.path.split("?")[0] for s in server.seen] == [

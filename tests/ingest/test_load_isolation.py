@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from ingest import runs
+from ingest.connector import TaskContext
 from ingest.loader import load_pending
 from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect
@@ -23,7 +24,7 @@ DAY, END = datetime(2026, 11, 20), datetime(2026, 11, 21)
 @pytest.fixture
 def landed(radar_env: Path) -> RadarSettings:
     for i, batch in enumerate(runs.plan_extract(DAY, END)):
-        runs.extract(batch, DAY, "run-a", f"extract-{i}", END)
+        runs.extract(batch, TaskContext(DAY, END, "run-a", f"extract-{i}"))
     return RadarSettings()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest import runs
+from ingest.connector import TaskContext
 from ingest.landing import write_parquet_atomic
 from ingest.loader import LandingFileChangedError, load_pending
 from radar.settings import RadarSettings
@@ -52,7 +53,7 @@ def _feed(feed: Path, day: str, fetched: datetime, followers: int, likes: int) -
 def _extract(day: datetime, run_id: str) -> None:
     end = day.replace(day=day.day + 1)
     for i, batch in enumerate(runs.plan_extract(day, end)):
-        runs.extract(batch, day, run_id, f"extract-{i}", end)
+        runs.extract(batch, TaskContext(day, end, run_id, f"extract-{i}"))
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ingest import runs
-from ingest.live_source import MastodonSources, Sources, plan_live_batches
+from ingest.live_source import Sources, plan_live_batches
+from ingest.mastodon.settings import MastodonSources
 from tests.helpers.feed_builder import mastodon_account, page_line, write_pages
 
 NOW = datetime(2026, 11, 26, 9, 30)
@@ -21,7 +22,7 @@ def sources(**kw) -> Sources:
 def test_a_live_run_inside_the_horizon_plans_every_tracked_account():
     start = datetime(2026, 11, 25)
     batches = plan_live_batches(sources(), ["mastodon"], {}, start, start + timedelta(1), NOW)
-    assert [b["accounts"] for b in batches] == [["a@x.social", "b@x.social"]]
+    assert [b.accounts for b in batches] == [["a@x.social", "b@x.social"]]
 
 
 def test_a_live_backfill_past_the_horizon_fetches_nothing(caplog: pytest.LogCaptureFixture):
@@ -55,15 +56,24 @@ def test_a_long_interval_gets_bigger_batches_not_more_tasks(
     monkeypatch.setattr(runs, "MAX_BATCHES", 64)
     batches = runs.plan_extract(start, start + timedelta(days=40), ["mastodon"])
     assert len(batches) <= 64
-    assert sum(len(b["files"]) for b in batches) == 400
+    assert sum(len(b.files) for b in batches) == 400
 
 
-def test_live_discovery_reads_each_niche_s_first_terms_on_every_instance():
+@pytest.mark.parametrize(
+    "instances",
+    [
+        {"mastodon": {"instances": ["a.social", "b.social"]}},
+        # the former key, ``discovery.instances``, is still read as Mastodon's
+        {"instances": ["a.social", "b.social"]},
+    ],
+    ids=["discovery.mastodon.instances", "discovery.instances"],
+)
+def test_live_discovery_reads_each_niche_s_first_terms_on_every_instance(instances: dict):
     from ingest.live_source import DiscoverySources, plan_live_discovery
 
     src = Sources(
-        discovery=DiscoverySources(
-            instances=["a.social", "b.social"], max_tags_per_niche=1, max_keywords_per_niche=2
+        discovery=DiscoverySources.model_validate(
+            {**instances, "max_tags_per_niche": 1, "max_keywords_per_niche": 2}
         )
     )
     niches = {
@@ -71,9 +81,19 @@ def test_live_discovery_reads_each_niche_s_first_terms_on_every_instance():
         "bread": {"hashtags": ["sourdough"], "keywords": []},
     }
     batches = plan_live_discovery(src, niches)
-    assert [b["instance"] for b in batches] == ["a.social", "b.social"]
-    assert batches[0]["tags"] == ["monstera", "sourdough"]
-    assert batches[0]["keywords"] == ["pothos", "repotting"]
+    assert [b.instance for b in batches] == ["a.social", "b.social"]
+    assert batches[0].tags == ["monstera", "sourdough"]
+    assert batches[0].keywords == ["pothos", "repotting"]
+    assert [b.model_dump() for b in batches] == [
+        {
+            "platform": "mastodon",
+            "kind": "discovery",
+            "tags": ["monstera", "sourdough"],
+            "keywords": ["pothos", "repotting"],
+            "instance": instance,
+        }
+        for instance in ["a.social", "b.social"]
+    ]
     # no instances configured: discovery costs nothing
     assert plan_live_discovery(Sources(), niches) == []
 
@@ -83,7 +103,7 @@ def test_a_large_tracked_set_gets_bigger_live_batches_not_more_tasks():
     start = datetime(2026, 11, 25)
     batches = plan_live_batches(many, ["mastodon"], {}, start, start + timedelta(1), NOW)
     assert len(batches) <= 256
-    assert sum(len(b["accounts"]) for b in batches) == 10_000
+    assert sum(len(b.accounts) for b in batches) == 10_000
 
 
 def test_batches_are_capped_by_bytes_as_well_as_files():
@@ -110,8 +130,8 @@ def test_the_task_cap_wins_over_the_byte_cap(tmp_path):
         (day / f"part-{i:04d}.jsonl").write_bytes(b"x" * 1000)
     start, end = datetime(2026, 11, 20), datetime(2026, 11, 21)
     small = plan_fixture_batches(tmp_path, ["mastodon"], start, end, 20, bytes_per_batch=2500)
-    assert [len(b["files"]) for b in small] == [2] * 6
+    assert [len(b.files) for b in small] == [2] * 6
     capped = plan_fixture_batches(
         tmp_path, ["mastodon"], start, end, 20, max_batches=4, bytes_per_batch=2500
     )
-    assert len(capped) <= 4 and sum(len(b["files"]) for b in capped) == 12
+    assert len(capped) <= 4 and sum(len(b.files) for b in capped) == 12

@@ -115,11 +115,12 @@ def test_the_planted_truth_holds_in_the_candidates(
     feed = generate(tmp_path / "feed", "--seed", "11", "--accounts", "400", "--days", str(days))
     monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
     from ingest import runs
+    from ingest.connector import TaskContext
     from transforms import runs as signal_runs
 
     end = START + timedelta(days=days)
     for i, batch in enumerate(runs.plan_extract(START, end)):
-        runs.extract(batch, START, "backfill", f"extract-{i}", end)
+        runs.extract(batch, TaskContext(START, end, "backfill", f"extract-{i}"))
     runs.load("backfill", "social_ingest", START, end)
     signal_runs.build_signals(end, "backfill")
 

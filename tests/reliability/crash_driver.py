@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from ingest import runs  # noqa: E402
+from ingest.connector import TaskContext
 from transforms import runs as signal_runs  # noqa: E402
 
 
@@ -33,7 +34,7 @@ def main(step: str, day_text: str) -> None:
     print("ready", flush=True)
     if step == "extract":
         for i, batch in enumerate(runs.plan_extract(start, end)):
-            runs.extract(batch, start, run_id(start), f"extract-{i}", end)
+            runs.extract(batch, TaskContext(start, end, run_id(start), f"extract-{i}"))
     elif step == "load":
         runs.load(run_id(start), "social_ingest", start, end)
     elif step == "transform":

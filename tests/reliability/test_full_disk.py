@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from ingest import runs
+from ingest.connector import TaskContext
 from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect
 from tests.helpers.paths import DEMO_INTERVAL
@@ -32,7 +33,7 @@ def test_a_full_disk_at_the_transforms_commit_raises_its_own_error(
     settings = RadarSettings()
     start, end = DEMO_INTERVAL
     for i, batch in enumerate(runs.plan_extract(start, end)):
-        runs.extract(batch, start, "run", f"extract-{i}", end)
+        runs.extract(batch, TaskContext(start, end, "run", f"extract-{i}"))
     runs.load("run", "social_ingest", start, end)  # closed: checkpointed to the file
     with connect(settings.warehouse) as conn:
         apply_schema(conn, settings.sql_dir)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from ingest import runs
+from ingest.connector import TaskContext
 from ingest.loader import pending_files
 from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect
@@ -71,7 +72,7 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for day in DAYS:
             end = day + timedelta(days=1)
             for i, batch in enumerate(runs.plan_extract(day, end)):
-                runs.extract(batch, day, "concurrent", f"extract-{i}", end)
+                runs.extract(batch, TaskContext(day, end, "concurrent", f"extract-{i}"))
     return data_dir
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from ingest.bluesky.client import BlueskyLoginError
+from ingest.bluesky.settings import BlueskySources
+from ingest.connector import DiscoveryBatch, TaskContext
 from ingest.discovery import queue_discovered
-from ingest.live_source import BlueskySources, Sources, extract_live_discovery
+from ingest.live_source import Sources, extract_live
 from ingest.loader import load_pending
 from ingest.pages import read_pages
 from radar.warehouse import apply_schema, connect
@@ -82,21 +84,23 @@ def _sources(server: ReplayServer) -> Sources:
     )
 
 
-BATCH = {"platform": "bluesky", "discovery": True, "tags": ["sourdough"], "keywords": ["sauerteig"]}
+BATCH = DiscoveryBatch(platform="bluesky", tags=["sourdough"], keywords=["sauerteig"])
 
 
 def test_search_then_profiles_are_archived_landed_and_queued_by_followers(tmp_path: Path):
     with ReplayServer() as server:
         _serve(server)
-        summary = extract_live_discovery(
+        summary = extract_live(
             _sources(server),
             BATCH,
             tmp_path,
-            START,
-            START + timedelta(days=1),
-            "run",
-            "discover_bluesky-0",
-            {"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
+            TaskContext(
+                interval_start=START,
+                interval_end=START + timedelta(days=1),
+                run_id="run",
+                task="discover_bluesky-0",
+                credentials={"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
+            ),
         )
         seen = server.seen
     paths = [s.path.split("?")[0] for s in seen]
@@ -152,8 +156,13 @@ def test_search_then_profiles_are_archived_landed_and_queued_by_followers(tmp_pa
 def test_without_a_session_only_account_search_runs(tmp_path: Path):
     with ReplayServer() as server:
         _serve(server)
-        extract_live_discovery(
-            _sources(server), BATCH, tmp_path, START, START + timedelta(1), "run", "d-0"
+        extract_live(
+            _sources(server),
+            BATCH,
+            tmp_path,
+            TaskContext(
+                interval_start=START, interval_end=START + timedelta(1), run_id="run", task="d-0"
+            ),
         )
         paths = [s.path.split("?")[0] for s in server.seen]
     assert paths == [SEARCH_ACTORS, "/xrpc/app.bsky.actor.getProfiles"]
@@ -166,15 +175,17 @@ def test_a_refused_login_names_the_account_not_the_password(tmp_path: Path):
             Reply(401, '{"error": "AuthenticationRequired", "message": "Invalid password"}')
         ]
         with pytest.raises(BlueskyLoginError, match="me.bsky.social") as refused:
-            extract_live_discovery(
+            extract_live(
                 _sources(server),
                 BATCH,
                 tmp_path,
-                START,
-                START + timedelta(1),
-                "run",
-                "d-0",
-                {"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
+                TaskContext(
+                    interval_start=START,
+                    interval_end=START + timedelta(1),
+                    run_id="run",
+                    task="d-0",
+                    credentials={"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
+                ),
             )
     assert APP_PASSWORD not in str(refused.value)
 
@@ -187,15 +198,17 @@ def test_a_login_is_retried_through_5xx_and_429(tmp_path: Path):
             Reply(429, '{"error": "RateLimitExceeded"}'),
             Reply(body=json.dumps({"accessJwt": JWT, "refreshJwt": "r", "did": "did:plc:me"})),
         ]
-        extract_live_discovery(
+        extract_live(
             _sources(server),
             BATCH,
             tmp_path,
-            START,
-            START + timedelta(1),
-            "run",
-            "d-0",
-            {"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
+            TaskContext(
+                interval_start=START,
+                interval_end=START + timedelta(1),
+                run_id="run",
+                task="d-0",
+                credentials={"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
+            ),
             sleep=lambda s: None,
         )
         logins = [s for s in server.seen if s.path.endswith("createSession")]

@@ -1,4 +1,4 @@
-"""fetch_pages / fetch_discovery_pages against a real server on 127.0.0.1: the walks,
+"""fetch / discover against a real server on 127.0.0.1: the walks,
 the archives per endpoint, the config model and the credentials."""
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import pytest
 from pydantic import ValidationError
 
 from ingest.batch import MappedBatch
+from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch
 from ingest.http import RawArchive
 from ingest.instagram.client import InstagramAccessError
-from ingest.instagram.live import InstagramSources, fetch_discovery_pages, fetch_pages
 from ingest.instagram.mapping import DISCOVERY_MAPPERS, MAPPERS
+from ingest.instagram.settings import InstagramSources
+from ingest.instagram.source import discover, fetch
 from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
@@ -71,7 +73,7 @@ def _options(fake: FakeTime) -> dict:
     return {"clock": fake.clock, "sleep": fake.sleep, "timeout": 2.0, "max_attempts": 2}
 
 
-def test_fetch_pages_walks_every_account_and_rejects_an_unknown_one(tmp_path):
+def test_fetch_walks_every_account_and_rejects_an_unknown_one(tmp_path):
     with ReplayServer() as server:
         server.routes[f"/v25.0/{ME}"] = [
             page("crumbqueen", "101", ["#sourdough"] * 2, after="c1"),
@@ -86,8 +88,15 @@ def test_fetch_pages_walks_every_account_and_rejects_an_unknown_one(tmp_path):
         archives = Archives(tmp_path / "raw" / "instagram")
         fake = FakeTime(NOW.timestamp())
         pages = list(
-            fetch_pages(
-                sources, sources.accounts, since, NOW, archives, CREDENTIALS, **_options(fake)
+            fetch(
+                sources,
+                LiveBatch(platform="instagram", accounts=sources.accounts, since=since),
+                FetchContext(
+                    until=NOW,
+                    archives=archives,
+                    credentials=CREDENTIALS,
+                    client_options=_options(fake),
+                ),
             )
         )
         archives.close()
@@ -109,7 +118,7 @@ def test_fetch_pages_walks_every_account_and_rejects_an_unknown_one(tmp_path):
     assert TOKEN not in gzip.decompress(raw.read_bytes()).decode()
 
 
-def test_fetch_discovery_pages_vets_untracked_candidates_under_the_cap(tmp_path):
+def test_discover_vets_untracked_candidates_under_the_cap(tmp_path):
     with ReplayServer() as server:
         server.routes[f"/v25.0/{ME}"] = [
             page("ferment.fan", "303", ["#Sourdough and #breadbaking", "#sourdough again"]),
@@ -124,7 +133,16 @@ def test_fetch_discovery_pages_vets_untracked_candidates_under_the_cap(tmp_path)
         archives = Archives(tmp_path / "raw" / "instagram")
         fake = FakeTime(NOW.timestamp())
         pages = list(
-            fetch_discovery_pages(sources, None, NOW, archives, CREDENTIALS, **_options(fake))
+            discover(
+                sources,
+                DiscoveryBatch(platform="instagram"),
+                FetchContext(
+                    until=NOW,
+                    archives=archives,
+                    credentials=CREDENTIALS,
+                    client_options=_options(fake),
+                ),
+            )
         )
         archives.close()
         asked = [parse_qs(urlsplit(s.path).query)["fields"][0] for s in server.seen]
@@ -144,8 +162,12 @@ def test_fetch_discovery_pages_vets_untracked_candidates_under_the_cap(tmp_path)
 
 
 def test_no_candidates_means_no_client_and_no_request(tmp_path):
-    sources = InstagramSources(base_url="http://127.0.0.1:9", accounts=["a"])
-    assert list(fetch_discovery_pages(sources, ["a"], NOW, Archives(tmp_path), {})) == []
+    # the only candidate is tracked already: nothing left to vet
+    sources = InstagramSources(
+        base_url="http://127.0.0.1:9", accounts=["a"], discovery_candidates=["a"]
+    )
+    ctx = FetchContext(until=NOW, archives=Archives(tmp_path), credentials={})
+    assert list(discover(sources, DiscoveryBatch(platform="instagram"), ctx)) == []
 
 
 def test_the_config_model_normalises_handles_and_refuses_what_is_not_one():
@@ -168,7 +190,11 @@ def test_the_config_model_normalises_handles_and_refuses_what_is_not_one():
 )
 def test_missing_credentials_fail_before_any_request(tmp_path, credentials, sources, says):
     sources = InstagramSources(base_url="http://127.0.0.1:9", accounts=["a"], **sources)
-    pages = fetch_pages(sources, ["a"], {"a": NOW}, NOW, Archives(tmp_path), credentials)
+    pages = fetch(
+        sources,
+        LiveBatch(platform="instagram", accounts=["a"], since={"a": NOW}),
+        FetchContext(until=NOW, archives=Archives(tmp_path), credentials=credentials),
+    )
     with pytest.raises(InstagramAccessError, match=says) as error:
         next(pages)
     assert TOKEN not in str(error.value)
@@ -182,7 +208,11 @@ def test_the_configured_ig_user_id_wins_over_the_credential(tmp_path):
         )
         archives = Archives(tmp_path)
         pages = list(
-            fetch_pages(sources, ["crumbqueen"], {"crumbqueen": NOW}, NOW, archives, CREDENTIALS)
+            fetch(
+                sources,
+                LiveBatch(platform="instagram", accounts=["crumbqueen"], since={"crumbqueen": NOW}),
+                FetchContext(until=NOW, archives=archives, credentials=CREDENTIALS),
+            )
         )
         archives.close()
         assert server.seen[0].path.startswith("/v25.0/999?") and pages[0][1].status == 200

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.live_source import (
-    DiscoverySources,
-    MastodonSources,
-    Sources,
-    extract_live_discovery,
-)
+from ingest.connector import DiscoveryBatch, TaskContext
+from ingest.live_source import DiscoverySources, Sources, extract_live
+from ingest.mastodon.settings import MastodonDiscovery, MastodonSources
 from ingest.pages import read_pages
 from tests.helpers.feed_builder import mastodon_account, mastodon_status
 from tests.helpers.replay_server import ReplayServer, Reply
@@ -39,22 +36,26 @@ def test_tags_and_keywords_are_read_archived_and_landed(tmp_path: Path):
         ]
         sources = Sources(
             mastodon=MastodonSources(instance_urls={"greens.social": server.url}),
-            discovery=DiscoverySources(instances=["greens.social"], max_pages_per_tag=1),
+            discovery=DiscoverySources(
+                mastodon=MastodonDiscovery(instances=["greens.social"]), max_pages_per_tag=1
+            ),
         )
-        batch = {
-            "platform": "mastodon",
-            "instance": "greens.social",
-            "tags": ["vegan"],
-            "keywords": ["sauerteig"],
-        }
-        summary = extract_live_discovery(
+        batch = DiscoveryBatch(
+            platform="mastodon",
+            instance="greens.social",
+            tags=["vegan"],
+            keywords=["sauerteig"],
+        )
+        summary = extract_live(
             sources,
             batch,
             tmp_path,
-            START,
-            START + timedelta(days=1),
-            "run",
-            "discover-0",
+            TaskContext(
+                interval_start=START,
+                interval_end=START + timedelta(days=1),
+                run_id="run",
+                task="discover-0",
+            ),
         )
         asked = [s.path for s in server.seen]
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from ingest.batch import MappedBatch
+from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch
 from ingest.http import (
     DailyQuota,
     PlatformHTTPError,
@@ -27,8 +28,9 @@ from ingest.tiktok.client import (
     TikTokClient,
     date_windows,
 )
-from ingest.tiktok.live import TikTokSources, fetch_discovery_pages, fetch_pages
 from ingest.tiktok.mapping import MAPPERS, map_user_info, map_video_query, map_video_search
+from ingest.tiktok.settings import TikTokSources
+from ingest.tiktok.source import discover, fetch
 from tests.helpers.replay_server import FakeTime, ReplayServer, Reply
 
 NOW = datetime(2026, 11, 20, 6)
@@ -556,7 +558,7 @@ class _Archives:
             archive.close()
 
 
-def test_fetch_pages_walks_profiles_then_videos_and_skips_unknown_accounts(server, tmp_path):
+def test_fetch_walks_profiles_then_videos_and_skips_unknown_accounts(server, tmp_path):
     server.routes[USER_INFO] = [
         user_reply(),
         error_reply(400, "invalid_params", "API cannot return this user's information"),
@@ -566,17 +568,18 @@ def test_fetch_pages_walks_profiles_then_videos_and_skips_unknown_accounts(serve
     archives = _Archives(tmp_path / "raw" / "tiktok")
     fake = FakeTime(NOW_TS)
     ledger = tmp_path / "state" / "quota-tiktok.json"
+    since = {"@Joe123": NOW - timedelta(days=7), "private_one": NOW - timedelta(days=7)}
     pages = list(
-        fetch_pages(
+        fetch(
             sources,
-            sources.accounts,
-            {"@Joe123": NOW - timedelta(days=7), "private_one": NOW - timedelta(days=7)},
-            NOW,
-            archives,
-            CREDENTIALS,
-            quota_path=ledger,
-            clock=fake.clock,
-            sleep=fake.sleep,
+            LiveBatch(platform="tiktok", accounts=sources.accounts, since=since),
+            FetchContext(
+                until=NOW,
+                archives=archives,
+                credentials=CREDENTIALS,
+                quota_path=ledger,
+                client_options={"clock": fake.clock, "sleep": fake.sleep},
+            ),
         )
     )
     archives.close()
@@ -609,29 +612,31 @@ def test_fetch_pages_walks_profiles_then_videos_and_skips_unknown_accounts(serve
     ]
 
 
-def test_fetch_pages_lets_a_spent_quota_propagate(server, tmp_path):
+def test_fetch_lets_a_spent_quota_propagate(server, tmp_path):
     server.routes[USER_INFO] = [user_reply()]
     server.routes[QUERY] = [videos_reply(0, 100, 100, True)]
     sources = TikTokSources(base_url=server.url, daily_requests=2)
     fake = FakeTime(NOW_TS)
     got = []
     with pytest.raises(QuotaExhausted):
-        for item in fetch_pages(
+        for item in fetch(
             sources,
-            ["joe123"],
-            {"joe123": NOW - timedelta(days=7)},
-            NOW,
-            _Archives(tmp_path / "raw"),
-            CREDENTIALS,
-            clock=fake.clock,
-            sleep=fake.sleep,
+            LiveBatch(
+                platform="tiktok", accounts=["joe123"], since={"joe123": NOW - timedelta(days=7)}
+            ),
+            FetchContext(
+                until=NOW,
+                archives=_Archives(tmp_path / "raw"),
+                credentials=CREDENTIALS,
+                client_options={"clock": fake.clock, "sleep": fake.sleep},
+            ),
         ):
             got.append(item)
     assert [e for e, _ in got] == ["user_info", "video_query"]  # what was fetched is kept
     assert len(api(server)) == 2
 
 
-def test_fetch_discovery_pages_caps_pages_per_term_and_maps_sightings(server, tmp_path):
+def test_discover_caps_pages_per_term_and_maps_sightings(server, tmp_path):
     server.routes[QUERY] = [
         videos_reply(0, 100, 100, True),
         videos_reply(100, 100, 200, True),  # the cap: a third page is never asked for
@@ -644,15 +649,15 @@ def test_fetch_discovery_pages_caps_pages_per_term_and_maps_sightings(server, tm
     fake = FakeTime(NOW_TS)
     until = datetime(2026, 11, 20)
     pages = list(
-        fetch_discovery_pages(
+        discover(
             sources,
-            ["#Sauerteig"],
-            ["sourdough starter"],
-            until,
-            archives,
-            CREDENTIALS,
-            clock=fake.clock,
-            sleep=fake.sleep,
+            DiscoveryBatch(platform="tiktok", tags=["#Sauerteig"], keywords=["sourdough starter"]),
+            FetchContext(
+                until=until,
+                archives=archives,
+                credentials=CREDENTIALS,
+                client_options={"clock": fake.clock, "sleep": fake.sleep},
+            ),
         )
     )
     archives.close()

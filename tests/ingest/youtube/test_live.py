@@ -1,4 +1,4 @@
-"""fetch_pages / fetch_discovery_pages against a real server on 127.0.0.1: channels,
+"""fetch / discover against a real server on 127.0.0.1: channels,
 uploads walks and video statistics are fetched in order, archived per endpoint, and map
 to the expected rows; the daily quota stops a run mid-walk."""
 
@@ -13,11 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ingest.batch import MappedBatch
+from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch
 from ingest.http import QuotaExhausted, RawArchive
 from ingest.pages import read_pages
 from ingest.youtube.client import YouTubeAccessError
-from ingest.youtube.live import YouTubeSources, fetch_discovery_pages, fetch_pages
 from ingest.youtube.mapping import DISCOVERY_MAPPERS, MAPPERS
+from ingest.youtube.settings import YouTubeSources
+from ingest.youtube.source import discover, fetch
 from radar.canonical import PROFILE_TERM
 from tests.helpers.replay_server import ReplayServer, Reply
 
@@ -136,8 +138,12 @@ def test_channels_uploads_and_videos_are_fetched_archived_and_mapped(tmp_path):
         ledger = tmp_path / "quota.json"
         sources = YouTubeSources(base_url=server.url + V3, channels=list(since))
         pages = list(
-            fetch_pages(
-                sources, list(since), since, UNTIL, archives, {"api_key": KEY}, quota_path=ledger
+            fetch(
+                sources,
+                LiveBatch(platform="youtube", accounts=list(since), since=since),
+                FetchContext(
+                    until=UNTIL, archives=archives, credentials={"api_key": KEY}, quota_path=ledger
+                ),
             )
         )
         archives.close()
@@ -182,7 +188,13 @@ def test_channel_ids_go_50_a_request(tmp_path):
         archives = Archives(tmp_path / "raw")
         since = dict.fromkeys(ids, NOW - timedelta(days=1))
         sources = YouTubeSources(base_url=server.url + V3)
-        pages = list(fetch_pages(sources, ids, since, UNTIL, archives, {"api_key": KEY}))
+        pages = list(
+            fetch(
+                sources,
+                LiveBatch(platform="youtube", accounts=ids, since=since),
+                FetchContext(until=UNTIL, archives=archives, credentials={"api_key": KEY}),
+            )
+        )
         archives.close()
         asked = [query(s)["id"][0].split(",") for s in server.seen]
     assert [len(a) for a in asked] == [50, 10]
@@ -209,8 +221,15 @@ def test_a_spent_quota_stops_the_run_after_what_it_could_pay_for(tmp_path):
         sources = YouTubeSources(base_url=server.url + V3, units_per_day=2)
         got = []
         with pytest.raises(QuotaExhausted, match="2 of 2 daily units used"):
-            for item in fetch_pages(
-                sources, [ALICE], since, UNTIL, archives, {"api_key": KEY}, tmp_path / "q.json"
+            for item in fetch(
+                sources,
+                LiveBatch(platform="youtube", accounts=[ALICE], since=since),
+                FetchContext(
+                    until=UNTIL,
+                    archives=archives,
+                    credentials={"api_key": KEY},
+                    quota_path=tmp_path / "q.json",
+                ),
             ):
                 got.append(item)
         archives.close()
@@ -242,8 +261,15 @@ def test_a_refused_api_key_stops_the_run_at_its_first_request(tmp_path):
         sources = YouTubeSources(base_url=server.url + V3)
         got = []
         with pytest.raises(YouTubeAccessError, match="API_KEY_INVALID") as stop:
-            for item in fetch_pages(
-                sources, handles, since, UNTIL, archives, {"api_key": KEY}, tmp_path / "q.json"
+            for item in fetch(
+                sources,
+                LiveBatch(platform="youtube", accounts=handles, since=since),
+                FetchContext(
+                    until=UNTIL,
+                    archives=archives,
+                    credentials={"api_key": KEY},
+                    quota_path=tmp_path / "q.json",
+                ),
             ):
                 got.append(item)
         archives.close()
@@ -254,7 +280,13 @@ def test_a_refused_api_key_stops_the_run_at_its_first_request(tmp_path):
 
 def test_credentials_need_an_api_key(tmp_path):
     with pytest.raises(ValueError, match="api_key"):
-        list(fetch_pages(YouTubeSources(), [ALICE], {}, UNTIL, Archives(tmp_path), {}))
+        list(
+            fetch(
+                YouTubeSources(),
+                LiveBatch(platform="youtube", accounts=[ALICE], since={}),
+                FetchContext(until=UNTIL, archives=Archives(tmp_path), credentials={}),
+            )
+        )
 
 
 def test_discovery_searches_tags_and_keywords_under_the_page_cap(tmp_path):
@@ -295,8 +327,12 @@ def test_discovery_searches_tags_and_keywords_under_the_page_cap(tmp_path):
         sources = YouTubeSources(base_url=server.url + V3, max_search_pages_per_term=2)
         ledger = tmp_path / "quota.json"
         pages = list(
-            fetch_discovery_pages(
-                sources, ["sauerteig"], ["rye bread"], UNTIL, archives, {"api_key": KEY}, ledger
+            discover(
+                sources,
+                DiscoveryBatch(platform="youtube", tags=["sauerteig"], keywords=["rye bread"]),
+                FetchContext(
+                    until=UNTIL, archives=archives, credentials={"api_key": KEY}, quota_path=ledger
+                ),
             )
         )
         archives.close()
@@ -358,16 +394,19 @@ def test_a_missing_playlist_is_a_reject_and_the_run_goes_on(tmp_path):
         since = dict.fromkeys([ALICE, BOB], NOW - timedelta(days=1))
         sources = YouTubeSources(base_url=server.url + V3)
         pages = list(
-            fetch_pages(
+            fetch(
                 sources,
-                [ALICE, BOB],
-                since,
-                UNTIL,
-                archives,
-                {"api_key": KEY},
-                sleep=slept.append,
-                max_attempts=2,
-                rate_limit_wait=7.0,
+                LiveBatch(platform="youtube", accounts=[ALICE, BOB], since=since),
+                FetchContext(
+                    until=UNTIL,
+                    archives=archives,
+                    credentials={"api_key": KEY},
+                    client_options={
+                        "sleep": slept.append,
+                        "max_attempts": 2,
+                        "rate_limit_wait": 7.0,
+                    },
+                ),
             )
         )
         archives.close()

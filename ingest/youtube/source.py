@@ -10,69 +10,38 @@ meets it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ingest.http import DailyQuota, RawArchive
+from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch, Pages
+from ingest.http import DailyQuota
 from ingest.pages import RecordedPage
 from ingest.walk import as_pages, walk
 from ingest.youtube.client import (
-    API_BASE,
     IDS_PER_REQUEST,
     QUOTA_TZ,
-    UNITS_PER_DAY,
     YouTubeClient,
     is_channel_id,
     uploaded_videos,
 )
+from ingest.youtube.settings import YouTubeSources
 
 
-class YouTubeSources(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str = API_BASE
-    # channel ids (UC…) or handles (@name)
-    channels: list[str] = []
-    # the project's daily quota in units (channels/playlistItems/videos 1, search 100)
-    units_per_day: int = Field(default=UNITS_PER_DAY, ge=1)
-    # discovery: search.list for videos (who posts about the term lately) or channels
-    search_type: Literal["video", "channel"] = "video"
-    search_order: Literal["date", "relevance", "viewCount", "rating"] = "date"
-    # video searches look this far back before the interval's end (publishedAfter)
-    search_window_days: int = Field(default=7, ge=1)
-    # each page costs 100 units: the cap per term keeps discovery's spend known
-    max_search_pages_per_term: int = Field(default=1, ge=1)
-    region_code: str | None = None
-    relevance_language: str | None = None
-    # read the found channels' subscriber counts (channels.list, 1 unit per 50 channels)
-    discovery_profiles: bool = True
-
-
-def _api_key(credentials: dict[str, str]) -> str:
+def _api_key(credentials: Mapping[str, str]) -> str:
     key = credentials.get("api_key")
     if not key:
         raise ValueError("youtube: credentials need an 'api_key'")
     return key
 
 
-def _client(
-    sources: YouTubeSources,
-    until: datetime,
-    credentials: dict[str, str],
-    quota_path: Path | None,
-    client_options: dict,
-) -> YouTubeClient:
-    quota = DailyQuota("youtube", sources.units_per_day, QUOTA_TZ, path=quota_path)
+def _client(sources: YouTubeSources, ctx: FetchContext) -> YouTubeClient:
+    quota = DailyQuota("youtube", sources.units_per_day, QUOTA_TZ, path=ctx.quota_path)
     return YouTubeClient(
         sources.base_url,
-        api_key=_api_key(credentials),
+        api_key=_api_key(ctx.credentials),
         quota=quota,
-        observe_before=until,
-        **client_options,
+        observe_before=ctx.until,
+        **ctx.client_options,
     )
 
 
@@ -91,23 +60,14 @@ def _uploads(page: RecordedPage | None) -> list[tuple[str, str]]:
     return pairs
 
 
-def fetch_pages(
-    sources: YouTubeSources,
-    accounts: list[str],
-    since: dict[str, datetime],
-    until: datetime,
-    archives: Callable[[str], RawArchive],
-    credentials: dict[str, str],
-    quota_path: Path | None = None,
-    **client_options: object,
-) -> Iterator[tuple[str, RecordedPage]]:
+def fetch(sources: YouTubeSources, batch: LiveBatch, ctx: FetchContext) -> Pages:
     """channels.list for every account (ids 50 a request, handles one by one), then each
-    channel's uploads playlist back to ``since[account]``, then videos.list for the videos
+    channel's uploads playlist back to ``batch.since[account]``, then videos.list for the videos
     found, 50 a request. Yields (endpoint, page); a definitive 4xx about one channel,
     playlist or video is yielded as its page, while a refused key or project raises
-    ``YouTubeAccessError``. ``client_options`` go to the client (timeouts and retries, in
-    tests)."""
-    with _client(sources, until, credentials, quota_path, client_options) as client:
+    ``YouTubeAccessError``."""
+    accounts, since, archives = batch.accounts, batch.since, ctx.archives
+    with _client(sources, ctx) as client:
         # channel id -> (uploads playlist, how far back); one walk per channel even when
         # it is tracked both by id and by handle
         walks: dict[str, tuple[str, datetime]] = {}
@@ -142,31 +102,23 @@ def fetch_pages(
             yield from walk("videos", as_pages(client.videos), chunk)
 
 
-def fetch_discovery_pages(
-    sources: YouTubeSources,
-    tags: list[str],
-    keywords: list[str],
-    until: datetime,
-    archives: Callable[[str], RawArchive],
-    credentials: dict[str, str],
-    quota_path: Path | None = None,
-    **client_options: object,
-) -> Iterator[tuple[str, RecordedPage]]:
+def discover(sources: YouTubeSources, batch: DiscoveryBatch, ctx: FetchContext) -> Pages:
     """search.list for each hashtag (as ``q=#tag``) and keyword, at most
     ``max_search_pages_per_term`` pages (100 units) each; then, unless
     ``discovery_profiles`` is off, channels.list for every channel found (50 a request,
     1 unit each), for their subscriber counts.
 
     Video searches only look at videos published in the last ``search_window_days``
-    before ``until``: discovery wants accounts active now. Channel searches carry no
+    before the interval's end: discovery wants accounts active now. Channel searches carry no
     ``publishedAfter`` (for channels it would filter on the channel's creation).
     """
     published_after = None
     if sources.search_type == "video":
-        published_after = until - timedelta(days=sources.search_window_days)
-    terms = [f"#{t.lstrip('#')}" for t in tags] + list(keywords)
+        published_after = ctx.until - timedelta(days=sources.search_window_days)
+    terms = [f"#{t.lstrip('#')}" for t in batch.tags] + list(batch.keywords)
     found: dict[str, None] = {}
-    with _client(sources, until, credentials, quota_path, client_options) as client:
+    archives = ctx.archives
+    with _client(sources, ctx) as client:
         client.archive = archives("search")
         for term in dict.fromkeys(terms):
             for endpoint, page in walk(

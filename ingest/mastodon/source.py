@@ -1,0 +1,90 @@
+"""Live fetching for Mastodon: tracked accounts (lookup, then their statuses) and, for
+discovery, hashtag timelines and account search on each listed instance.
+
+Public data needs no token. With one (an Airflow connection per instance, or one for
+all) it goes into the Authorization header only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch, Pages
+from ingest.mastodon.client import MastodonClient
+from ingest.mastodon.settings import MastodonDiscovery, MastodonSources
+from ingest.walk import as_pages, walk
+
+
+def fetch(settings: MastodonSources, batch: LiveBatch, ctx: FetchContext) -> Pages:
+    """Per account: its profile (``accounts_lookup``), then its statuses back to
+    ``batch.since[account]``. One client per instance, so its rate limiter sees every
+    request to it."""
+    by_instance: dict[str, list[tuple[str, str]]] = {}
+    for acct in batch.accounts:
+        user, instance = acct.lstrip("@").split("@", 1)
+        by_instance.setdefault(instance, []).append((user, acct))
+    for instance, users in by_instance.items():
+        with _client(settings, instance, ctx) as client:
+            for user, acct in users:
+                client.archive = ctx.archives("accounts_lookup")
+                profile = yield from walk("accounts_lookup", as_pages(client.lookup), user)
+                if profile is None:
+                    continue
+                client.archive = ctx.archives("account_statuses")
+                account_id = json.loads(profile.body)["id"]
+                yield from walk("account_statuses", client.statuses, account_id, batch.since[acct])
+
+
+def discover(settings: MastodonSources, batch: DiscoveryBatch, ctx: FetchContext) -> Pages:
+    """On the batch's instance: each tag's timeline (capped pages), one account search per
+    keyword."""
+    with _client(settings, batch.instance, ctx) as client:
+        client.archive = ctx.archives("tag_timeline")
+        for tag in batch.tags:
+            cap = ctx.discovery.max_pages_per_tag
+            yield from walk("tag_timeline", client.tag_timeline, tag, cap)
+        client.archive = ctx.archives("account_search")
+        for keyword in batch.keywords:
+            yield from walk("account_search", client.search_accounts, keyword)
+
+
+def plan_discovery(
+    name: str, discovery: MastodonDiscovery, tags: list[str], keywords: list[str]
+) -> list[DiscoveryBatch]:
+    """One batch per listed instance."""
+    return [
+        DiscoveryBatch(platform=name, instance=i, tags=tags, keywords=keywords)
+        for i in discovery.instances
+    ]
+
+
+def credentials(batch: Any, connection: Callable[[str], Any]) -> dict[str, str]:
+    """Access tokens per instance the batch reads: the password of the Airflow connection
+    ``radar_mastodon__<instance>`` (dots and dashes as ``_``), else of ``radar_mastodon``.
+    No connection means public access, which is all the radar needs."""
+
+    def password(conn_id: str) -> str | None:
+        conn = connection(conn_id)
+        return (conn.password or None) if conn is not None else None
+
+    instances = [batch.instance] if getattr(batch, "instance", None) else []
+    accounts = getattr(batch, "accounts", [])
+    instances += sorted({a.lstrip("@").split("@", 1)[1] for a in accounts if "@" in a})
+    default = password("radar_mastodon")
+    tokens = {}
+    for instance in instances:
+        token = password("radar_mastodon__" + instance.replace(".", "_").replace("-", "_"))
+        if token or default:
+            tokens[instance] = token or default
+    return tokens
+
+
+def _client(settings: MastodonSources, instance: str, ctx: FetchContext) -> MastodonClient:
+    return MastodonClient(
+        settings.base_url(instance),
+        token=ctx.credentials.get(instance),
+        observe_before=ctx.until,
+        **ctx.client_options,
+    )

@@ -1,0 +1,58 @@
+"""Every platform the radar has a connector for: the ``radar.connectors`` entry points.
+
+The project registers its own five in ``pyproject.toml``; a platform package of your
+own registers in its own distribution the same way (``docs/connectors.md``: "Adding a
+platform"), and nothing else has to change. ``platform_names`` reads only the entry
+points' names (standard library, no import), so DAG files may call it as they parse.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ingest.connector import Connector
+
+GROUP = "radar.connectors"
+
+
+def platform_names() -> list[str]:
+    """The registered platforms, in registration order (each once)."""
+    names = list(dict.fromkeys(ep.name for ep in entry_points(group=GROUP)))
+    if not names:
+        raise RuntimeError(
+            f"no platform connectors registered under the {GROUP!r} entry points: "
+            "is the project installed (make setup, or uv sync)?"
+        )
+    return names
+
+
+def connectors() -> dict[str, Connector]:
+    """Every registered connector by platform name, loaded (imports each package)."""
+    return _load(tuple(platform_names()))
+
+
+def connector(platform: str) -> Connector:
+    found = connectors()
+    if platform not in found:
+        raise KeyError(f"no connector for platform {platform!r}; known: {', '.join(found)}")
+    return found[platform]
+
+
+@cache
+def _load(names: tuple[str, ...]) -> dict[str, Connector]:
+    from ingest.connector import Connector
+
+    by_name = {ep.name: ep for ep in entry_points(group=GROUP)}
+    loaded = {}
+    for name in names:
+        found = by_name[name].load()
+        if not isinstance(found, Connector) or found.name != name:
+            raise TypeError(
+                f"entry point {GROUP}:{name} = {by_name[name].value} must be a Connector "
+                f"named {name!r}, not {found!r}"
+            )
+        loaded[name] = found
+    return loaded
