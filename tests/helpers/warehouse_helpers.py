@@ -11,8 +11,11 @@ from pathlib import Path
 import duckdb
 
 from ingest import runs
+from ingest.connector import TaskContext
+from radar.settings import PROJECT_ROOT
 from radar.warehouse import WarehouseTarget, connect
 from transforms import runs as signal_runs
+from transforms.runner import discover_models
 
 CORE = [
     "core.accounts",
@@ -20,18 +23,11 @@ CORE = [
     "core.posts",
     "core.post_metric_snapshots",
 ]
-MARTS = [
-    "marts.account_engagement",
-    "marts.account_niches",
-    "marts.account_peer_position",
-    "marts.account_authenticity",
-    "marts.tier_benchmarks",
-    "marts.niche_trending_terms",
-    "marts.brand_fit",
-    "marts.candidates",
-]
+# every mart the model files in sql/marts define, found by the runner's own loader, in the
+# order it builds them (each after the marts it reads), so that a new mart is compared too
+MARTS = [m.relation for m in discover_models(PROJECT_ROOT / "sql") if m.layer == "marts"]
 CORE_AND_MARTS = CORE + MARTS
-DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
+DAGS_DIR = PROJECT_ROOT / "dags"
 
 
 def load_dag(dag_id: str):
@@ -59,7 +55,7 @@ def run_radar(logical_date: datetime):
 def run_pipeline(start: datetime, end: datetime, run_id: str = "manual__test") -> dict:
     """plan → extract → load → transforms, as the DAG does, in-process."""
     for i, batch in enumerate(runs.plan_extract(start, end)):
-        runs.extract(batch, start, run_id, f"extract-{i}", end)
+        runs.extract(batch, TaskContext(start, end, run_id, f"extract-{i}"))
     loaded = runs.load(run_id, "social_ingest", start, end)
     return {"load": loaded, "signals": signal_runs.build_signals(end, run_id)}
 
