@@ -7,8 +7,12 @@ the file and the field, not a silently ignored setting.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -246,100 +250,103 @@ def _settings(scoring: Scoring, brands: Brands) -> dict[str, float]:
     return flat
 
 
-def _replace(conn: duckdb.DuckDBPyConnection, table: str, columns: str, rows: list) -> None:
-    conn.execute(f"create or replace table config.{table} ({columns})")
-    if rows:
-        marks = ", ".join("?" * len(rows[0]))
-        conn.executemany(f"insert into config.{table} values ({marks})", rows)
+@dataclass(frozen=True)
+class ConfigTable:
+    """One ``config.*`` table as the models will see it: its columns and its rows."""
+
+    columns: str
+    rows: list[list]
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the columns and rows, in the order they are written: the same YAML
+        gives the same digest on every run, and a model's fingerprint includes the digest
+        of each config table it reads (transforms/runner.py)."""
+        return hashlib.sha256(json.dumps([self.columns, self.rows]).encode()).hexdigest()
 
 
-def write_config_tables(conn: duckdb.DuckDBPyConnection, config_dir: Path) -> None:
-    """Replace the ``config.*`` tables with what the YAML files say now."""
+def config_tables(config_dir: Path) -> dict[str, ConfigTable]:
+    """The ``config.*`` tables, by name, as the YAML files say now (validated).
+
+    ``sources.yaml`` feeds none of them: it tells the ingest what to fetch."""
     taxonomy, scoring = load_taxonomy(config_dir), load_scoring(config_dir)
     brands = load_brands(config_dir, taxonomy, scoring)
-    conn.execute("create schema if not exists config")
     niches = taxonomy.niches.items()
-    _replace(conn, "niches", "niche varchar, label varchar", [[n, v.label] for n, v in niches])
-    _replace(
-        conn,
-        "niche_terms",
-        "niche varchar, term_type varchar, term varchar",
-        [
-            [name, kind, term]
-            for name, niche in niches
-            for kind, values in (("keyword", niche.keywords), ("hashtag", niche.hashtags))
-            for term in values
-        ],
-    )
-    _replace(
-        conn,
-        "niche_languages",
-        "niche varchar, language varchar",
-        [[n, lang] for n, niche in niches for lang in niche.languages],
-    )
     names, bounds = list(scoring.tiers), list(scoring.tiers.values())
-    _replace(
-        conn,
-        "tiers",
-        "tier varchar, min_followers bigint, max_followers bigint",
-        [[n, lo, hi] for n, lo, hi in zip(names, bounds, [*bounds[1:], None], strict=True)],
-    )
-    _replace(
-        conn,
-        "windows",
-        "window_days integer, min_own_posts integer",
-        [[w, n] for w, n in sorted(scoring.engagement.min_own_posts.items())],
-    )
-    _replace(
-        conn,
-        "engagement_counts",
-        "platform varchar, likes boolean, comments boolean, shares boolean",
-        [
-            [platform, *(c in counts for c in COUNTS)]
-            for platform, counts in scoring.engagement.counts.items()
-        ],
-    )
-    _replace(
-        conn,
-        "authenticity_penalties",
-        "flag varchar, penalty double",
-        [[f, p] for f, p in scoring.authenticity.penalties.items()],
-    )
-    _replace(
-        conn,
-        "settings",
-        "name varchar, value double",
-        [[k, v] for k, v in _settings(scoring, brands).items()],
-    )
-    _replace(conn, "candidate_tier", "tier varchar", [[scoring.candidates.tier]])
     brand_items = brands.brands.items()
-    _replace(conn, "brands", "brand varchar, label varchar", [[b, v.label] for b, v in brand_items])
-    _replace(
-        conn,
-        "brand_niches",
-        "brand varchar, niche varchar",
-        [[b, n] for b, v in brand_items for n in v.target_niches],
-    )
-    _replace(
-        conn,
-        "brand_terms",
-        "brand varchar, term_type varchar, term varchar",
-        [
-            [b, kind, term]
-            for b, v in brand_items
-            for kind, terms in (("must_have", v.must_have_terms), ("excluded", v.excluded_terms))
-            for term in terms
-        ],
-    )
-    _replace(
-        conn,
-        "brand_platforms",
-        "brand varchar, platform varchar",
-        [[b, p] for b, v in brand_items for p in v.platforms],
-    )
-    _replace(
-        conn,
-        "brand_tiers",
-        "brand varchar, tier varchar",
-        [[b, t] for b, v in brand_items for t in v.tiers],
-    )
+    tables = {
+        "niches": ("niche varchar, label varchar", [[n, v.label] for n, v in niches]),
+        "niche_terms": (
+            "niche varchar, term_type varchar, term varchar",
+            [
+                [name, kind, term]
+                for name, niche in niches
+                for kind, values in (("keyword", niche.keywords), ("hashtag", niche.hashtags))
+                for term in values
+            ],
+        ),
+        "niche_languages": (
+            "niche varchar, language varchar",
+            [[n, lang] for n, niche in niches for lang in niche.languages],
+        ),
+        "tiers": (
+            "tier varchar, min_followers bigint, max_followers bigint",
+            [[n, lo, hi] for n, lo, hi in zip(names, bounds, [*bounds[1:], None], strict=True)],
+        ),
+        "windows": (
+            "window_days integer, min_own_posts integer",
+            [[w, n] for w, n in sorted(scoring.engagement.min_own_posts.items())],
+        ),
+        "engagement_counts": (
+            "platform varchar, likes boolean, comments boolean, shares boolean",
+            [
+                [platform, *(c in counts for c in COUNTS)]
+                for platform, counts in scoring.engagement.counts.items()
+            ],
+        ),
+        "authenticity_penalties": (
+            "flag varchar, penalty double",
+            [[f, p] for f, p in scoring.authenticity.penalties.items()],
+        ),
+        "settings": (
+            "name varchar, value double",
+            [[k, v] for k, v in _settings(scoring, brands).items()],
+        ),
+        "candidate_tier": ("tier varchar", [[scoring.candidates.tier]]),
+        "brands": ("brand varchar, label varchar", [[b, v.label] for b, v in brand_items]),
+        "brand_niches": (
+            "brand varchar, niche varchar",
+            [[b, n] for b, v in brand_items for n in v.target_niches],
+        ),
+        "brand_terms": (
+            "brand varchar, term_type varchar, term varchar",
+            [
+                [b, kind, term]
+                for b, v in brand_items
+                for kind, terms in (
+                    ("must_have", v.must_have_terms),
+                    ("excluded", v.excluded_terms),
+                )
+                for term in terms
+            ],
+        ),
+        "brand_platforms": (
+            "brand varchar, platform varchar",
+            [[b, p] for b, v in brand_items for p in v.platforms],
+        ),
+        "brand_tiers": (
+            "brand varchar, tier varchar",
+            [[b, t] for b, v in brand_items for t in v.tiers],
+        ),
+    }
+    return {name: ConfigTable(columns, rows) for name, (columns, rows) in tables.items()}
+
+
+def write_config_tables(conn: duckdb.DuckDBPyConnection, tables: Mapping[str, ConfigTable]) -> None:
+    """Replace the ``config.*`` tables with ``tables`` (from ``config_tables``)."""
+    conn.execute("create schema if not exists config")
+    for name, table in tables.items():
+        conn.execute(f"create or replace table config.{name} ({table.columns})")
+        if table.rows:
+            marks = ", ".join("?" * len(table.rows[0]))
+            conn.executemany(f"insert into config.{name} values ({marks})", table.rows)

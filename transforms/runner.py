@@ -19,8 +19,9 @@ overwriting it. An ``incremental`` model keeps its rows (its table is declared i
 ``sql/schema``); its SQL selects only rows for new or changed inputs, which replace rows
 with the same key (written in ``cluster_by`` order, so that the row groups of a table
 kept for years stay narrow in the column that window queries filter on, and their scans
-skip the rest), and it is rebuilt whole when its SQL or the SQL of a model upstream of
-it changes, or the macros, or the config files when its lineage reads a ``config.`` table. Its
+skip the rest), and it is rebuilt whole when what it reads changes: its SQL, a model
+upstream of it, a macro it or they call, or the rows of a ``config.`` table it or they read
+(not a setting only other models read, nor ``sources.yaml``, which feeds no table). Its
 SQL finds new inputs by ``load_id > getvariable('since_load')`` (NULL on a rebuild: every
 row). A ``let`` line sets a variable from a scalar query before the model's SQL runs: a constant
 there lets DuckDB skip row groups, which a subquery in the SQL itself would not.
@@ -34,6 +35,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from graphlib import TopologicalSorter
@@ -50,7 +52,7 @@ from radar.warehouse import (
     rollback_quietly,
     table_columns,
 )
-from transforms.config import write_config_tables
+from transforms.config import ConfigTable, config_tables, write_config_tables
 
 log = logging.getLogger(__name__)
 
@@ -157,27 +159,77 @@ def drop_orphans(conn: duckdb.DuckDBPyConnection, models: list[Model]) -> list[s
     return dropped
 
 
-def config_fingerprint(config_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(config_dir.glob("*.yaml")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+# `config.x` in a model or macro: the config tables it reads (and the config macros it
+# calls). Case-insensitive and quote-tolerant, and comments count too: a name that is
+# only mentioned costs an extra rebuild, a read that is missed would cost a wrong result
+_CONFIG_REFERENCE = re.compile(r'\bconfig"?\s*\.\s*"?(\w+)', re.IGNORECASE)
+# the name a CREATE MACRO statement defines, after any comments before it
+_MACRO_NAME = re.compile(
+    r"create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:macro|function)\s+"
+    r'(?:if\s+not\s+exists\s+)?(?:"?\w+"?\s*\.\s*)*"?(\w+)',
+    re.IGNORECASE,
+)
+_LEADING_COMMENTS = re.compile(r"(?:\s+|;|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
 
 
-def lineage_fingerprints(models: list[Model], config_digest: str, macros: str) -> dict:
-    """Per model, a digest of its SQL and of everything upstream of it: the models it reads
-    (recursively), the macros, and the config when any of them reads a ``config.`` table.
+def split_macros(sql: str) -> tuple[dict[str, str], str]:
+    """The statements of ``sql/macros``: each macro's statement by its name (lowercase,
+    without its schema), and every other statement (``create schema …``), which every
+    model's fingerprint includes."""
+    macros: dict[str, str] = {}
+    others = []
+    for statement in duckdb.extract_statements(sql):
+        text = statement.query
+        match = _MACRO_NAME.match(text, _LEADING_COMMENTS.match(text).end())
+        if match is None:
+            others.append(text)
+        else:  # one name in two schemas: a call of either name counts as a call of both
+            name = match.group(1).lower()
+            macros[name] = f"{macros[name]}\0{text}" if name in macros else text
+    return macros, "\0".join(others)
+
+
+def reads(sql: str, macros: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The macros ``sql`` calls (a name followed by a parenthesis, in any schema) and the
+    macros they call, recursively; and the ``config.`` names that it or they mention (the
+    config tables they read, and names of config macros). ``macros``: from ``split_macros``."""
+    called: set[str] = set()
+    pending = [sql]
+    while pending:
+        text = pending.pop()
+        for name in macros.keys() - called:
+            if re.search(rf'\b{re.escape(name)}"?\s*\(', text, re.IGNORECASE):
+                called.add(name)
+                pending.append(macros[name])
+    texts = [sql, *(macros[name] for name in called)]
+    config = {name.lower() for text in texts for name in _CONFIG_REFERENCE.findall(text)}
+    return sorted(called), sorted(config)
+
+
+def lineage_fingerprints(
+    models: list[Model], config: Mapping[str, str] | str, macros: str
+) -> dict[str, str]:
+    """Per model, a digest of its SQL and of what it reads: the models upstream of it
+    (their digests, so recursively), the macros it calls (and those they call), and the
+    contents of the ``config.`` tables it or those macros read (``config``: a digest per
+    table, from ``ConfigTable.digest``; or one digest for every table). Only what a model
+    reads: a setting of the marts leaves the text models' fingerprints as they were.
     An incremental model whose fingerprint changes is rebuilt whole."""
+    definitions, shared = split_macros(macros)
     digests: dict[str, str] = {}
-    reads_config: dict[str, bool] = {}
     for model in models:  # in dependency order, so every upstream digest is known
-        upstream = sorted(model.depends_on)
-        reads_config[model.relation] = re.search(r"\bconfig\.", model.sql) is not None or any(
-            reads_config[r] for r in upstream
-        )
-        parts = [model.sql, macros, *(digests[r] for r in upstream)]
-        if reads_config[model.relation]:
-            parts.append(config_digest)
+        called, config_names = reads(model.sql, definitions)
+        parts = [
+            model.sql,
+            *(definitions[name] for name in called),
+            shared,
+            *(digests[r] for r in sorted(model.depends_on)),
+            # a name that is no table (a config macro's) adds a constant
+            *(
+                f"config.{name}={config if isinstance(config, str) else config.get(name, '')}"
+                for name in config_names
+            ),
+        ]
         digests[model.relation] = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     return digests
 
@@ -195,7 +247,7 @@ def _materialise_incremental(
     ).fetchone()
     since_load = known[1] if known is not None else None
     if known is None or known[0] != fingerprint:
-        log.info("%s: SQL or config changed, rebuilding it whole", model.relation)
+        log.info("%s: its lineage changed, rebuilding it whole", model.relation)
         since_load = None
         # emptied by re-creation: a delete of every row would hold them all in memory
         conn.execute(
@@ -331,7 +383,11 @@ def run_transforms(
             return run_transforms(conn, sql_dir, config_dir, as_of, own)
     models = discover_models(sql_dir)
     macros = [f.read_text(encoding="utf-8") for f in sorted((sql_dir / "macros").glob("*.sql"))]
-    fingerprints = lineage_fingerprints(models, config_fingerprint(config_dir), "\0".join(macros))
+    # read once: the tables written are the ones fingerprinted
+    tables = config_tables(config_dir)
+    fingerprints = lineage_fingerprints(
+        models, {name: table.digest for name, table in tables.items()}, "\n;\n".join(macros)
+    )
 
     def attempt() -> TransformSummary:
         watermark = None
@@ -344,7 +400,7 @@ def run_transforms(
         else:
             conn.execute("begin transaction")
         try:
-            summary = _run_models(conn, models, fingerprints, macros, config_dir, as_of, watermark)
+            summary = _run_models(conn, models, fingerprints, macros, tables, as_of, watermark)
             conn.execute("commit")
         except BaseException as exc:
             rollback_quietly(conn, exc)  # after a failed COMMIT none is open: keep its error
@@ -361,12 +417,12 @@ def _run_models(
     models: list[Model],
     fingerprints: dict[str, str],
     macros: list[str],
-    config_dir: Path,
+    tables: dict[str, ConfigTable],
     as_of: datetime,
     watermark: int | None,
 ) -> TransformSummary:
     """Every model and its data tests, inside the caller's transaction."""
-    write_config_tables(conn, config_dir)
+    write_config_tables(conn, tables)
     for macro in macros:
         conn.execute(macro)
     conn.execute("set variable as_of = ?::timestamp", [as_of])
