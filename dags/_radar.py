@@ -55,8 +55,8 @@ def warehouse_pool() -> str:
 def platforms() -> list[str]:
     """``RADAR_PLATFORMS`` as the DAG is parsed, else every registered platform: one
     extract task (and pool) per platform. The registry's names are its entry points',
-    read without importing a connector (``ingest.registry`` is standard library only)."""
-    from ingest.registry import platform_names
+    read without importing a connector (``radar.platforms``, standard library only)."""
+    from radar.platforms import platform_names
 
     raw = os.environ.get("RADAR_PLATFORMS", "").strip()
     if not raw:

@@ -1,9 +1,10 @@
-"""Every platform the radar has a connector for: the ``radar.connectors`` entry points.
+"""Every platform the radar has a connector for: the ``radar.connectors`` entry points,
+loaded.
 
 The project registers its own five in ``pyproject.toml``; a platform package of your
 own registers in its own distribution the same way (``docs/connectors.md``: "Adding a
-platform"), and nothing else has to change. ``platform_names`` reads only the entry
-points' names (standard library, no import), so DAG files may call it as they parse.
+platform"), and nothing else has to change. Their names alone (no import) come from
+``radar.platforms.platform_names``.
 """
 
 from __future__ import annotations
@@ -12,22 +13,10 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
+from radar.platforms import GROUP, platform_names
+
 if TYPE_CHECKING:
     from ingest.connector import Connector
-
-GROUP = "radar.connectors"
-
-
-def platform_names() -> list[str]:
-    """The registered platforms, in registration order (each once)."""
-    names = list(dict.fromkeys(ep.name for ep in entry_points(group=GROUP)))
-    if not names:
-        raise RuntimeError(
-            f"no platform connectors registered under the {GROUP!r} entry points: "
-            "is the project installed (make setup, or uv sync)?"
-        )
-    return names
-
 
 def connectors() -> dict[str, Connector]:
     """Every registered connector by platform name, loaded (imports each package)."""

@@ -19,9 +19,9 @@ from ingest.discovery import mark_discovered_accounts
 from ingest.extract import MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.landing import attempt_name
 from ingest.loader import LoadSummary, advance_cursors, load_pending, record_run_load
-from ingest.registry import platform_names
 from radar.canonical import to_naive_utc
 from radar.errors import ConfigError, PermanentError, one_line
+from radar.platforms import platform_names
 from radar.settings import RadarSettings
 from radar.warehouse import Lake, apply_schema, connect
 

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.registry import connectors
+
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "config" / "airflow_settings.yaml"
 
 
@@ -51,8 +53,22 @@ class AirflowSettings(BaseModel):
 
 
 def read_settings(path: Path = DEFAULT_PATH) -> AirflowSettings:
+    """The file's settings, plus the extract pool of every registered platform the file
+    does not list (with the slots its connector asks for): a platform package of your own
+    needs no edit here."""
     document = yaml.safe_load(path.read_text()) or {}
-    return AirflowSettings.model_validate(document.get("airflow") or {})
+    settings = AirflowSettings.model_validate(document.get("airflow") or {})
+    listed = {pool.pool_name for pool in settings.pools}
+    settings.pools += [
+        PoolSetting(
+            pool_name=connector.pool,
+            pool_slot=connector.pool_slots,
+            pool_description=f"concurrent {connector.label} extract tasks",
+        )
+        for connector in connectors().values()
+        if connector.pool not in listed
+    ]
+    return settings
 
 
 def apply_settings(settings: AirflowSettings) -> list[str]:

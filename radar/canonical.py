@@ -9,18 +9,20 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    StringConstraints,
     ValidationInfo,
     field_validator,
 )
 
-Platform = Literal["mastodon", "bluesky", "youtube", "instagram", "tiktok"]
+# a registered platform's name (radar.platforms): the connector that maps a row sets it
+Platform = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 
 class FollowerPrecision(StrEnum):

@@ -12,10 +12,20 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
-HEAVY = ["duckdb", "pyarrow", "httpx", "yaml", "pydantic", "ingest", "transforms", "pandas"]
+HEAVY = [
+    "duckdb",
+    "pyarrow",
+    "httpx",
+    "yaml",
+    "pydantic",
+    "radar",
+    "ingest",
+    "transforms",
+    "pandas",
+]
 # the project modules a DAG file may import as it parses: the connector registry's names
 # come from entry points, standard library only
-LIGHT = {"ingest", "ingest.registry"}
+LIGHT = {"radar", "radar.platforms"}
 
 _PROBE = """
 import importlib.util, json, sys, time
