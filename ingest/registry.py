@@ -18,6 +18,7 @@ from radar.platforms import GROUP, platform_names
 if TYPE_CHECKING:
     from ingest.connector import Connector
 
+
 def connectors() -> dict[str, Connector]:
     """Every registered connector by platform name, loaded (imports each package)."""
     return _load(tuple(platform_names()))

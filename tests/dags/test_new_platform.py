@@ -28,7 +28,7 @@ DAY = datetime(2026, 11, 20)
 
 # the package a contributor would write: the same file roles as ingest/<platform>/
 PACKAGE = {
-    "settings.py": '''
+    "settings.py": """
         from ingest.connector import PlatformSettings
 
         class AcmeSources(PlatformSettings):
@@ -37,8 +37,8 @@ PACKAGE = {
 
             def tracked(self) -> list[str]:
                 return self.accounts
-    ''',
-    "client.py": '''
+    """,
+    "client.py": """
         from ingest.http import PlatformClient, RateLimiter
 
         def _no_limit(headers):
@@ -50,8 +50,8 @@ PACKAGE = {
 
             def feed(self, account, since):
                 return self.get(f"/v1/users/{account}/feed", params={"since": since.isoformat()})
-    ''',
-    "mapping.py": '''
+    """,
+    "mapping.py": """
         from datetime import datetime
 
         from radar.canonical import Account, AccountSnapshot, FollowerPrecision, Post, PostKind
@@ -76,8 +76,8 @@ PACKAGE = {
                     likes=post["likes"], comments=post["comments"], shares=post["shares"]))
 
         MAPPERS = {"feed": map_feed}
-    ''',
-    "source.py": '''
+    """,
+    "source.py": """
         from ingest.walk import as_pages, walk
 
         from acme_radar.client import AcmeClient
@@ -88,8 +88,8 @@ PACKAGE = {
                 client.archive = ctx.archives("feed")
                 for account in batch.accounts:
                     yield from walk("feed", as_pages(client.feed), account, batch.since[account])
-    ''',
-    "__init__.py": '''
+    """,
+    "__init__.py": """
         from ingest.connector import Connector
 
         from acme_radar import source
@@ -99,7 +99,7 @@ PACKAGE = {
         connector = Connector(
             name="acme", label="Acme", settings=AcmeSources, mappers=MAPPERS, fetch=source.fetch
         )
-    ''',
+    """,
 }
 
 
