@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -218,9 +219,8 @@ def summarize_run(
             continue
         if not batches:
             lines.append(f"nothing planned: {empty_plan_reason(name, start, end)}")
-        lines.extend(
-            f"WARNING {name} batch stopped early: {d['stopped']}" for d in done if d.get("stopped")
-        )
+        for stopped in [d["stopped"] for d in done if d.get("stopped")]:
+            logging.getLogger("radar.run").warning("%s batch stopped early: %s", name, stopped)
         problems.extend(f"{work_name}_{name} failed: {b}" for b in failed_batches(batches, done))
     if loaded is None:
         problems.append("load failed: nothing of this run reached the warehouse")
