@@ -45,6 +45,7 @@ report: setup
 ## install everything and run the whole test suite
 test: $(VENV)/.synced-bench
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint sql/
 	$(BIN)/pytest
 
 ## every benchmark at full size (about 60 minutes, 15 GB of disk); appends to docs/benchmarks.md
@@ -87,6 +88,7 @@ synthetic: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint sql/
 
 format: setup
 	$(BIN)/ruff check --fix .

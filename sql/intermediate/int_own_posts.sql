@@ -34,11 +34,11 @@ earlier_metrics as (
 p as (
     select
         facts.* exclude (likes, comments, shares, quotes, views),
-        if(counts_current, facts.likes, earlier.likes) as likes,
-        if(counts_current, facts.comments, earlier.comments) as comments,
-        if(counts_current, facts.shares, earlier.shares) as shares,
-        if(counts_current, facts.quotes, earlier.quotes) as quotes,
-        if(counts_current, facts.views, earlier.views) as views,
+        if(facts.counts_current, facts.likes, earlier.likes) as likes,
+        if(facts.counts_current, facts.comments, earlier.comments) as comments,
+        if(facts.counts_current, facts.shares, earlier.shares) as shares,
+        if(facts.counts_current, facts.quotes, earlier.quotes) as quotes,
+        if(facts.counts_current, facts.views, earlier.views) as views,
     from (select *, coalesce(metrics_observed_at < getvariable('as_of'), true)
                         as counts_current,
           from facts) as facts

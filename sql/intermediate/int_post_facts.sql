@@ -40,12 +40,12 @@ new_metrics as (
 moved_by_snapshots as (
     select facts.*
     from intermediate.int_post_facts as facts
-    semi join new_snapshots as new
-        on facts.platform = new.platform
-        and facts.account_id = new.account_id
-        and new.observed_at <= facts.snapshot_after_at
+    semi join new_snapshots as new_snap
+        on facts.platform = new_snap.platform
+        and facts.account_id = new_snap.account_id
+        and new_snap.observed_at <= facts.snapshot_after_at
         -- no OR here: with one, DuckDB joins by nested loops, new snapshots × posts on record
-        and new.observed_at >= coalesce(facts.snapshot_before_at, '-infinity'::timestamp)
+        and new_snap.observed_at >= coalesce(facts.snapshot_before_at, '-infinity'::timestamp)
     where facts.snapshot_after_at >= getvariable('new_snapshots_from')
 ),
 
@@ -62,8 +62,12 @@ recounted_or_deleted as (
 ),
 
 kept as (
-    select * from (select * from moved_by_snapshots union select * from recounted_or_deleted)
-    as touched
+    select touched.*
+    from (
+        select * from moved_by_snapshots
+        union
+        select * from recounted_or_deleted
+    ) as touched
     anti join loaded_posts as loaded
         on touched.platform = loaded.platform and touched.post_id = loaded.post_id
 ),
@@ -71,21 +75,21 @@ kept as (
 -- the new snapshots nearest to each kept post; a tie with the one on record goes to the
 -- new row (a snapshot loaded again)
 kept_before as (
-    select kept.*, new.observed_at as new_before_at, new.followers as new_before,
+    select kept.*, new_snap.observed_at as new_before_at, new_snap.followers as new_before,
     from kept
-    asof left join new_snapshots as new
-        on kept.platform = new.platform
-        and kept.account_id = new.account_id
-        and kept.created_at >= new.observed_at
+    asof left join new_snapshots as new_snap
+        on kept.platform = new_snap.platform
+        and kept.account_id = new_snap.account_id
+        and kept.created_at >= new_snap.observed_at
 ),
 
 kept_both as (
-    select kept_before.*, new.observed_at as new_after_at, new.followers as new_after,
+    select kept_before.*, new_snap.observed_at as new_after_at, new_snap.followers as new_after,
     from kept_before
-    asof left join new_snapshots as new
-        on kept_before.platform = new.platform
-        and kept_before.account_id = new.account_id
-        and kept_before.created_at < new.observed_at
+    asof left join new_snapshots as new_snap
+        on kept_before.platform = new_snap.platform
+        and kept_before.account_id = new_snap.account_id
+        and kept_before.created_at < new_snap.observed_at
 ),
 
 kept_new_metrics as (
@@ -95,7 +99,7 @@ kept_new_metrics as (
         on new_metrics.platform = kept.platform
         and new_metrics.post_id = kept.post_id
     qualify row_number() over (
-        partition by new_metrics.platform, new_metrics.post_id order by observed_at desc
+        partition by new_metrics.platform, new_metrics.post_id order by new_metrics.observed_at desc
     ) = 1
 ),
 
@@ -135,8 +139,9 @@ kept_facts as (
 recent_snapshots as (
     select snaps.platform, snaps.account_id, snaps.observed_at, snaps.followers,
     from staging.stg_account_snapshots as snaps
-    semi join (select distinct platform, account_id from loaded_posts) as accounts
-        on snaps.platform = accounts.platform and snaps.account_id = accounts.account_id
+    semi join (select distinct platform, account_id from loaded_posts) as loaded_accounts
+        on snaps.platform = loaded_accounts.platform
+        and snaps.account_id = loaded_accounts.account_id
     where snaps.observed_at >= getvariable('loaded_from') - interval 7 days
 ),
 
@@ -155,13 +160,17 @@ loaded_before as (
 older_before as (
     select missing.platform, missing.post_id, snap.observed_at as snapshot_before_at,
            snap.followers as followers_before,
-    from (select * from loaded_before where snapshot_before_at is null) as missing
+    from (
+        select * from loaded_before
+        where snapshot_before_at is null
+    ) as missing
     asof join (
         select snaps.platform, snaps.account_id, snaps.observed_at, snaps.followers,
         from staging.stg_account_snapshots as snaps
         semi join (select distinct platform, account_id from loaded_before
-                   where snapshot_before_at is null) as accounts
-            on snaps.platform = accounts.platform and snaps.account_id = accounts.account_id
+                   where snapshot_before_at is null) as missing_accounts
+            on snaps.platform = missing_accounts.platform
+            and snaps.account_id = missing_accounts.account_id
     ) as snap
         on missing.platform = snap.platform
         and missing.account_id = snap.account_id
@@ -209,7 +218,11 @@ loaded_facts as (
 
 final as (
     select facts.*, deletions.deleted_at,  -- inserted by name: the order is the table's
-    from (select * from loaded_facts union all select * from kept_facts) as facts
+    from (
+        select * from loaded_facts
+        union all
+        select * from kept_facts
+    ) as facts
     left join staging.stg_post_deletions as deletions
         on facts.platform = deletions.platform and facts.post_id = deletions.post_id
 )

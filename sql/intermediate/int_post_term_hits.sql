@@ -45,19 +45,19 @@ niche_terms as (
 
 -- equi-joins on single words and hashtags; only multi-word terms need a substring scan
 niche_term_hits as (
-    select t.platform, t.post_id, t.text_hash, t.created_at, t.language, terms.niche, terms.term_type,
-           '#' || terms.term as matched_term,
+    select t.platform, t.post_id, t.text_hash, t.created_at, t.language, terms.niche,
+           terms.term_type, '#' || terms.term as matched_term,
     from post_tags as t
     inner join niche_terms as terms on terms.term_type = 'hashtag' and t.tag = terms.term
     union all
-    select t.platform, t.post_id, t.text_hash, t.created_at, t.language, terms.niche, terms.term_type,
-           terms.term as matched_term,
+    select t.platform, t.post_id, t.text_hash, t.created_at, t.language, terms.niche,
+           terms.term_type, terms.term as matched_term,
     from tokens as t
     inner join niche_terms as terms
         on terms.term_type = 'keyword' and t.token = terms.term_words
     union all
-    select w.platform, w.post_id, w.text_hash, w.created_at, w.language, terms.niche, terms.term_type,
-           terms.term as matched_term,
+    select w.platform, w.post_id, w.text_hash, w.created_at, w.language, terms.niche,
+           terms.term_type, terms.term as matched_term,
     from words as w
     inner join niche_terms as terms
         on terms.term_type = 'keyword'
@@ -66,13 +66,15 @@ niche_term_hits as (
 ),
 
 niche_hits as (
-    select platform, post_id, text_hash, created_at, 'niche' as hit_kind, niche as scope,
-           term_type,
-           matched_term,
+    select hits.platform, hits.post_id, hits.text_hash, hits.created_at, 'niche' as hit_kind,
+           hits.niche as scope, hits.term_type, hits.matched_term,
     from niche_term_hits as hits
     -- a niche limited to some languages ignores posts tagged with another one
     where hits.language is null
-        or not exists (select 1 from config.niche_languages as l where l.niche = hits.niche)
+        or not exists (
+            select 1 from config.niche_languages as l
+            where l.niche = hits.niche
+        )
         or exists (
             select 1 from config.niche_languages as l
             where l.niche = hits.niche and l.language = hits.language
@@ -111,8 +113,8 @@ no_hits as (
            null as term_type, null as matched_term,
     from changed
     where not exists (
-        select 1 from hits where hits.platform = changed.platform
-            and hits.post_id = changed.post_id
+        select 1 from hits
+        where hits.platform = changed.platform and hits.post_id = changed.post_id
     )
 ),
 

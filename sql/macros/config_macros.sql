@@ -8,5 +8,6 @@ create or replace macro config.word_text(s) as
 
 -- a numeric setting from config/scoring.yaml
 create or replace macro config.setting(setting_name) as (
-    select value from config.settings where name = setting_name
+    select value from config.settings
+    where name = setting_name
 );

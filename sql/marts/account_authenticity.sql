@@ -10,7 +10,8 @@ with accounts as (
 ),
 
 engagement as (
-    select * from marts.account_engagement where as_of = getvariable('as_of')
+    select * from marts.account_engagement
+    where as_of = getvariable('as_of')
 ),
 
 tier_peers as (

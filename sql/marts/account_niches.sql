@@ -72,7 +72,7 @@ final as (
         end as topic_stability,
         niche_posts_30d > 0 and row_number() over (
             partition by platform, account_id
-            order by niche_posts_30d desc, niche_posts_90d desc, niche
+            order by niche_posts_30d desc, niche_posts_90d desc, niche asc
         ) = 1 as is_primary_niche,
     from joined
 )

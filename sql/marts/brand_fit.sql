@@ -13,9 +13,9 @@ with eligible as (
     inner join marts.account_engagement as engagement
         on engagement.as_of = getvariable('as_of')
     inner join config.brand_platforms as bp
-        on bp.brand = brands.brand and bp.platform = engagement.platform
+        on brands.brand = bp.brand and engagement.platform = bp.platform
     inner join config.brand_tiers as bt
-        on bt.brand = brands.brand and bt.tier = engagement.tier
+        on brands.brand = bt.brand and engagement.tier = bt.tier
     where engagement.status = 'active' and engagement.own_posts_30d > 0
 ),
 
@@ -23,7 +23,7 @@ with eligible as (
 niche_posts as (
     select bn.brand, posts.platform, posts.account_id, count(distinct posts.post_id) as posts,
     from intermediate.int_post_niche_matches as m
-    inner join config.brand_niches as bn on bn.niche = m.niche
+    inner join config.brand_niches as bn on m.niche = bn.niche
     inner join intermediate.int_own_posts as posts
         on m.platform = posts.platform and m.post_id = posts.post_id
     where posts.in_30d
@@ -73,7 +73,8 @@ excluded_terms as (
 ),
 
 brands_with_must_have as (
-    select distinct brand from config.brand_terms where term_type = 'must_have'
+    select distinct brand from config.brand_terms
+    where term_type = 'must_have'
 ),
 
 fits as (

@@ -13,11 +13,13 @@ with engagement as (
 ),
 
 peers as (
-    select * from marts.account_peer_position where as_of = getvariable('as_of')
+    select * from marts.account_peer_position
+    where as_of = getvariable('as_of')
 ),
 
 authenticity as (
-    select * from marts.account_authenticity where as_of = getvariable('as_of')
+    select * from marts.account_authenticity
+    where as_of = getvariable('as_of')
 ),
 
 niche_scopes as (
@@ -38,7 +40,7 @@ niche_scopes as (
     where n.as_of = getvariable('as_of')
         and n.niche_posts_30d > 0
         and n.niche_share >= config.setting('candidates.min_niche_share')
-        and e.tier = (select tier from config.candidate_tier)
+        and e.tier = (select ct.tier from config.candidate_tier as ct)
 ),
 
 brand_scopes as (
@@ -128,7 +130,7 @@ final as (
     select
         * exclude (fit_reason),
         row_number() over (
-            partition by scope_type, scope order by score desc, platform, account_id
+            partition by scope_type, scope order by score desc, platform asc, account_id asc
         ) as scope_rank,
         concat_ws('; ',
             format(

@@ -38,7 +38,8 @@ final as (
         mentions_7d >= config.setting('niche.trending_min_mentions')
         and mentions_7d > mentions_prev_7d as is_trending,
         row_number() over (
-            partition by niche order by mentions_7d - mentions_prev_7d desc, mentions_7d desc, term
+            partition by niche
+            order by mentions_7d - mentions_prev_7d desc, mentions_7d desc, term asc
         ) as trend_rank,
     from counts
 )

@@ -26,7 +26,8 @@ with_niche as (
 groups as (
     select * replace ('*' as niche) from with_niche
     union all
-    select * from with_niche where niche is not null
+    select * from with_niche
+    where niche is not null
 ),
 
 final as (
