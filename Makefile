@@ -8,6 +8,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DATE ?= 2026-11-20
+# pytest-xdist workers for make test (the stack tests share one); 1 runs the suite serially
+TEST_WORKERS ?= 2
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -46,7 +48,7 @@ report: setup
 test: $(VENV)/.synced-bench
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint sql/
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## every benchmark at full size (about 60 minutes, 15 GB of disk); appends to docs/benchmarks.md
 bench: bench-ingest bench-transforms bench-extract bench-demo bench-lake

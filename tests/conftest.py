@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ os.environ.pop("RADAR_WAREHOUSE", None)
 os.environ.pop("RADAR_LAKE_DATA_PATH", None)
 sys.path.append(str(ROOT / "dags"))  # as Airflow does for the DAG bundle (_radar.py)
 
-from tests.helpers.paths import DEMO_FEED  # noqa: E402
+from tests.helpers.paths import DEMO_FEED, DEMO_INTERVAL  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +38,31 @@ def airflow_db() -> Path:
             [sys.executable, "-m", *command], check=True, capture_output=True, env=os.environ.copy()
         )
     return _AIRFLOW_HOME
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    data_dir: Path
+    states: tuple[str, str]  # social_ingest's and signals' final states
+
+    @property
+    def warehouse(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_run(airflow_db, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """social_ingest then signals on the bundled demo day, each a real ``dag.test()``, run
+    once per session: tests that only read its result share it (and never write to it)."""
+    from tests.helpers.warehouse_helpers import run_radar
+
+    data_dir = tmp_path_factory.mktemp("demo-run") / "data"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RADAR_DATA_DIR", str(data_dir))
+        env.setenv("RADAR_FEED_DIR", str(DEMO_FEED))
+        env.delenv("RADAR_WAREHOUSE_PATH", raising=False)
+        ingest, signals = run_radar(DEMO_INTERVAL[0].replace(tzinfo=UTC))
+    return DemoRun(data_dir, (str(ingest.state), str(signals.state)))
 
 
 @pytest.fixture

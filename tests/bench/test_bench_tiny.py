@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.transforms_bench import bench, report
+
+pytestmark = pytest.mark.slow
 
 
 def test_transforms_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path):

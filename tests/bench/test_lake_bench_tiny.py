@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_transforms_benchmark_runs_file_and_lake_side_by_side_at_a_tiny_size(tmp_path: Path):
     from bench.transforms_bench import bench, report

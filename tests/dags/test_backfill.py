@@ -12,6 +12,8 @@ from radar.settings import RadarSettings
 from tests.helpers.feed_builder import mastodon_account, mastodon_status, page_line, write_pages
 from tests.helpers.warehouse_helpers import MARTS, query, run_radar, table_contents
 
+pytestmark = pytest.mark.slow
+
 DAYS = [datetime(2026, 11, 18), datetime(2026, 11, 19), datetime(2026, 11, 20)]
 INSTANCE = "greens.social"
 

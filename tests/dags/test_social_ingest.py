@@ -4,10 +4,14 @@ social_ingest for the interval, then signals as of its end."""
 from __future__ import annotations
 
 import csv
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from radar.settings import RadarSettings
+from tests.helpers.paths import DEMO_FEED
 from tests.helpers.warehouse_helpers import CORE_AND_MARTS, query, run_radar, table_contents
 
 LOGICAL_DATE = datetime(2026, 11, 20, tzinfo=UTC)  # the day 11-20: [11-20, 11-21)
@@ -18,9 +22,9 @@ def _run() -> tuple[str, str]:
     return str(ingest.state), str(signals.state)
 
 
-def test_demo_run_succeeds_and_ranks_candidates(airflow_db, radar_env: Path):
-    assert _run() == ("success", "success")
-    warehouse = RadarSettings().warehouse
+def test_demo_run_succeeds_and_ranks_candidates(demo_run):
+    assert demo_run.states == ("success", "success")
+    warehouse = demo_run.warehouse
     scopes = dict(query(warehouse, "select scope, count(*) from marts.candidates group by 1"))
     assert set(scopes) >= {"plant_based_cooking", "sourdough_baking", "houseplants", "green_oven"}
     (interval,) = query(
@@ -30,17 +34,17 @@ def test_demo_run_succeeds_and_ranks_candidates(airflow_db, radar_env: Path):
     )
     assert interval == (datetime(2026, 11, 20), datetime(2026, 11, 21), True, True)
     # the export holds exactly the candidate rows of that as-of
-    export = radar_env / "exports" / "candidates-2026-11-21.csv"
+    export = demo_run.data_dir / "exports" / "candidates-2026-11-21.csv"
     with export.open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == sum(scopes.values())
     assert {r["scope"] for r in rows} == set(scopes)
 
 
-def test_malformed_records_are_rejected_and_the_run_still_succeeds(airflow_db, radar_env: Path):
-    assert _run() == ("success", "success")
+def test_malformed_records_are_rejected_and_the_run_still_succeeds(demo_run):
+    assert demo_run.states == ("success", "success")
     rejects = query(
-        RadarSettings().warehouse,
+        demo_run.warehouse,
         "select platform, entity, source_path, reason from meta.rejects order by 1, 2",
     )
     entities = {(platform, entity) for platform, entity, _, _ in rejects}
@@ -48,11 +52,19 @@ def test_malformed_records_are_rejected_and_the_run_still_succeeds(airflow_db, r
     assert all(path.startswith("demo/") and reason for _, _, path, reason in rejects)
 
 
-def test_running_the_same_interval_twice_changes_no_core_or_mart_table(airflow_db, radar_env: Path):
-    assert _run() == ("success", "success")
-    warehouse = RadarSettings().warehouse
-    first = table_contents(warehouse, CORE_AND_MARTS)
+def test_running_the_same_interval_twice_changes_no_core_or_mart_table(
+    demo_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    assert demo_run.states == ("success", "success")
+    first = table_contents(demo_run.warehouse, CORE_AND_MARTS)
     assert all(first[t] for t in CORE_AND_MARTS), "every table should have rows"
+    # the second run, on a copy of the first's data dir (the shared run stays as it was)
+    shutil.copytree(demo_run.data_dir, tmp_path / "data")
+    monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RADAR_FEED_DIR", str(DEMO_FEED))
+    monkeypatch.delenv("RADAR_WAREHOUSE_PATH", raising=False)
+    warehouse = RadarSettings().warehouse
+    assert warehouse == tmp_path / "data" / "warehouse.duckdb"
     assert _run() == ("success", "success")
     assert table_contents(warehouse, CORE_AND_MARTS) == first
     assert query(warehouse, "select count(*) from meta.runs") == [(2,)]

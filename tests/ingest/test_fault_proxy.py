@@ -14,6 +14,8 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from ingest.connector import LiveBatch, TaskContext
 from ingest.http import RetriesExhausted
 from ingest.live_source import Sources, extract_live
@@ -23,6 +25,8 @@ from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect
 from tests.helpers.fault_proxy import INSTANCE, NEWEST, FakeMastodon, FaultProxy
 from tests.helpers.warehouse_helpers import query
+
+pytestmark = pytest.mark.slow
 
 ACCOUNTS = int(os.environ.get("RADAR_FAULT_ACCOUNTS", "48"))
 PAGES = 25

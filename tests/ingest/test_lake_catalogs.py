@@ -14,6 +14,8 @@ from radar.warehouse import Lake, connect
 from tests.helpers.paths import DEMO_INTERVAL
 from tests.helpers.warehouse_helpers import CORE_AND_MARTS, run_pipeline, table_contents
 
+pytestmark = pytest.mark.slow
+
 
 def _demo_day(data_dir: Path, monkeypatch: pytest.MonkeyPatch, warehouse: str | None) -> dict:
     monkeypatch.setenv("RADAR_DATA_DIR", str(data_dir))

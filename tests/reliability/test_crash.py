@@ -46,6 +46,8 @@ import pytest
 
 from radar.warehouse import Lake, WarehouseTarget, connect
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("crash_driver.py")
 DAYS = [date(2026, 8, 1) + timedelta(days=i) for i in range(4)]

@@ -29,6 +29,8 @@ from tests.helpers.paths import DEMO_FEED, ROOT
 from tests.helpers.warehouse_helpers import table_contents
 from transforms.runner import discover_models, run_transforms
 
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).parent
 DAYS = [datetime(2026, 10, 2) + timedelta(days=d) for d in range(3)] + [datetime(2026, 11, 20)]
 TABLES = [

@@ -26,6 +26,8 @@ from tests.helpers.core_builder import config_with, insert_rows
 from tests.helpers.planted_world import AS_OF, build_planted_world
 from transforms.runner import discover_models, run_transforms
 
+pytestmark = pytest.mark.slow
+
 TABLES = {
     "snapshots": "core.account_snapshots",
     "posts": "core.posts",
