@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from radar.canonical import Platform
 from radar.config_file import read_config
 from radar.errors import ConfigError
+from radar.platforms import platform_names
 from radar.text import normalize_tag
 
 Window = Literal[7, 30, 90]
@@ -100,6 +101,15 @@ class Taxonomy(_Strict):
 COUNTS = ("likes", "comments", "shares")
 
 
+def _known_platforms(names):
+    """``names`` if each is a registered platform (a typo would silently match nothing)."""
+    known = platform_names()
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"unknown platform(s) {unknown}; known: {', '.join(known)}")
+    return names
+
+
 class EngagementSettings(_Strict):
     min_own_posts: dict[Window, int]
     # the counts an engagement sums, per platform; a platform not listed sums all three
@@ -108,6 +118,7 @@ class EngagementSettings(_Strict):
     @field_validator("counts")
     @classmethod
     def _likes_at_least(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        _known_platforms(value)
         for platform, counts in value.items():
             if "likes" not in counts:
                 raise ValueError(f"counts.{platform}: an engagement always counts likes")
@@ -200,6 +211,11 @@ class Brand(_Strict):
     @classmethod
     def _terms_match_as_meant(cls, terms: list[str]) -> list[str]:
         return _checked_terms(terms)
+
+    @field_validator("platforms")
+    @classmethod
+    def _registered(cls, platforms: list[str]) -> list[str]:
+        return _known_platforms(platforms)
 
 
 class FitWeights(_Strict):

@@ -79,6 +79,19 @@ def test_engagement_counts_of_an_unknown_platform_are_refused(config: Path):
     )
     with pytest.raises(ConfigError, match=r"(?s)engagement.counts.Youtube"):
         load_scoring(config)
+    _edit(config / "scoring.yaml", lambda d: d["engagement"]["counts"].pop("Youtube"))
+    _edit(config / "scoring.yaml", lambda d: d["engagement"]["counts"].update(youtub=["likes"]))
+    with pytest.raises(ConfigError, match=r"unknown platform\(s\) \['youtub'\]; known: bluesky"):
+        load_scoring(config)
+
+
+def test_a_brand_on_an_unregistered_platform_is_refused(config: Path):
+    _edit(
+        config / "brands.yaml",
+        lambda d: d["brands"]["green_oven"].update(platforms=["mastodon", "mastadon"]),
+    )
+    with pytest.raises(ConfigError, match=r"(?s)green_oven.*unknown platform.*'mastadon'"):
+        load_brands(config, load_taxonomy(config), load_scoring(config))
 
 
 @pytest.mark.parametrize(
