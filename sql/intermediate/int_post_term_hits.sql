@@ -8,7 +8,8 @@
 -- cluster_by: created_at
 -- Text work (normalising, niche and brand matching) is done once per post version: only
 -- posts loaded since the last run are matched, so a day's run costs in proportion to the
--- day's posts. Any change to this file or to config/ rebuilds it whole.
+-- day's posts. A change to this file, to the macros it calls or to the config.* rows it
+-- reads (the niche and brand terms) rebuilds it whole; a weight or a tracked account does not.
 -- Every post loaded since gets rows, own or not: a post that became a reply or a repost
 -- must replace the hits it had as an own post (its 'none' row does).
 with changed as (
