@@ -54,8 +54,7 @@ class AirflowSettings(BaseModel):
 
 def read_settings(path: Path = DEFAULT_PATH) -> AirflowSettings:
     """The file's settings, plus the extract pool of every registered platform the file
-    does not list (with the slots its connector asks for): a platform package of your own
-    needs no edit here."""
+    does not list (with the slots its connector asks for): a platform needs no edit here."""
     document = yaml.safe_load(path.read_text()) or {}
     settings = AirflowSettings.model_validate(document.get("airflow") or {})
     listed = {pool.pool_name for pool in settings.pools}
