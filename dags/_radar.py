@@ -213,7 +213,9 @@ def summarize_run(
     start, end = run_interval(context)
     lines, problems = [f"run {context['run_id']}: interval {start} → {end}"], []
     for name, batches, done in zip(platforms(), planned, extracted, strict=True):
-        done = [e for e in (done or []) if e]
+        # one slice reads a mapped task's results at once; iterating would ask for one past
+        # the end, which Airflow logs as "XCom not found" on every successful run
+        done = [e for e in (done[:] if done else []) if e]
         if batches is None:
             problems.append(f"plan_{name} failed")
             continue

@@ -87,3 +87,8 @@ def test_two_demos_at_once_take_turns(tmp_path: Path):
         "select count(*), count(transformed_at) from meta.runs where dag_id = 'social_ingest'",
     )
     assert runs == [(2, 2)]
+    # a successful run logs no error: reading the mapped extracts' results is one request
+    # each, not a walk past their end that Airflow logs as "XCom not found"
+    for dag_id in ("social_ingest", "signals"):
+        log = (home / f"demo-{dag_id}.log").read_text()
+        assert "[error" not in log, [ln for ln in log.splitlines() if "[error" in ln][:3]
