@@ -207,11 +207,18 @@ def next_link(headers: dict[str, str]) -> str | None:
     return match.group(1) if match else None
 
 
+def safe_host(host: str) -> str:
+    return "".join(c if c.isalnum() or c in ".-" else "_" for c in host)
+
+
 class RateLimiter:
     """Waits before a request while the platform says the window is spent.
 
     ``read`` turns response headers into (remaining, reset as epoch seconds), or Nones
-    when the platform did not say.
+    when the platform did not say. With a ``path`` (``PlatformClient``'s ``rate_state_dir``)
+    the last window seen is a small JSON file under a lock, shared by every task of the
+    platform on the machine: a task that starts after another spent the window waits for
+    its reset instead of meeting a 429.
     """
 
     def __init__(
@@ -219,13 +226,19 @@ class RateLimiter:
         read: Callable[[httpx.Headers], tuple[int | None, float | None]],
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        path: Path | None = None,
     ) -> None:
         self._read, self._clock, self._sleep = read, clock, sleep
+        self.path = path
         self.remaining: int | None = None
         self.reset_at: float | None = None
         self.waited = 0.0
 
     def before_request(self) -> None:
+        if self.path is not None:
+            shared = self._shared()
+            if shared.get("reset_at") is not None and shared["reset_at"] > self._clock():
+                self.remaining, self.reset_at = shared["remaining"], shared["reset_at"]
         if self.remaining is not None and self.remaining <= 0 and self.reset_at is not None:
             delay = self.reset_at - self._clock()
             if delay > 0:
@@ -237,6 +250,21 @@ class RateLimiter:
         remaining, reset_at = self._read(headers)
         if remaining is not None:
             self.remaining, self.reset_at = remaining, reset_at
+            if self.path is not None:
+                self._share({"remaining": remaining, "reset_at": reset_at})
+
+    def _shared(self) -> dict:
+        try:
+            return json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def _share(self, state: dict) -> None:
+        # replaced whole and atomically: a reader sees the old window or the new one
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, self.path)
 
 
 def mastodon_rate_limit(headers: httpx.Headers) -> tuple[int | None, float | None]:
@@ -381,8 +409,13 @@ class PlatformClient:
         quota: DailyQuota | None = None,
         auth: httpx.Auth | None = None,
         max_retry_after: float = 300.0,
+        rate_state_dir: Path | None = None,
     ) -> None:
         self.platform, self.limiter, self.archive = platform, limiter, archive
+        if rate_state_dir is not None and limiter.path is None:
+            # one window per platform and host (each Mastodon instance has its own)
+            host = httpx.URL(base_url).host or "local"
+            limiter.path = rate_state_dir / f"ratelimit-{platform}-{safe_host(host)}.json"
         self.max_retry_after = max_retry_after
         self.quota = quota
         _redact_httpx_logs()
