@@ -207,6 +207,16 @@ def next_link(headers: dict[str, str]) -> str | None:
     return match.group(1) if match else None
 
 
+# answers that say the server will never do this, however often asked: Not Implemented,
+# HTTP Version Not Supported, Not Extended (RFC 9110, RFC 2774)
+PERMANENT_5XX = frozenset({501, 505, 510})
+
+
+def transient(status: int) -> bool:
+    """Whether an HTTP status is worth retrying: 429 and the 5xx that may pass."""
+    return status == 429 or (status >= 500 and status not in PERMANENT_5XX)
+
+
 def safe_host(host: str) -> str:
     return "".join(c if c.isalnum() or c in ".-" else "_" for c in host)
 
@@ -490,7 +500,7 @@ class PlatformClient:
         self.limiter.after_response(response.headers)
         status = response.status_code
         self.check_response(status, response.headers, data)
-        if status == 429 or status >= 500:
+        if transient(status):
             asked = retry_after_seconds(response.headers)
             if asked is not None and asked > self.max_retry_after:
                 # sleeping that long inside a task would hold a worker slot for nothing

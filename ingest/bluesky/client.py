@@ -21,9 +21,11 @@ from ingest.http import (
     Retryable,
     bluesky_rate_limit,
     retry_after_seconds,
+    transient,
 )
 from ingest.pages import RecordedPage
 from radar.canonical import to_naive_utc
+from radar.errors import PermanentError
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 DEFAULT_PDS = "https://bsky.social"
@@ -32,7 +34,7 @@ FEED_PAGE_SIZE = 100  # getAuthorFeed's maximum
 SEARCH_PAGE_SIZE = 100  # searchActors' and searchPosts' maximum
 
 
-class BlueskyLoginError(Exception):
+class BlueskyLoginError(PermanentError):
     """createSession refused the handle and app password (the password is never shown)."""
 
 
@@ -96,7 +98,7 @@ class BlueskyClient(PlatformClient):
             json={"identifier": identifier, "password": app_password},
         )
         self.limiter.after_response(response.headers)
-        if response.status_code == 429 or response.status_code >= 500:
+        if transient(response.status_code):
             raise Retryable(
                 f"HTTP {response.status_code}", wait=retry_after_seconds(response.headers)
             )

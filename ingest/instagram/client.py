@@ -30,6 +30,7 @@ from ingest.http import PlatformClient, QuotaExhausted, RateLimiter, RawArchive,
 from ingest.instagram.models import ErrorEnvelope, GraphError
 from ingest.pages import RecordedPage
 from radar.canonical import to_naive_utc
+from radar.errors import PermanentError
 
 PLATFORM = "instagram"
 GRAPH_API = "https://graph.facebook.com/v25.0"
@@ -58,7 +59,7 @@ _USERNAME = re.compile(r"[A-Za-z0-9._]{1,30}")
 _SECRET_PARAM = re.compile(r"(access_token=)[^&\s\"']+", re.IGNORECASE)
 
 
-class InstagramAccessError(Exception):
+class InstagramAccessError(PermanentError):
     """The token, its permissions or our own account id are wrong: every request would
     fail the same way, so the task stops with what to fix (never with the token)."""
 

@@ -48,9 +48,11 @@ from ingest.http import (
     RawArchive,
     Retryable,
     retry_after_seconds,
+    transient,
 )
 from ingest.pages import RecordedPage
 from ingest.tiktok.models import error_of
+from radar.errors import PermanentError
 from radar.text import normalize_tag
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ _RESTARTABLE = re.compile(r"Search Id \d+ is invalid or expired|Invalid count or
 _NO_SUCH_USER = re.compile(r"cannot find the user|cannot return this user", re.I)
 
 
-class TikTokAuthError(Exception):
+class TikTokAuthError(PermanentError):
     """The credentials were refused (wrong key or secret, no Research API scope): no retry
     helps, and nothing was archived."""
 
@@ -157,7 +159,7 @@ class _ClientCredentials(httpx.Auth):
 
     def _store(self, response: httpx.Response) -> None:
         status = response.status_code
-        if status == 429 or status >= 500:
+        if transient(status):
             raise Retryable(
                 f"token endpoint HTTP {status}", wait=retry_after_seconds(response.headers)
             )

@@ -39,6 +39,7 @@ from ingest.http import (
 from ingest.pages import RecordedPage
 from ingest.youtube.models import ErrorBody
 from radar.canonical import to_naive_utc
+from radar.errors import PermanentError
 
 API_BASE = "https://www.googleapis.com/youtube/v3"
 IDS_PER_REQUEST = 50  # channels.list and videos.list take at most 50 ids
@@ -87,7 +88,7 @@ RATE_LIMIT_WAIT = 5.0
 _CHANNEL_ID = re.compile(r"^UC[0-9A-Za-z_-]{22}$")
 
 
-class YouTubeAccessError(Exception):
+class YouTubeAccessError(PermanentError):
     """The API key or its Google Cloud project is refused: every request would fail the
     same way, so the task stops with what to fix (never with the key). Not retried."""
 

@@ -242,6 +242,36 @@ def test_a_spent_youtube_quota_keeps_what_was_fetched_and_the_run_goes_on(
     assert ledger["used"] == 2
 
 
+def test_a_refused_api_key_fails_its_extract_at_once_and_the_other_platforms_load(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Every request would be refused the same way: the task is not retried (issue #21)."""
+    monkeypatch.setenv("RADAR_RETRY_DELAY_SECONDS", "0")
+    refused = {"error": {"code": 400, "errors": [{"reason": "keyInvalid"}], "message": "bad"}}
+    with ReplayServer() as server:
+        _youtube(server)
+        _instagram(server)
+        _tiktok(server)
+        server.routes["/youtube/v3/channels"] = [Reply(400, json.dumps(refused))]
+        _configure(tmp_path, server, monkeypatch, youtube_units=10_000)
+        ingest, _ = run_radar(DAY.replace(tzinfo=UTC))
+        youtube_calls = [s.path for s in server.seen if "/youtube/" in s.path]
+
+    tries = {
+        ti.task_id: (str(ti.state), ti.try_number)
+        for ti in ingest.get_task_instances()
+        if ti.task_id.startswith("extract_")
+    }
+    assert tries["extract_youtube"] == ("failed", 1)  # one try: no retry can fix a key
+    assert len(youtube_calls) == 1
+    assert tries["extract_tiktok"][0] == tries["extract_instagram"][0] == "success"
+    assert str(ingest.state) == "failed"
+    warehouse = RadarSettings().warehouse
+    assert query(
+        warehouse, "select platform, count(*) from core.account_snapshots group by 1 order by 1"
+    ) == [("instagram", 1), ("tiktok", 1)]
+
+
 def test_a_walk_cut_by_the_quota_lands_no_posts_so_its_cursor_cannot_skip_a_gap(
     tmp_path: Path,
 ):

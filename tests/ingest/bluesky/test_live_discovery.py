@@ -190,6 +190,32 @@ def test_a_refused_login_names_the_account_not_the_password(tmp_path: Path):
     assert APP_PASSWORD not in str(refused.value)
 
 
+def test_a_login_the_server_does_not_implement_is_not_retried(tmp_path: Path):
+    """501 says the host will never do this (issue #21, 6): one request, at once."""
+    slept = []
+    with ReplayServer() as server:
+        _serve(server)
+        server.routes["/xrpc/com.atproto.server.createSession"] = [
+            Reply(501, '{"error": "MethodNotImplemented"}')
+        ]
+        with pytest.raises(BlueskyLoginError, match="HTTP 501"):
+            extract_live(
+                _sources(server),
+                BATCH,
+                tmp_path,
+                TaskContext(
+                    interval_start=START,
+                    interval_end=START + timedelta(1),
+                    run_id="run",
+                    task="d-0",
+                    credentials={"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
+                ),
+                sleep=slept.append,
+            )
+        logins = [s for s in server.seen if s.path.endswith("createSession")]
+    assert len(logins) == 1 and slept == []
+
+
 def test_a_login_is_retried_through_5xx_and_429(tmp_path: Path):
     with ReplayServer() as server:
         _serve(server)
