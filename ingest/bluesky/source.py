@@ -56,7 +56,12 @@ def discover(settings: BlueskySources, batch: DiscoveryBatch, ctx: FetchContext)
                     pages = walk("search_posts", pds.search_posts, query, cap, tag)
                     yield from note(pages, "posts", _author_did)
         else:
-            log.info("bluesky discovery: no session credentials, so no post search by tag")
+            # blind to accounts reachable only by their hashtags: say so in the run's log
+            log.warning(
+                "bluesky discovery runs WITHOUT post search (by tag and keyword): only "
+                "account search by keyword; set the Airflow connection radar_bluesky "
+                "(login = handle, password = an app password) to search posts"
+            )
         app.archive = ctx.archives("discovery_profiles")
         yield from walk("discovery_profiles", app.profiles, list(found))
 
