@@ -34,6 +34,11 @@ FEED_PAGE_SIZE = 100  # getAuthorFeed's maximum
 SEARCH_PAGE_SIZE = 100  # searchActors' and searchPosts' maximum
 
 
+def is_session_token(secret: str) -> bool:
+    """An access JWT (``eyJ….….…``) rather than an app password (``xxxx-xxxx-xxxx-xxxx``)."""
+    return secret.startswith("eyJ") and secret.count(".") == 2
+
+
 class BlueskyLoginError(PermanentError):
     """createSession refused the handle and app password (the password is never shown)."""
 
@@ -78,6 +83,10 @@ class BlueskyClient(PlatformClient):
             if not body.get("cursor") or (times and min(times) < since):
                 return
             params = {**params, "cursor": body["cursor"]}
+
+    def use_session(self, access_jwt: str) -> None:
+        """Use a session token made elsewhere (an access JWT) instead of logging in."""
+        self._client.headers["Authorization"] = f"Bearer {access_jwt}"
 
     def login(self, identifier: str, app_password: str) -> None:
         """Open a session on this client's host (a PDS) for authenticated search.

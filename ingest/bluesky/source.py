@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ingest.bluesky.client import BlueskyClient
+from ingest.bluesky.client import BlueskyClient, is_session_token
 from ingest.bluesky.settings import BlueskySources
 from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch, Pages
 from ingest.walk import walk
@@ -46,10 +46,14 @@ def discover(settings: BlueskySources, batch: DiscoveryBatch, ctx: FetchContext)
         app.archive = ctx.archives("search_actors")
         for keyword in batch.keywords:
             yield from note(walk("search_actors", app.search_actors, keyword, cap), "actors", _did)
-        if creds.get("identifier") and creds.get("app_password"):
+        secret = creds.get("app_password") or ""
+        if is_session_token(secret) or (creds.get("identifier") and secret):
             pds_url = ctx.discovery.bluesky.pds_url
             with BlueskyClient(pds_url, observe_before=ctx.until, **options) as pds:
-                pds.login(creds["identifier"], creds["app_password"])
+                if is_session_token(secret):  # a session made elsewhere: no login
+                    pds.use_session(secret)
+                else:
+                    pds.login(creds["identifier"], secret)
                 pds.archive = ctx.archives("search_posts")
                 searches = [(f"#{t}", t) for t in batch.tags] + [(k, None) for k in batch.keywords]
                 for query, tag in searches:

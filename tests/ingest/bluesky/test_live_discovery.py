@@ -190,6 +190,33 @@ def test_a_refused_login_names_the_account_not_the_password(tmp_path: Path):
     assert APP_PASSWORD not in str(refused.value)
 
 
+def test_a_given_session_token_searches_posts_without_a_login(tmp_path: Path):
+    """The connection's password may be an access JWT made elsewhere (issue #21, 6)."""
+    token = "eyJhbGciOiJFUzI1NksifQ.eyJzdWIiOiJkaWQ6cGxjOm1lIn0.c2lnbmF0dXJl"
+    with ReplayServer() as server:
+        _serve(server)
+        extract_live(
+            _sources(server),
+            BATCH,
+            tmp_path,
+            TaskContext(
+                interval_start=START,
+                interval_end=START + timedelta(1),
+                run_id="run",
+                task="d-0",
+                credentials={"app_password": token},
+            ),
+        )
+        logins = [s for s in server.seen if s.path.endswith("createSession")]
+        searched = [s for s in server.seen if "searchPosts" in s.path]
+    assert logins == []
+    assert searched and all(s.headers["Authorization"] == f"Bearer {token}" for s in searched)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            assert token.encode() not in (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+
+
 def test_a_login_the_server_does_not_implement_is_not_retried(tmp_path: Path):
     """501 says the host will never do this (issue #21, 6): one request, at once."""
     slept = []
