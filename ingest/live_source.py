@@ -104,7 +104,14 @@ def load_sources(config_dir: Path) -> SourcesBase:
 
 
 def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
-    """Newest committed post per (platform, account id or handle), from ``meta.cursors``."""
+    """Newest committed post per (platform, account id or handle) of the tracked accounts
+    (those with a row in ``core.accounts``), from ``meta.cursors``.
+
+    Only tracked accounts' cursors are read: a warehouse written before schema v7 may
+    still hold cursors for authors a tracked account boosted or reposted (migration 0007
+    deletes them when the next load applies it), and such a cursor must not start an
+    account's first walk anywhere but ``initial_days`` back (``ingest.loader.advance_cursors``
+    says which posts move a cursor)."""
     if not warehouse.exists():
         return {}
     from radar.warehouse import connect, table_columns
@@ -115,15 +122,15 @@ def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
         rows = conn.execute(
             """select c.platform, c.key, a.handle, c.newest_seen_at
                from meta.cursors as c
-               left join core.accounts as a
-                   on a.platform = c.platform and a.account_id = c.key
+               join core.accounts as a
+                   on c.platform = a.platform and c.key = a.account_id
                where c.scope = 'account_posts'"""
         ).fetchall()
     cursors = {}
     for platform, key, handle, newest in rows:
         cursors[(platform, key.lower())] = newest
-        if handle:  # Bluesky tracks handles, its cursors key on DIDs
-            cursors[(platform, handle.lower())] = newest
+        # Bluesky tracks handles (or DIDs), its cursors key on DIDs: both find the cursor
+        cursors[(platform, handle.lower())] = newest
     return cursors
 
 
@@ -186,15 +193,21 @@ def plan_live_discovery(
     platforms: list[str] | None = None,
 ) -> list[DiscoveryBatch]:
     """Discovery batches: each niche's first ``max_tags_per_niche`` hashtags and
-    ``max_keywords_per_niche`` keywords, for each platform whose connector can discover
-    and whose ``discovery.<platform>`` block turns it on (Mastodon: one batch per listed
+    ``max_keywords_per_niche`` keywords, in the order ``config/niches.yaml`` lists them
+    (niches in their order too; a term two niches share is searched once, where it first
+    appears), for each platform whose connector can discover and whose
+    ``discovery.<platform>`` block turns it on (Mastodon: one batch per listed
     instance; Instagram looks up its configured candidates instead). A run costs at most
     terms × pages requests per instance and platform, plus the profile reads of what was
     found (Bluesky 25 and YouTube 50 accounts a request)."""
     caps = sources.discovery
-    tags = sorted({t for n in niches.values() for t in n["hashtags"][: caps.max_tags_per_niche]})
-    keywords = sorted(
-        {k for n in niches.values() for k in n["keywords"][: caps.max_keywords_per_niche]}
+    tags = list(
+        dict.fromkeys(t for n in niches.values() for t in n["hashtags"][: caps.max_tags_per_niche])
+    )
+    keywords = list(
+        dict.fromkeys(
+            k for n in niches.values() for k in n["keywords"][: caps.max_keywords_per_niche]
+        )
     )
     if not tags and not keywords:
         return []

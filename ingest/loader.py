@@ -472,19 +472,43 @@ def record_run_load(
 
 
 def advance_cursors(conn: duckdb.DuckDBPyConnection) -> int:
-    """Move each account's cursor to its newest committed post; never backwards.
+    """Move each tracked account's cursor to the newest post its own walk landed; never
+    backwards. Returns how many cursors there are.
 
     Derived from ``core.posts`` after the load committed, so a cursor never runs ahead of
-    the rows behind it, and recomputing it is harmless.
+    the rows behind it, and recomputing it is harmless. Two rules keep a cursor from
+    cutting an account's next walk short (``plan_live_batches`` starts a walk at the
+    cursor minus ``lookback_days``, and at ``initial_days`` without one):
+
+    - Only tracked accounts get one: those with a row in ``core.accounts``, which only a
+      read of the account's own profile writes (the live planner reads the profiles of
+      the accounts it walks: ``config/sources.yaml``'s and ``meta.tracking_queue``'s).
+      Authors whose posts a tracked account boosted or reposted, and accounts discovery
+      only sighted, have none: their first walk, once tracked, reaches ``initial_days``.
+    - Only posts the account's own walk must have landed count: its own posts (not its
+      reposts), leaving out those another account reposted. Such a row may have come
+      from the reposter's walk alone: before the author was tracked, or while the
+      author's own walk was cut by a spent quota (which lands its profile, so it is
+      tracked, and drops its posts). Leaving them out can only make a walk reach further
+      back.
     """
     retry_conflicts(
         lambda: conn.execute(
             """merge into meta.cursors as t
-               using (select platform, 'account_posts' as scope, account_id as key,
-                             max(created_at) as newest_seen_at
-                      from core.posts
-                      where kind <> 'repost'
-                      group by platform, account_id) as s
+               using (select p.platform, 'account_posts' as scope, p.account_id as key,
+                             max(p.created_at) as newest_seen_at
+                      from core.posts as p
+                      semi join core.accounts as a
+                          on p.platform = a.platform and p.account_id = a.account_id
+                      where p.kind <> 'repost'
+                          and not exists (
+                              select 1 from core.posts as r
+                              where r.platform = p.platform
+                                  and r.original_post_id = p.post_id
+                                  and r.kind = 'repost'
+                                  and r.account_id <> p.account_id
+                          )
+                      group by p.platform, p.account_id) as s
                on t.platform = s.platform and t.scope = s.scope and t.key = s.key
                when matched then update set
                    newest_seen_at = greatest(t.newest_seen_at, s.newest_seen_at),
