@@ -6,11 +6,20 @@ by its keywords (``config/niches.yaml``), lands a sighting per account and term
 new accounts per niche in ``meta.tracking_queue``, under caps, so discovery can neither
 eat the request quota nor flood the tracked set. Live social_ingest runs track the queue
 beside ``config/sources.yaml``.
+
+An account is tracked already when any of its keys names it: its account id (a Mastodon
+``user@instance``, a Bluesky DID, a YouTube channel id, an Instagram id, a TikTok
+username) or its handle, compared as ``tracking_key`` spells them (case-insensitive, no
+leading ``@``), against what ``config/sources.yaml`` lists, ``core.accounts`` and the
+queue. Such an account is never queued, never takes a niche's room, is never relabelled
+``discovery:…`` and is never walked a second time under its other key.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -26,12 +35,14 @@ log = logging.getLogger(__name__)
 
 def niche_terms(config_dir: Path) -> dict[str, dict[str, list[str]]]:
     """Each niche's hashtags (normalised as posts' hashtags are) and keywords (lowercase
-    NFC), as ``{niche: {"hashtags": [...], "keywords": [...]}}``."""
+    NFC), as ``{niche: {"hashtags": [...], "keywords": [...]}}``, in the order
+    ``config/niches.yaml`` lists them (a term spelt twice is kept where it first appears):
+    discovery searches each niche's first terms."""
     niches = yaml.safe_load((config_dir / "niches.yaml").read_text(encoding="utf-8"))["niches"]
     return {
         name: {
-            "hashtags": sorted({normalize_tag(t) for t in spec.get("hashtags", [])}),
-            "keywords": sorted({normalize_tag(k) for k in spec.get("keywords", [])}),
+            "hashtags": list(dict.fromkeys(normalize_tag(t) for t in spec.get("hashtags", []))),
+            "keywords": list(dict.fromkeys(normalize_tag(k) for k in spec.get("keywords", []))),
         }
         for name, spec in niches.items()
     }
@@ -42,30 +53,64 @@ def search_terms(terms: dict[str, list[str]]) -> list[str]:
     return [f"#{t}" for t in terms["hashtags"]] + list(terms["keywords"])
 
 
+def tracking_key(account: str) -> str:
+    """An account id or handle as accounts are compared across their keys: without
+    surrounding spaces or a leading ``@``, lower case (``@Ana.bsky.social``,
+    ``ana.bsky.social``; ``@Lena@Greens.Social``, ``lena@greens.social``)."""
+    return account.strip().lstrip("@").lower()
+
+
+def configured_accounts(config_dir: Path | None = None) -> dict[str, list[str]]:
+    """The accounts ``config/sources.yaml`` tracks per platform (``RADAR_CONFIG_DIR``'s
+    when ``config_dir`` is None), as listed there."""
+    from ingest.live_source import load_sources
+    from radar.settings import RadarSettings
+
+    return load_sources(config_dir or RadarSettings().config_dir).tracked()
+
+
+def _configured_keys(tracked: Mapping[str, Sequence[str]] | None) -> tuple[list, list]:
+    """The configured accounts as two parallel lists (platform, ``tracking_key``), the
+    shape the queries below unnest."""
+    tracked = configured_accounts() if tracked is None else tracked
+    pairs = sorted({(p, tracking_key(a)) for p, accounts in tracked.items() for a in accounts})
+    return [p for p, _ in pairs], [k for _, k in pairs]
+
+
 def queue_discovered(
     conn: duckdb.DuckDBPyConnection,
     niches: dict[str, dict[str, list[str]]],
     as_of: datetime,
     max_new_per_niche: int,
     followers_band: tuple[int, int],
+    tracked: Mapping[str, Sequence[str]] | None = None,
 ) -> int:
     """Queue up to ``max_new_per_niche`` new accounts per niche and interval (``as_of``);
     returns how many. A rerun of the interval adds nothing the first run did not leave room
     for.
 
-    New means neither tracked (in ``core.accounts``) nor queued before. Accounts in the
-    follower band (the micro tier by default) come first, then the most sightings, then
-    the most followers. An account seen under two niches' tags is queued once.
+    New means tracked by none of its keys: not listed in ``config/sources.yaml``
+    (``tracked``: the accounts per platform it lists, read from ``RADAR_CONFIG_DIR`` when
+    None) by its account id or its handle, not in ``core.accounts``, not queued before. So
+    an account tracked already, even before its first ingest, takes no niche's room.
+    Accounts in the follower band (the micro tier by default) come first, then the most
+    sightings, then the most followers. An account seen under two niches' tags is queued
+    once.
     """
     pairs = [(niche, term) for niche, terms in niches.items() for term in search_terms(terms)]
     if not pairs:
         return 0
+    configured_platforms, configured_keys = _configured_keys(tracked)
     before = conn.execute("select count(*) from meta.tracking_queue").fetchone()[0]
     conn.execute(
         """
         insert into meta.tracking_queue
         with watch as (
             select unnest(?::varchar[]) as niche, unnest(?::varchar[]) as term
+        ),
+        -- config/sources.yaml's accounts, each as tracking_key spells it
+        configured as (
+            select unnest(?::varchar[]) as platform, unnest(?::varchar[]) as key
         ),
         sighted as (
             select d.platform, d.account_id, w.niche,
@@ -97,7 +142,13 @@ def queue_discovered(
         ranked as (
             select *,
                    coalesce(followers between ? and ?, false) as in_band
-            from sighted
+            from sighted as s
+            -- listed in sources.yaml by its id or by its handle (a Bluesky DID sighted,
+            -- its handle listed; a YouTube channel id sighted, its @handle listed, known
+            -- from the profile read): tracked already, if not loaded yet
+            where not exists (select 1 from configured as c
+                              where c.platform = s.platform
+                                and c.key in (lower(s.account_id), lower(ltrim(s.handle, '@'))))
             -- one niche per account: the one it was seen under most
             qualify row_number() over (partition by platform, account_id
                                        order by sightings desc, niche) = 1
@@ -116,6 +167,8 @@ def queue_discovered(
         [
             [n for n, _ in pairs],
             [t for _, t in pairs],
+            configured_platforms,
+            configured_keys,
             PROFILE_TERM,
             as_of,
             as_of,
@@ -132,10 +185,19 @@ def queue_discovered(
     return queued
 
 
-def mark_discovered_accounts(conn: duckdb.DuckDBPyConnection) -> int:
+def mark_discovered_accounts(
+    conn: duckdb.DuckDBPyConnection, tracked: Mapping[str, Sequence[str]] | None = None
+) -> int:
     """Record how a queued account was found, once live ingest has loaded it: its
     ``core.accounts.discovered_via`` becomes ``discovery:<niche>:<term>`` instead of
-    ``tracked``. The loader keeps the first value of that column, so this sticks."""
+    ``tracked``. The loader keeps the first value of that column, so this sticks.
+
+    An account ``config/sources.yaml`` lists (``tracked``, read from ``RADAR_CONFIG_DIR``
+    when None) by its id or its loaded handle stays ``tracked``, even if it is in the
+    queue (queued before its first load, under a key the queue could not tell apart)."""
+    if not conn.execute("select count(*) from meta.tracking_queue").fetchone()[0]:
+        return 0  # nothing queued (and sources.yaml, which only discovery needs, not read)
+    configured_platforms, configured_keys = _configured_keys(tracked)
     before = conn.execute(
         "select count(*) from core.accounts where discovered_via like 'discovery:%'"
     ).fetchone()[0]
@@ -146,9 +208,19 @@ def mark_discovered_accounts(conn: duckdb.DuckDBPyConnection) -> int:
         where a.platform = q.platform
             and a.account_id = q.account_id
             and a.discovered_via = 'tracked'
+            and not exists (
+                select 1
+                from (select unnest(?::varchar[]) as platform, unnest(?::varchar[]) as key)
+                    as c
+                where c.platform = a.platform
+                    and c.key in (lower(a.account_id), lower(ltrim(a.handle, '@')))
+            )
         """
     # on the lake, a concurrent loader's commit to core.accounts makes this one redo
-    retry_conflicts(lambda: conn.execute(statement), "discovered accounts")
+    retry_conflicts(
+        lambda: conn.execute(statement, [configured_platforms, configured_keys]),
+        "discovered accounts",
+    )
     after = conn.execute(
         "select count(*) from core.accounts where discovered_via like 'discovery:%'"
     ).fetchone()[0]
@@ -161,8 +233,18 @@ def mark_discovered_accounts(conn: duckdb.DuckDBPyConnection) -> int:
 _FETCH_BY_HANDLE = ("instagram",)
 
 
-def read_queue(warehouse: Path) -> dict[str, list[str]]:
-    """Queued accounts per platform, oldest first, as the live planner fetches them."""
+@dataclass(frozen=True)
+class QueuedAccount:
+    """A queued account: what the live planner fetches it by, and the keys it is known by
+    (``tracking_key``): its account id and its handle (as last loaded into
+    ``core.accounts``, else as queued)."""
+
+    fetch: str
+    keys: frozenset[str]
+
+
+def read_queued(warehouse: Path) -> dict[str, list[QueuedAccount]]:
+    """Queued accounts per platform, oldest first, with all their keys."""
     if not warehouse.exists():
         return {}
     from radar.warehouse import connect, table_columns
@@ -171,12 +253,45 @@ def read_queue(warehouse: Path) -> dict[str, list[str]]:
         if not table_columns(conn, "meta.tracking_queue"):
             return {}
         rows = conn.execute(
-            "select platform, account_id, handle from meta.tracking_queue "
-            "order by queued_for, handle"
+            """select q.platform, q.account_id, q.handle,
+                      (select arg_max(a.handle, a.observed_at) from core.accounts as a
+                       where a.platform = q.platform and a.account_id = q.account_id)
+               from meta.tracking_queue as q
+               order by q.queued_for, q.handle"""
         ).fetchall()
-    queue: dict[str, list[str]] = {}
-    for platform, account_id, handle in rows:
-        queue.setdefault(platform, []).append(
-            handle if platform in _FETCH_BY_HANDLE else account_id
-        )
+    queue: dict[str, list[QueuedAccount]] = {}
+    for platform, account_id, handle, loaded in rows:
+        fetch = handle if platform in _FETCH_BY_HANDLE else account_id
+        keys = frozenset({tracking_key(account_id), tracking_key(loaded or handle)})
+        queue.setdefault(platform, []).append(QueuedAccount(fetch, keys))
     return queue
+
+
+def untracked_queue(
+    queued: Mapping[str, Sequence[QueuedAccount]], tracked: Mapping[str, Sequence[str]]
+) -> dict[str, list[str]]:
+    """What the live planner fetches of the queue, per platform: each queued account none
+    of whose keys names an account ``tracked`` lists (the accounts sources.yaml lists per
+    platform), so no account is walked twice a day under two keys (a Bluesky account
+    listed by handle and queued by DID; a YouTube channel listed by @handle and queued by
+    id, once it has loaded). A pure function, for the planner."""
+    out: dict[str, list[str]] = {}
+    for platform, accounts in queued.items():
+        known = {tracking_key(a) for a in tracked.get(platform, [])}
+        kept = [a.fetch for a in accounts if not a.keys & known]
+        if kept:
+            out[platform] = kept
+    return out
+
+
+def read_queue(
+    warehouse: Path, tracked: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[str]]:
+    """Queued accounts per platform, oldest first, as the live planner fetches them,
+    leaving out those the accounts ``config/sources.yaml`` lists (``tracked``, read from
+    ``RADAR_CONFIG_DIR`` when None) track already under another key (``untracked_queue``):
+    an account queued before this check existed, or listed after it was queued."""
+    queued = read_queued(warehouse)
+    if not queued:
+        return {}
+    return untracked_queue(queued, configured_accounts() if tracked is None else tracked)

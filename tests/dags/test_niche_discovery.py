@@ -194,3 +194,43 @@ def test_a_failed_discover_batch_fails_the_run_after_the_rest_is_queued(
     assert states[("queue_accounts", -1)] == "success"  # the other platform still queued
     assert states[("check_run", -1)] == "failed"
     assert query(RadarSettings().warehouse, "select count(*) from meta.tracking_queue")[0][0] > 0
+
+
+def test_discovery_before_the_first_ingest_leaves_the_configured_accounts_alone(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue #21, 5: run before any ingest, discovery queued the accounts sources.yaml
+    lists (core.accounts was still empty), spent the niche's room on them and relabelled
+    them discovery:… once loaded. alice is listed (as an operator may type her), not
+    loaded: she is tracked all the same."""
+    feed, config = tmp_path / "feed", tmp_path / "config"
+    build_feed(feed)
+    shutil.copytree(ROOT / "config", config)
+    sources = yaml.safe_load((config / "sources.yaml").read_text())
+    sources["mastodon"]["accounts"] = ["@Alice@Greens.Social"]
+    sources["discovery"]["max_new_accounts_per_niche"] = 3
+    (config / "sources.yaml").write_text(yaml.safe_dump(sources))
+    monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
+    monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
+    monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon"]')
+    day = DAY.replace(tzinfo=UTC)
+
+    assert str(load_dag("niche_discovery").test(logical_date=day).state) == "success"
+    warehouse = RadarSettings().warehouse
+    assert query(warehouse, "select count(*) from core.accounts") == [(0,)]
+    queue = query(warehouse, "select niche, account_id from meta.tracking_queue order by 1, 2")
+    # plant-based's room of 3 goes to bob, carol and dan (nano, but new), not to alice
+    assert queue == [
+        ("plant_based_cooking", "bob@greens.social"),
+        ("plant_based_cooking", "carol@bakers.social"),
+        ("plant_based_cooking", "dan@greens.social"),
+        ("sourdough_baking", "fay@greens.social"),
+        ("sourdough_baking", "gus@greens.social"),
+    ]
+
+    # her first ingest loads her as what she is: tracked
+    assert str(load_dag("social_ingest").test(logical_date=day).state) == "success"
+    assert query(warehouse, "select account_id, discovered_via from core.accounts order by 1") == [
+        ("alice@greens.social", "tracked")
+    ]
