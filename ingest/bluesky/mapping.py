@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 from ingest.batch import MappedBatch, validate_page
@@ -25,6 +26,10 @@ from radar.text import clean_text, normalize_tag
 PLATFORM = "bluesky"
 REASON_REPOST = "app.bsky.feed.defs#reasonRepost"
 _QUOTE_EMBEDS = ("app.bsky.embed.record#view", "app.bsky.embed.recordWithMedia#view")
+# a createdAt before this is a client's zero time, no moment: Go's zero time is year 1,
+# Unix's and JavaScript's 1970-01-01 (shifted by at most a day's offset), and the AppView
+# itself puts 1970-01-01 for a createdAt it cannot read
+_CLIENT_ZERO_TIMES_END = datetime(1970, 1, 2)
 
 
 def profile_url(handle: str) -> str:
@@ -67,6 +72,18 @@ def map_profile(profile: models.Profile, page: RecordedPage, batch: MappedBatch)
     )
 
 
+def _post_time(created_at: datetime | None, indexed_at: datetime) -> datetime:
+    """When a post can be trusted to have been made (its ``created_at``, which the windows
+    read): the earlier of the client's ``record.createdAt`` and the AppView's
+    ``indexedAt``, the time the AppView sorts feeds by. A client clock cannot place a post
+    after it was indexed, and an import of old posts (written years ago, indexed today)
+    must not look fresh. A missing createdAt, or a client's zero time, names no moment:
+    then ``indexedAt``."""
+    if created_at is None or created_at < _CLIENT_ZERO_TIMES_END:
+        return indexed_at
+    return min(created_at, indexed_at)
+
+
 def _quoted_uri(embed: dict | None) -> str | None:
     if not embed or embed.get("$type") not in _QUOTE_EMBEDS:
         return None
@@ -92,8 +109,7 @@ def _post_row(post: models.PostView, page: RecordedPage) -> Post:
         platform=PLATFORM,
         post_id=post.uri,
         account_id=post.author.did,
-        # createdAt is declared by the client and can be backdated; indexedAt is the server's
-        created_at=post.indexedAt,
+        created_at=_post_time(record.createdAt, post.indexedAt),
         client_created_at=record.createdAt,
         text=clean_text(record.text),
         language=(record.langs or [None])[0],

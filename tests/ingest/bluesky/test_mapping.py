@@ -1,9 +1,11 @@
-"""Bluesky pages → canonical rows: reposts, facets, server time, hidden counts."""
+"""Bluesky pages → canonical rows: reposts, facets, post time, hidden counts."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
+
+import pytest
 
 from ingest.batch import MappedBatch
 from ingest.bluesky.mapping import map_get_author_feed, map_get_posts, map_get_profiles
@@ -80,7 +82,7 @@ def test_repost_item_belongs_to_the_original_author_and_adds_a_repost_event():
     assert [m.likes for m in batch.post_metric_snapshots] == [500]
 
 
-def test_facet_tags_after_emoji_and_server_time_over_client_time():
+def test_facet_tags_after_emoji_and_the_earlier_of_client_and_server_time():
     text = "🌱🍞 Frisches #Sauerteigbrot aus dem Ofen"
     view = post_view(
         "did:plc:alice",
@@ -95,9 +97,51 @@ def test_facet_tags_after_emoji_and_server_time_over_client_time():
     map_get_author_feed(page({"feed": [{"post": view}]}), batch)
     (post,) = batch.posts
     assert post.hashtags == ["brot", "sauerteigbrot"]
-    assert post.created_at == datetime(2026, 11, 18, 10, 0, 1, 500000)
-    assert post.client_created_at == datetime(2025, 1, 1)
+    assert post.created_at == post.client_created_at == datetime(2025, 1, 1)
     assert post.language == "de" and post.text == text
+
+
+INDEXED = datetime(2026, 11, 19, 8)
+
+
+@pytest.mark.parametrize(
+    ("created", "created_at"),
+    [
+        # an import of an old post, indexed today: it was made in 2023, not today
+        ("2023-05-02T14:22:19.211Z", datetime(2023, 5, 2, 14, 22, 19, 211000)),
+        # the usual second between the client and the AppView
+        ("2026-11-19T07:59:59.000Z", datetime(2026, 11, 19, 7, 59, 59)),
+        # a client clock ahead (here in another zone) cannot post-date it past indexing
+        ("2026-11-19T10:00:00+01:00", INDEXED),
+        ("2027-11-19T08:00:00.000Z", INDEXED),
+        # a client's zero time is no moment: Go's, Unix's (also in a zone), none at all
+        ("0001-01-01T00:00:00Z", INDEXED),
+        ("1970-01-01T00:00:00.000Z", INDEXED),
+        ("1969-12-31T19:00:00-05:00", INDEXED),
+        (None, INDEXED),
+        # past the zero times, an old createdAt is believed
+        ("1999-12-31T23:59:59Z", datetime(1999, 12, 31, 23, 59, 59)),
+    ],
+)
+def test_post_time_is_the_earlier_of_created_and_indexed(created, created_at):
+    view = post_view("did:plc:alice", "3ttt", "Sauerteig", indexed="2026-11-19T08:00:00.000Z")
+    if created is None:
+        del view["record"]["createdAt"]
+    else:
+        view["record"]["createdAt"] = created
+    said = None if created is None else datetime.fromisoformat(created).astimezone(UTC)
+    posts_url = f"https://public.api.bsky.app/xrpc/app.bsky.feed.getPosts?uris={view['uri']}"
+    # a feed page and a re-read of the post map it alike
+    for mapper, body, url in [
+        (map_get_author_feed, {"feed": [{"post": view}]}, FEED_URL),
+        (map_get_posts, {"posts": [view]}, posts_url),
+    ]:
+        batch = MappedBatch("bluesky")
+        mapper(page(body, url=url), batch)
+        (post,) = batch.posts
+        assert post.created_at == created_at
+        # what the client said is kept as it said it
+        assert post.client_created_at == (said and said.replace(tzinfo=None))
 
 
 def test_reply_with_deleted_parent_is_a_reply():
