@@ -33,6 +33,7 @@ from ingest.http import QuotaExhausted, RawArchive
 from ingest.landing import attempt_name, land_batch, safe_name
 from ingest.registry import connectors
 from radar.config_file import read_config
+from radar.errors import PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -145,27 +146,37 @@ def plan_live_batches(
 ) -> list[LiveBatch]:
     """Batches of tracked accounts, each with how far back to read.
 
-    With a cursor: back to the older of the cursor and the interval start, minus the
-    lookback (counts keep changing). Without one: ``initial_days`` before the interval.
-    An interval that ended more than ``backfill_horizon_days`` ago gets no batches: the
-    platforms cannot tell what the counts were then (replay its raw archive instead).
+    With a cursor (``read_cursors``: only tracked accounts have one, once a walk of theirs
+    landed posts): back to the older of the cursor and the interval start, minus the
+    lookback (counts keep changing). Without one, as for an account listed or queued
+    since the last run (even one whose posts others boosted before): ``initial_days``
+    before the interval.
+
+    An interval that ended more than ``backfill_horizon_days`` before ``now`` cannot be
+    fetched: the platforms answer with today's counts only. When there are accounts to
+    fetch, that is a ``PermanentError`` (the plan task fails at once, unretried) that says
+    what to do instead; a platform with no accounts plans nothing either way.
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     end = interval_end or interval_start
-    if end < now - timedelta(days=sources.backfill_horizon_days):
-        log.warning(
-            "live source: the interval ending %s lies past the %s-day backfill horizon; "
-            "nothing fetched (replay data/raw for past days)",
-            end,
-            sources.backfill_horizon_days,
-        )
-        return []
     tracked = sources.tracked()
     # accounts niche_discovery queued are tracked like configured ones
     for platform, handles in (queued or {}).items():
         known = {h.lstrip("@").lower() for h in tracked.get(platform, [])}
         extra = [h for h in handles if h.lower() not in known]
         tracked[platform] = [*tracked.get(platform, []), *extra]
+    horizon = sources.backfill_horizon_days
+    wanted = {platform: len(tracked.get(platform, [])) for platform in platforms}
+    if end < now - timedelta(days=horizon) and any(wanted.values()):
+        raise PermanentError(
+            f"live source: the interval {interval_start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} "
+            f"UTC ended more than backfill_horizon_days={horizon} day(s) ago, and the "
+            f"platforms answer with today's counts only: its {sum(wanted.values())} "
+            f"account(s) ({', '.join(p for p, n in wanted.items() if n)}) cannot be "
+            "fetched live for it. Replay what live runs archived instead (RADAR_SOURCE="
+            "fixture, RADAR_FEED_DIR=<RADAR_DATA_DIR>/raw), or raise backfill_horizon_days "
+            "in config/sources.yaml to stamp today's counts on that interval anyway"
+        )
     lookback, initial = timedelta(days=sources.lookback_days), timedelta(days=sources.initial_days)
 
     def since(platform: str, account: str) -> datetime:

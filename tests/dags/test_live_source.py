@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -218,3 +219,85 @@ def test_cursors_advance_after_the_load_and_shorten_the_next_walk(
         ("alice@greens.social", DAY)
     ]
     assert query(warehouse, "select count(*) from core.posts") == [(25,)]
+
+
+def test_a_live_run_past_the_backfill_horizon_fails_at_once_saying_what_to_do(
+    airflow_db,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+):
+    """The APIs answer with today's counts only. A replay of a past day against them
+    must not end green having fetched nothing: its plan fails on the first try (the
+    default 30 s retry delay would show a retry), naming the cause and the way out, and no
+    request reaches the platform. Yesterday's interval, the scheduled run's, still runs."""
+    yesterday = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday -= timedelta(days=1)
+    with ReplayServer() as server:
+        alice = mastodon_account("alice", "greens.social", 20_000, local_id="7")
+        server.routes["/api/v1/accounts/lookup?acct=alice"] = [Reply(body=json.dumps(alice))]
+        server.routes["/api/v1/accounts/7/statuses?limit=40"] = [
+            Reply(
+                body=json.dumps(
+                    [
+                        mastodon_status(
+                            alice,
+                            "greens.social",
+                            str(100 + i),
+                            yesterday.replace(tzinfo=None) + timedelta(hours=12 - i),
+                            "tofu bowl",
+                        )
+                        for i in range(3)
+                    ]
+                )
+            )
+        ]
+        config = tmp_path / "config"
+        shutil.copytree(ROOT / "config", config)
+        (config / "sources.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "backfill_horizon_days": 2,
+                    "mastodon": {
+                        "accounts": ["alice@greens.social"],
+                        "instance_urls": {"greens.social": server.url},
+                    },
+                }
+            )
+        )
+        monkeypatch.setenv("RADAR_SOURCE", "live")
+        # bluesky lists no accounts: nothing to fetch, inside the horizon or not
+        monkeypatch.setenv("RADAR_PLATFORMS", '["mastodon", "bluesky"]')
+        monkeypatch.setenv("RADAR_CONFIG_DIR", str(config))
+        monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
+        monkeypatch.delenv("RADAR_RETRY_DELAY_SECONDS", raising=False)
+        capfd.readouterr()
+        caplog.clear()
+        began = time.monotonic()
+        past = load_dag("social_ingest").test(logical_date=DAY.replace(tzinfo=UTC))
+        seconds = time.monotonic() - began
+        # a task's stdout goes to stdout or, once Airflow set up its logging, to the log
+        out = capfd.readouterr().out + caplog.text
+        asked_past = list(server.seen)
+        within = load_dag("social_ingest").test(logical_date=yesterday)
+
+    states = {ti.task_id: (str(ti.state), ti.try_number) for ti in past.get_task_instances()}
+    assert str(past.state) == "failed"
+    assert states["plan_mastodon"] == ("failed", 1)
+    assert states["plan_bluesky"][0] == "success"
+    assert states["check_run"][0] == "failed"
+    assert seconds < 60
+    assert asked_past == []
+    assert (
+        "RADAR FAILED plan_mastodon (not retried): live source: the interval "
+        "2026-11-20 00:00 → 2026-11-21 00:00 UTC ended more than backfill_horizon_days=2 "
+        "day(s) ago" in out
+    )
+    assert "RADAR_SOURCE=fixture, RADAR_FEED_DIR=<RADAR_DATA_DIR>/raw" in out
+    assert "raise backfill_horizon_days in config/sources.yaml" in out
+    assert "RADAR FAILED plan_mastodon failed" in out
+    assert "nothing planned: bluesky: config/sources.yaml lists no accounts" in out
+
+    assert str(within.state) == "success"
+    assert query(RadarSettings().warehouse, "select count(*) from core.posts") == [(3,)]

@@ -10,6 +10,7 @@ import pytest
 from ingest import runs
 from ingest.live_source import Sources, plan_live_batches
 from ingest.mastodon.settings import MastodonSources
+from radar.errors import PermanentError
 from tests.helpers.feed_builder import mastodon_account, page_line, write_pages
 
 NOW = datetime(2026, 11, 26, 9, 30)
@@ -25,11 +26,31 @@ def test_a_live_run_inside_the_horizon_plans_every_tracked_account():
     assert [b.accounts for b in batches] == [["a@x.social", "b@x.social"]]
 
 
-def test_a_live_backfill_past_the_horizon_fetches_nothing(caplog: pytest.LogCaptureFixture):
+def test_a_live_backfill_past_the_horizon_fails_at_once_saying_what_to_do():
+    """The APIs answer with today's counts only: an interval that ended more than
+    ``backfill_horizon_days`` ago cannot be fetched, and a plan that quietly fetched
+    nothing would end a replay of past days green. It is an error no retry can fix."""
     start = datetime(2026, 11, 20)
     src = sources(backfill_horizon_days=2)
-    assert plan_live_batches(src, ["mastodon"], {}, start, start + timedelta(1), NOW) == []
-    assert "backfill horizon" in caplog.text
+    with pytest.raises(PermanentError) as refused:
+        plan_live_batches(src, ["mastodon"], {}, start, start + timedelta(1), NOW)
+    message = str(refused.value)
+    assert "the interval 2026-11-20 00:00 → 2026-11-21 00:00 UTC" in message
+    assert "more than backfill_horizon_days=2 day(s) ago" in message
+    assert "its 2 account(s) (mastodon)" in message
+    # what to do: replay the raw archive with the fixture source, or widen the horizon
+    assert "RADAR_SOURCE=fixture, RADAR_FEED_DIR=<RADAR_DATA_DIR>/raw" in message
+    assert "raise backfill_horizon_days in config/sources.yaml" in message
+    # accounts discovery queued are accounts to fetch too
+    with pytest.raises(PermanentError, match="its 1 account"):
+        plan_live_batches(
+            Sources(), ["mastodon"], {}, start, start + timedelta(1), NOW, {"mastodon": ["q@x"]}
+        )
+    # a platform with no accounts has nothing to fetch, past the horizon or not
+    assert plan_live_batches(Sources(), ["mastodon"], {}, start, start + timedelta(1), NOW) == []
+    # an interval that ended exactly backfill_horizon_days ago is still inside
+    edge = NOW - timedelta(days=2)
+    assert plan_live_batches(src, ["mastodon"], {}, edge - timedelta(1), edge, NOW)
     # a wider horizon lets the same interval through
     wide = sources(backfill_horizon_days=10)
     assert plan_live_batches(wide, ["mastodon"], {}, start, start + timedelta(1), NOW)
