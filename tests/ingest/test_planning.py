@@ -104,13 +104,14 @@ def test_live_discovery_reads_each_niche_s_first_terms_on_every_instance(instanc
     batches = plan_live_discovery(src, niches)
     assert [b.instance for b in batches] == ["a.social", "b.social"]
     assert batches[0].tags == ["monstera", "sourdough"]
-    assert batches[0].keywords == ["pothos", "repotting"]
+    # in the order config/niches.yaml lists them (plan_live_discovery keeps it)
+    assert batches[0].keywords == ["repotting", "pothos"]
     assert [b.model_dump() for b in batches] == [
         {
             "platform": "mastodon",
             "kind": "discovery",
             "tags": ["monstera", "sourdough"],
-            "keywords": ["pothos", "repotting"],
+            "keywords": ["repotting", "pothos"],
             "instance": instance,
         }
         for instance in ["a.social", "b.social"]
