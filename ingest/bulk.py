@@ -157,7 +157,9 @@ def land_bulk(
     for chunk in _chunks(files):
         try:
             conn.execute(mapping.prepare.replace("{pages}", _pages_source(mapping, chunk)))
-        except duckdb.Error as exc:
+        except (duckdb.Error, UnicodeDecodeError) as exc:
+            # UnicodeDecodeError: DuckDB's message quoted the file's invalid UTF-8 bytes and
+            # could not become a Python string; the file is as bad as the error says
             if len(chunk) == 1:
                 log.info("bulk read of %s failed (%s); mapping it in Python", chunk[0], exc)
                 result.careful_files.append(str(chunk[0]))
