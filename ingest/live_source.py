@@ -288,7 +288,8 @@ def extract_live(
         credentials=dict(task.credentials),
         quota_path=archives.quota_path,
         discovery=sources.discovery,
-        client_options=client_options,
+        # the platform's rate-limit window, shared with its other tasks on this machine
+        client_options={"rate_state_dir": data_dir / "state", **client_options},
     )
     settings = getattr(sources, batch.platform)
     if discovering:
