@@ -27,7 +27,8 @@ manual run, a backfill and the scheduled run of 2026-11-20 all ingest that day.
 
 Backfills: `airflow backfill create --dag-id social_ingest --from-date … --to-date …`
 replays the fixture feed or the raw archive. A live run for an interval past
-`backfill_horizon_days` fails its plan at once, saying so. Ad-hoc runs can limit `platforms` through the DAG params.
+`backfill_horizon_days` fails its plan at once, saying so. Ad-hoc runs can limit
+`platforms` through the DAG params.
 
 The schedule is `RADAR_INGEST_CRON` (default daily at 00:00 UTC). The other settings are
 `RADAR_*` variables (see `.env.example`). Credentials come from Airflow connections,
