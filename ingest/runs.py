@@ -7,14 +7,14 @@ and tested without Airflow.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
 from pydantic import ValidationError
 
-from ingest.connector import Batch, DiscoveryBatch, FixtureBatch, TaskContext, as_batch
+from ingest.connector import Batch, FixtureBatch, TaskContext, as_batch
 from ingest.discovery import mark_discovered_accounts
 from ingest.extract import MAX_BATCHES, extract_fixture_batch, plan_fixture_batches
 from ingest.landing import attempt_name
@@ -165,20 +165,15 @@ def extract(batch: Batch | Mapping[str, Any], task: TaskContext) -> dict:
     else:
         from ingest.live_source import extract_live, load_sources
 
-        naive = TaskContext(
-            to_naive_utc(task.interval_start),
-            to_naive_utc(task.interval_end),
-            task.run_id,
-            task.task,
-            task.attempt,
-            task.credentials,
+        naive = replace(
+            task,
+            interval_start=to_naive_utc(task.interval_start),
+            interval_end=to_naive_utc(task.interval_end),
         )
         summary = extract_live(load_sources(settings.config_dir), batch, settings.data_dir, naive)
-    instance = batch.instance if isinstance(batch, DiscoveryBatch) else None
     return {
         **asdict(summary),
         "files": batch.items(),
-        "instance": instance,
         "key": list(batch.key()),
     }
 

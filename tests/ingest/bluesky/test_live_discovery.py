@@ -87,6 +87,11 @@ def _sources(server: ReplayServer) -> Sources:
 BATCH = DiscoveryBatch(platform="bluesky", tags=["sourdough"], keywords=["sauerteig"])
 
 
+def _task(credentials: dict[str, str] | None = None, task: str = "d-0") -> TaskContext:
+    """The discovery task's run and try, for the day START."""
+    return TaskContext(START, START + timedelta(days=1), "run", task, 1, credentials or {})
+
+
 def test_search_then_profiles_are_archived_landed_and_queued_by_followers(tmp_path: Path):
     with ReplayServer() as server:
         _serve(server)
@@ -94,12 +99,9 @@ def test_search_then_profiles_are_archived_landed_and_queued_by_followers(tmp_pa
             _sources(server),
             BATCH,
             tmp_path,
-            TaskContext(
-                interval_start=START,
-                interval_end=START + timedelta(days=1),
-                run_id="run",
+            _task(
+                {"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
                 task="discover_bluesky-0",
-                credentials={"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
             ),
         )
         seen = server.seen
@@ -160,9 +162,7 @@ def test_without_a_session_only_account_search_runs(tmp_path: Path):
             _sources(server),
             BATCH,
             tmp_path,
-            TaskContext(
-                interval_start=START, interval_end=START + timedelta(1), run_id="run", task="d-0"
-            ),
+            _task(),
         )
         paths = [s.path.split("?")[0] for s in server.seen]
     assert paths == [SEARCH_ACTORS, "/xrpc/app.bsky.actor.getProfiles"]
@@ -179,13 +179,7 @@ def test_a_refused_login_names_the_account_not_the_password(tmp_path: Path):
                 _sources(server),
                 BATCH,
                 tmp_path,
-                TaskContext(
-                    interval_start=START,
-                    interval_end=START + timedelta(1),
-                    run_id="run",
-                    task="d-0",
-                    credentials={"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
-                ),
+                _task({"identifier": "me.bsky.social", "app_password": APP_PASSWORD}),
             )
     assert APP_PASSWORD not in str(refused.value)
 
@@ -199,13 +193,7 @@ def test_a_given_session_token_searches_posts_without_a_login(tmp_path: Path):
             _sources(server),
             BATCH,
             tmp_path,
-            TaskContext(
-                interval_start=START,
-                interval_end=START + timedelta(1),
-                run_id="run",
-                task="d-0",
-                credentials={"app_password": token},
-            ),
+            _task({"app_password": token}),
         )
         logins = [s for s in server.seen if s.path.endswith("createSession")]
         searched = [s for s in server.seen if "searchPosts" in s.path]
@@ -230,13 +218,7 @@ def test_a_login_the_server_does_not_implement_is_not_retried(tmp_path: Path):
                 _sources(server),
                 BATCH,
                 tmp_path,
-                TaskContext(
-                    interval_start=START,
-                    interval_end=START + timedelta(1),
-                    run_id="run",
-                    task="d-0",
-                    credentials={"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
-                ),
+                _task({"identifier": "me.bsky.social", "app_password": APP_PASSWORD}),
                 sleep=slept.append,
             )
         logins = [s for s in server.seen if s.path.endswith("createSession")]
@@ -255,13 +237,7 @@ def test_a_login_is_retried_through_5xx_and_429(tmp_path: Path):
             _sources(server),
             BATCH,
             tmp_path,
-            TaskContext(
-                interval_start=START,
-                interval_end=START + timedelta(1),
-                run_id="run",
-                task="d-0",
-                credentials={"identifier": "me.bsky.social", "app_password": APP_PASSWORD},
-            ),
+            _task({"identifier": "me.bsky.social", "app_password": APP_PASSWORD}),
             sleep=lambda s: None,
         )
         logins = [s for s in server.seen if s.path.endswith("createSession")]
