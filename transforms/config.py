@@ -38,10 +38,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# a link without a scheme, as config.word_text drops it from posts (sql/macros): www.host
+# and its path, or host.tld/path; run on text whose marks are masked as _ (\w has no marks)
+_BARE_LINK = re.compile(
+    r"(?:^|(?<=[^\w.\-]))www\.[\w\-]+(?:\.[\w\-]+)*(?:/\S*)?"
+    r"|[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}/\S*"
+)
+
+
+def _bare_links(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` holds a link without a scheme, as ``config.word_text`` finds them."""
+    masked = "".join("_" if unicodedata.category(c)[0] == "M" else c for c in text)
+    return [m.span() for m in _BARE_LINK.finditer(masked)]
+
+
 def _word_form(term: str) -> str:
     """A term as the models match it (``config.word_text`` in sql/macros): lowercase NFC
-    words of letters and digits, everything else a separator."""
+    words of letters and digits, everything else a separator, a link left out."""
     text = unicodedata.normalize("NFC", term).lower()
+    for start, end in reversed(_bare_links(text)):
+        text = text[:start] + " " + text[end:]
     return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
@@ -50,6 +66,11 @@ def _checked_terms(terms: list[str]) -> list[str]:
     whole words, so symbols drop out ('c++' would match every 'c') and a single ASCII
     letter or digit matches half of all posts."""
     for term in terms:
+        if _bare_links(unicodedata.normalize("NFC", term).lower()):
+            raise ValueError(
+                f"term {term!r} reads as a link (www.… or host.tld/path), which posts' "
+                "words leave out: write the words themselves"
+            )
         words = _word_form(term)
         if not words:
             raise ValueError(f"term {term!r} has no letters or digits to match")
