@@ -30,6 +30,7 @@ from radar.errors import PermanentError
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
 DEFAULT_PDS = "https://bsky.social"
 PROFILES_PER_REQUEST = 25  # getProfiles' maximum
+POSTS_PER_REQUEST = 25  # getPosts' maximum
 FEED_PAGE_SIZE = 100  # getAuthorFeed's maximum
 SEARCH_PAGE_SIZE = 100  # searchActors' and searchPosts' maximum
 
@@ -83,6 +84,12 @@ class BlueskyClient(PlatformClient):
             if not body.get("cursor") or (times and min(times) < since):
                 return
             params = {**params, "cursor": body["cursor"]}
+
+    def posts(self, uris: list[str]) -> RecordedPage:
+        """Up to 25 posts by their at:// URIs; a deleted post is left out of the answer."""
+        if len(uris) > POSTS_PER_REQUEST:
+            raise ValueError(f"getPosts takes at most {POSTS_PER_REQUEST} uris")
+        return self.get("/xrpc/app.bsky.feed.getPosts", params=[("uris", u) for u in uris])
 
     def use_session(self, access_jwt: str) -> None:
         """Use a session token made elsewhere (an access JWT) instead of logging in."""
@@ -148,7 +155,13 @@ class BlueskyClient(PlatformClient):
 
 
 def _indexed_at(item: object) -> datetime | None:
+    """The time that orders a feed item: a repost's own (``reason.indexedAt``), since its
+    ``post`` is the original, which may be years older than the reposts and own posts
+    around it; else the post's."""
     try:
-        return to_naive_utc(datetime.fromisoformat(item["post"]["indexedAt"]))  # type: ignore[index]
-    except (KeyError, TypeError, ValueError):
+        reason = item.get("reason")  # type: ignore[union-attr]
+        stamp = reason.get("indexedAt") if isinstance(reason, dict) else None
+        stamp = stamp or item["post"]["indexedAt"]  # type: ignore[index]
+        return to_naive_utc(datetime.fromisoformat(stamp))
+    except (AttributeError, KeyError, TypeError, ValueError):
         return None
