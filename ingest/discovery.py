@@ -12,7 +12,9 @@ An account is tracked already when any of its keys names it: its account id (a M
 username) or its handle, compared as ``tracking_key`` spells them (case-insensitive, no
 leading ``@``), against what ``config/sources.yaml`` lists, ``core.accounts`` and the
 queue. Such an account is never queued, never takes a niche's room, is never relabelled
-``discovery:…`` and is never walked a second time under its other key.
+``discovery:…`` and is never walked a second time under its other key. A warehouse
+written before discovery could tell them is repaired by the next load
+(``repair_listed_accounts``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import yaml
 
 from radar.canonical import PROFILE_TERM
 from radar.text import normalize_tag
-from radar.warehouse import retry_conflicts
+from radar.warehouse import retry_conflicts, rollback_quietly
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +187,81 @@ def queue_discovered(
     return queued
 
 
+# an account config/sources.yaml lists by one of {keys}, against the two unnested lists
+# of _configured_keys
+_LISTED = """exists (
+    select 1
+    from (select unnest(?::varchar[]) as platform, unnest(?::varchar[]) as key) as c
+    where c.platform = {platform} and c.key in ({keys})
+)"""
+
+
+def _touched_by_discovery(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether anything is queued or labelled ``discovery:…``: else there is nothing to
+    mark or repair, and sources.yaml, which only discovery needs, is not read."""
+    return conn.execute(
+        """select exists (select 1 from meta.tracking_queue)
+                  or exists (select 1 from core.accounts
+                             where discovered_via like 'discovery:%')"""
+    ).fetchone()[0]
+
+
+def repair_listed_accounts(
+    conn: duckdb.DuckDBPyConnection, tracked: Mapping[str, Sequence[str]] | None = None
+) -> tuple[int, int]:
+    """Give the accounts ``config/sources.yaml`` lists (``tracked``, read from
+    ``RADAR_CONFIG_DIR`` when None) back what discovery took from them in a warehouse
+    written before it could tell them (issue #21, finding 5): discovery had queued them
+    (before their first ingest, or a Bluesky account by its DID while its handle was
+    listed), ingest then labelled them ``discovery:…`` and walked them a second time
+    under the queued key. Each such account carries ``tracked``, the list's label, again
+    and leaves the queue: one account, walked once, by the key the list gives. So does an
+    account listed after discovery queued it: the list tracks it now.
+
+    Returns (accounts relabelled, queue rows removed); a second call finds nothing."""
+    if not _touched_by_discovery(conn):
+        return 0, 0
+    listed = list(_configured_keys(tracked))
+    account_listed = _LISTED.format(
+        platform="a.platform", keys="lower(a.account_id), lower(ltrim(a.handle, '@'))"
+    )
+    # by its queued key, its queued handle, or the handle it has loaded with
+    queued_listed = _LISTED.format(
+        platform="q.platform",
+        keys="""lower(q.account_id), lower(ltrim(q.handle, '@')),
+                lower(ltrim((select a.handle from core.accounts as a
+                             where a.platform = q.platform
+                                 and a.account_id = q.account_id), '@'))""",
+    )
+
+    def repair() -> tuple[int, int]:
+        conn.execute("begin transaction")
+        try:
+            relabelled = conn.execute(
+                f"""update core.accounts as a set discovered_via = 'tracked'
+                    where a.discovered_via like 'discovery:%' and {account_listed}""",
+                listed,
+            ).fetchone()[0]
+            dequeued = conn.execute(
+                f"delete from meta.tracking_queue as q where {queued_listed}", listed
+            ).fetchone()[0]
+            conn.execute("commit")
+        except BaseException as exc:
+            rollback_quietly(conn, exc)
+            raise
+        return relabelled, dequeued
+
+    # on the lake, a concurrent loader's commit to core.accounts makes this one redo
+    relabelled, dequeued = retry_conflicts(repair, "listed accounts")
+    if relabelled or dequeued:
+        log.info(
+            "discovery: %s listed accounts labelled tracked again, %s left the queue",
+            relabelled,
+            dequeued,
+        )
+    return relabelled, dequeued
+
+
 def mark_discovered_accounts(
     conn: duckdb.DuckDBPyConnection, tracked: Mapping[str, Sequence[str]] | None = None
 ) -> int:
@@ -194,9 +271,15 @@ def mark_discovered_accounts(
 
     An account ``config/sources.yaml`` lists (``tracked``, read from ``RADAR_CONFIG_DIR``
     when None) by its id or its loaded handle stays ``tracked``, even if it is in the
-    queue (queued before its first load, under a key the queue could not tell apart)."""
+    queue (queued before its first load, under a key the queue could not tell apart); one
+    that an older warehouse labelled ``discovery:…`` or queued is repaired first
+    (``repair_listed_accounts``)."""
+    if not _touched_by_discovery(conn):
+        return 0
+    tracked = configured_accounts() if tracked is None else tracked
+    repair_listed_accounts(conn, tracked)
     if not conn.execute("select count(*) from meta.tracking_queue").fetchone()[0]:
-        return 0  # nothing queued (and sources.yaml, which only discovery needs, not read)
+        return 0
     configured_platforms, configured_keys = _configured_keys(tracked)
     before = conn.execute(
         "select count(*) from core.accounts where discovered_via like 'discovery:%'"
