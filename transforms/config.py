@@ -162,10 +162,23 @@ class NicheSettings(_Strict):
     trending_min_mentions: int = Field(ge=1)
 
 
+class JumpSettings(_Strict):
+    """The follower-jump rule (docs/signals.md): judged from one growth day."""
+
+    enabled: bool
+    min_gain: int = Field(ge=0)
+    min_relative: float = Field(gt=0)
+    tier_lift: float = Field(gt=1)
+    min_tier_accounts: int = Field(ge=2)
+    min_posts_each_side: int = Field(ge=1)
+
+
 class AuthenticitySettings(_Strict):
     min_growth_days: int = Field(ge=3)
     spike_robust_z: float = Field(gt=0)
     spike_min_gain: int = Field(ge=0)
+    jump: JumpSettings
+    unjudged_growth_penalty: float = Field(ge=0, le=100)
     like_comment_lift: float = Field(gt=1)
     erratic_cv: float = Field(gt=0)
     following_ratio: float = Field(gt=0)
@@ -197,6 +210,8 @@ class CandidateWeights(_Strict):
 class CandidateSettings(_Strict):
     tier: str
     min_niche_share: float = Field(ge=0, le=1)
+    full_niche_share: float = Field(gt=0, le=1)
+    min_authenticity_score: float = Field(ge=0, le=100)
     target_posts_30d: int = Field(ge=1)
     weights: CandidateWeights
 
@@ -279,7 +294,8 @@ def _settings(scoring: Scoring, brands: Brands) -> dict[str, float]:
         if isinstance(value, dict):
             for key, inner in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), inner)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
+        elif isinstance(value, int | float):
+            # a switch is 1 (on) or 0 (off)
             flat[prefix] = float(value)
 
     walk("", scoring.model_dump(exclude={"tiers"}))

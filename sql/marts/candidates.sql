@@ -22,58 +22,11 @@ authenticity as (
     where as_of = getvariable('as_of')
 ),
 
-niche_scopes as (
-    select
-        'niche' as scope_type,
-        n.niche as scope,
-        n.niche_label as scope_label,
-        n.platform,
-        n.account_id,
-        n.niche_share as fit,
-        format(
-            '{:.0f}% of {} own posts in 30 days on {}',
-            n.niche_share * 100, n.own_posts_30d, lower(n.niche_label)
-        ) as fit_reason,
-    from marts.account_niches as n
-    inner join engagement as e
-        on n.platform = e.platform and n.account_id = e.account_id
-    where n.as_of = getvariable('as_of')
-        and n.niche_posts_30d > 0
-        and n.niche_share >= config.setting('candidates.min_niche_share')
-        and e.tier = (select ct.tier from config.candidate_tier as ct)
-),
-
-brand_scopes as (
-    select
-        'brand' as scope_type,
-        b.brand as scope,
-        brands.label as scope_label,
-        b.platform,
-        b.account_id,
-        b.brand_fit as fit,
-        if(
-            b.excluded_posts_90d > 0,
-            format(
-                'brand fit 0: excluded terms ({}) in {} of its posts of the last 90 days',
-                array_to_string(b.excluded_terms, ', '), b.excluded_posts_90d
-            ),
-            format(
-                'brand fit {:.2f}: {:.0f}% of own posts in its niches, {:.0f}% with its terms',
-                b.brand_fit, b.niche_fit * 100, b.must_have_fit * 100
-            )
-        ) as fit_reason,
-    from marts.brand_fit as b
-    inner join config.brands as brands on b.brand = brands.brand
-    inner join engagement as e
-        on b.platform = e.platform and b.account_id = e.account_id
-    where b.as_of = getvariable('as_of')
-        and (b.brand_fit > 0 or b.excluded_posts_90d > 0)
-),
-
+-- who is a candidate, and the fit, come from the exclusions mart: one set of rules
 scopes as (
-    select * from niche_scopes
-    union all
-    select * from brand_scopes
+    select scope_type, scope, scope_label, platform, account_id, fit, fit_reason,
+    from marts.candidate_exclusions
+    where as_of = getvariable('as_of') and is_candidate
 ),
 
 parts as (
@@ -98,8 +51,16 @@ parts as (
         a.authenticity_score,
         a.flags,
         a.flag_reasons,
+        a.growth_judged,
+        a.growth_reason,
         p.engagement_percentile as engagement_part,
-        s.fit as fit_part,
+        -- a niche part saturates at full_niche_share: beyond it purity earns nothing more,
+        -- so among focused accounts engagement decides; a brand's fit counts as it is
+        if(
+            s.scope_type = 'niche',
+            least(s.fit / config.setting('candidates.full_niche_share'), 1.0),
+            s.fit
+        ) as fit_part,
         a.authenticity_score / 100 as authenticity_part,
         least(e.own_posts_30d / config.setting('candidates.target_posts_30d'), 1.0)
             as activity_part,
@@ -128,7 +89,7 @@ weighted as (
 
 final as (
     select
-        * exclude (fit_reason),
+        * exclude (fit_reason, growth_reason),
         row_number() over (
             partition by scope_type, scope order by score desc, platform asc, account_id asc
         ) as scope_rank,
@@ -142,14 +103,8 @@ final as (
                 if(peer_count = 1, 'peer', 'peers')
             ),
             fit_reason,
-            case
-                when len(flags) > 0 then null
-                when follower_growth_30d is null then null
-                when follower_growth_30d >= 0
-                    then format('steady growth, followers {:+.1f}% in 30 days',
-                        follower_growth_30d * 100)
-                else format('followers {:+.1f}% in 30 days', follower_growth_30d * 100)
-            end,
+            -- growth as far as it was judged (account_authenticity's growth_reason)
+            growth_reason,
             if(len(flags) > 0, 'FLAGGED: ' || flag_reasons, null)
         ) as reason,
     from weighted

@@ -1,5 +1,6 @@
 """A seeded world with planted truth, for the transform tests: true micro-influencers per
-niche, fakes (a follower spike, likes without comments), off-niche stars, nano and mid
+niche, fakes (a follower spike, likes without comments, followers bought days before the
+run), off-niche stars (none or a minority of their posts in the niche), nano and mid
 accounts."""
 
 from __future__ import annotations
@@ -59,24 +60,41 @@ def plant(
     rate: tuple[float, float],
     comment_share: float = 0.10,
     spike: int | None = None,
+    spike_day: int = 12,
+    history_days: int = 30,
+    niche_posts: int | None = None,
+    bought: bool = False,
 ) -> None:
-    """One account: 30 daily snapshots and ``posts`` posts with counts from ``rate``."""
+    """One account: ``history_days`` daily snapshots (the last the day before ``AS_OF``)
+    and ``posts`` posts with counts from ``rate``. ``spike`` followers arrive ``spike_day``
+    days before ``AS_OF``; ``bought`` ones never engage, so its rate per follower falls.
+    ``niche_posts`` makes exactly that many posts niche posts instead of drawing each."""
     world.account(account_id, platform=platform)
-    counts = {}
-    for day in range(30, 0, -1):
+    counts, organic = {}, {}
+    bought_followers = 0
+    for day in range(history_days, 0, -1):
         at = AS_OF - timedelta(days=day, hours=-6)
-        if day != 30:
+        if day != history_days:
             followers += round(followers * growth * rng.uniform(0.8, 1.2))
-            if spike is not None and day == 12:
+            if spike is not None and day == spike_day:
                 followers += spike
+                bought_followers = spike if bought else 0
         counts[at.date()] = followers
+        organic[at.date()] = followers - bought_followers
         world.snapshot(account_id, at, followers, platform=platform)
+    first_day = min(counts)
     base_rate = rng.uniform(*rate)
     for i in range(posts):
         created = AS_OF - timedelta(days=rng.uniform(0.5, 29.5))
-        in_niche = rng.random() < niche_probability
+        if niche_posts is None:
+            in_niche = rng.random() < niche_probability
+        else:
+            in_niche = i < niche_posts
         text = rng.choice(NICHE_TEXTS[niche] if in_niche else OFF_NICHE)
-        followers_then = counts.get(created.date(), followers)
+        # the audience that engages: the organic followers of the day (the first
+        # snapshot's for a post older than every snapshot)
+        day = max(created.date(), first_day)
+        followers_then = organic.get(day, followers - bought_followers)
         engagement = followers_then * base_rate * rng.uniform(0.9, 1.1)
         comments = round(engagement * comment_share)
         shares = round(engagement * 0.05)
@@ -191,4 +209,45 @@ def build_planted_world(seed: int) -> tuple[World, dict[str, set[str]]]:
             niche_probability=0.95,
             rate=(0.03, 0.04),
         )
+    plant_harder_cases(world, random.Random(f"{seed}-harder"), truth)
     return world, truth
+
+
+def plant_harder_cases(world: World, rng: random.Random, truth: dict[str, set[str]]) -> None:
+    """Issue 21's cases, per niche, from their own generator so the accounts above stay as
+    they were: a high engager with only 3 of its 14 posts in the niche, and an account
+    tracked for 3 days that bought 12,000 followers two days before the run."""
+    for n, niche in enumerate(NICHE_TEXTS):
+        minority = f"{niche}-off-niche-minority"
+        plant(
+            world,
+            rng,
+            minority,
+            ("bluesky", "mastodon")[n % 2],
+            niche,
+            followers=rng.randint(20_000, 90_000),
+            growth=0.002,
+            posts=14,
+            niche_probability=0.0,
+            niche_posts=3,
+            rate=(0.07, 0.08),
+        )
+        truth["off_niche"].add(minority)
+        fresh = f"{niche}-fresh-spike"
+        plant(
+            world,
+            rng,
+            fresh,
+            ("mastodon", "bluesky")[n % 2],
+            niche,
+            followers=25_000,
+            growth=0.002,
+            posts=14,
+            niche_probability=0.95,
+            rate=(0.05, 0.06),
+            spike=12_000,
+            spike_day=2,
+            history_days=3,
+            bought=True,
+        )
+        truth["fake"].add(fresh)

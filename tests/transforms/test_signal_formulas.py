@@ -167,7 +167,8 @@ def test_authenticity_flags_and_score(warehouse: Path, tmp_path: Path):
 
     history("steady", 20_000)
     history("spiky", 20_000, spike_on=15)
-    history("short-spiky", 20_000, spike_on=2, days=4)  # too little history to judge
+    # too little history for the robust z (3 growth days), enough for the jump rule
+    history("short-spiky", 20_000, spike_on=2, days=4)
     history("liker", 20_000)
     history("follower", 12_000, following=30_000)
     history("erratic", 20_000)
@@ -190,7 +191,8 @@ def test_authenticity_flags_and_score(warehouse: Path, tmp_path: Path):
         for r in query(
             warehouse,
             """
-        select account_id, authenticity_score, flags, spike_gain, max_growth_z_30d
+        select account_id, authenticity_score, flags, spike_gain, max_growth_z_30d,
+            robust_z_spike, follower_jump, jump_gain
         from marts.account_authenticity""",
         )
     }
@@ -198,7 +200,10 @@ def test_authenticity_flags_and_score(warehouse: Path, tmp_path: Path):
     assert rows["spiky"][:3] == (60, ["follower_spike"], 5_000)
     # median daily gain 100, MAD 0 floored to 1: z = (5000 − 100) / 1.4826
     assert rows["spiky"][3] == pytest.approx(4_900 / 1.4826)
-    assert rows["short-spiky"][:2] == (100, [])
+    # +5,000 on 20,100 (+24.9 % in a day) is a jump; the spike and the unjudged growth
+    # cost 40 + 10
+    assert rows["short-spiky"][:2] == (50, ["follower_spike"])
+    assert rows["short-spiky"][4:] == (False, True, 5_000)
     assert rows["liker"][:2] == (75, ["likes_without_comments"])
     assert rows["follower"][:2] == (80, ["following_far_above_followers"])
     assert rows["erratic"][:2] == (85, ["erratic_engagement"])
