@@ -30,7 +30,7 @@ import yaml
 
 from radar.canonical import PROFILE_TERM
 from radar.text import normalize_tag
-from radar.warehouse import retry_conflicts, rollback_quietly
+from radar.warehouse import WarehouseTarget, retry_conflicts, rollback_quietly
 
 log = logging.getLogger(__name__)
 
@@ -326,11 +326,13 @@ class QueuedAccount:
     keys: frozenset[str]
 
 
-def read_queued(warehouse: Path) -> dict[str, list[QueuedAccount]]:
-    """Queued accounts per platform, oldest first, with all their keys."""
-    if not warehouse.exists():
+def read_queued(warehouse: WarehouseTarget) -> dict[str, list[QueuedAccount]]:
+    """Queued accounts per platform, oldest first, with all their keys, from the DuckDB
+    file (none when it does not exist yet) or the DuckLake."""
+    from radar.warehouse import connect, is_lake, table_columns
+
+    if not is_lake(warehouse) and not warehouse.exists():
         return {}
-    from radar.warehouse import connect, table_columns
 
     with connect(warehouse, read_only=True) as conn:
         if not table_columns(conn, "meta.tracking_queue"):
@@ -368,7 +370,7 @@ def untracked_queue(
 
 
 def read_queue(
-    warehouse: Path, tracked: Mapping[str, Sequence[str]] | None = None
+    warehouse: WarehouseTarget, tracked: Mapping[str, Sequence[str]] | None = None
 ) -> dict[str, list[str]]:
     """Queued accounts per platform, oldest first, as the live planner fetches them,
     leaving out those the accounts ``config/sources.yaml`` lists (``tracked``, read from

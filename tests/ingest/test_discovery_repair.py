@@ -20,7 +20,7 @@ import yaml
 
 from ingest import runs
 from ingest.connector import LiveBatch, TaskContext
-from ingest.discovery import mark_discovered_accounts, repair_listed_accounts
+from ingest.discovery import mark_discovered_accounts, read_queue, repair_listed_accounts
 from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect, is_lake
 from tests.helpers.feed_builder import mastodon_account, page_line, write_pages
@@ -133,8 +133,8 @@ def test_the_next_run_gives_listed_accounts_their_label_and_walks_each_once(
         "carol@greens.social": "discovery:plant_based_cooking:#plantbased",
     }
     assert queued() == ["carol@greens.social", "did:plc:ben"]
-    # each account once: the listed ones by the key the list gives (the live planner
-    # reads a DuckDB file only: read_cursors and read_queued call Path.exists)
+    # each account once: the listed ones by the key the list gives (live planning reads
+    # a DuckDB file only: live_source.read_cursors asks the warehouse whether it exists)
     if not is_lake(warehouse_backend):
         assert walked(monkeypatch) == sorted(
             ["@Alice@Greens.Social", "Ana.bsky.social", "carol@greens.social", "did:plc:ben"]
@@ -169,3 +169,19 @@ def test_nothing_discovery_touched_reads_no_sources_yaml(
         apply_schema(conn, ROOT / "sql")
         assert repair_listed_accounts(conn) == (0, 0)
         assert mark_discovered_accounts(conn) == 0
+
+
+def test_the_queue_reads_from_either_backend(warehouse_backend, tmp_path: Path, monkeypatch):
+    """What the live planner fetches of the queue, read from the DuckDB file or a DuckLake
+    (a Lake is no path: asking it whether it exists failed)."""
+    configure(tmp_path, monkeypatch)
+    seed_old_state()
+    # oldest first, then by queued handle
+    assert read_queue(warehouse_backend, {}) == {
+        "bluesky": ["did:plc:ben", "did:plc:ana"],
+        "mastodon": ["alice@greens.social", "carol@greens.social"],
+    }
+    assert read_queue(warehouse_backend, LISTED) == {
+        "bluesky": ["did:plc:ben"],
+        "mastodon": ["carol@greens.social"],
+    }
