@@ -86,9 +86,16 @@ class LiveBatch(_Batch):
     accounts: list[str]
     # per account: the oldest post time to read back to (naive UTC)
     since: dict[str, datetime]
+    # per account: its own posts in the recheck window not yet known deleted, post id →
+    # created_at (naive UTC); the connector re-reads them to tell which are deleted
+    recheck: dict[str, dict[str, datetime]] = {}
 
     def items(self) -> list[str]:
         return self.accounts
+
+    def describe(self) -> str:
+        posts = sum(map(len, self.recheck.values()))
+        return super().describe() + (f", {posts} posts to recheck" if posts else "")
 
 
 class DiscoveryBatch(_Batch):
@@ -210,6 +217,9 @@ class Connector(Generic[S]):
     budget: str = "none"
     # how many tracked accounts one live batch (one mapped task) covers
     accounts_per_batch: int = 25
+    # whether ``fetch`` re-reads ``LiveBatch.recheck`` and records the posts the platform
+    # says are gone; only then does the plan read those posts from the warehouse
+    confirms_deletions: bool = False
 
     def __post_init__(self) -> None:
         # every mapper guarded (ingest.batch.guarded), whoever wrote the connector: what one

@@ -69,6 +69,9 @@ class SourcesBase(Strict):
     # the APIs answer with today's counts: a run for an interval further back than this
     # would stamp today's numbers on an old day, so it fetches nothing and says so
     backfill_horizon_days: int = Field(default=2, ge=1)
+    # each run re-reads the own posts of this many days before the interval's end to
+    # record the deleted ones (the signals' 30-day engagement window); 0 turns it off
+    recheck_days: int = Field(default=30, ge=0)
 
     def tracked(self) -> dict[str, list[str]]:
         """The configured accounts per platform."""
@@ -135,6 +138,43 @@ def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
     return cursors
 
 
+RecheckPosts = dict[tuple[str, str], dict[str, datetime]]
+
+
+def read_recheck(warehouse: Path, platforms: list[str], since: datetime) -> RecheckPosts:
+    """The own posts (``original`` and ``quote``, those the signals count) created at or
+    after ``since`` of each tracked account on ``platforms``, leaving out those
+    ``core.post_deletions`` already holds: post id → created_at per (platform, account id
+    or handle, lower case), the keys ``read_cursors`` uses."""
+    if not warehouse.exists() or not platforms:
+        return {}
+    from radar.warehouse import connect, table_columns
+
+    with connect(warehouse, read_only=True) as conn:
+        if not table_columns(conn, "core.post_deletions"):
+            return {}
+        rows = conn.execute(
+            """select p.platform, a.account_id, a.handle, p.post_id, p.created_at
+               from core.posts as p
+               join core.accounts as a
+                   on p.platform = a.platform and p.account_id = a.account_id
+               where p.platform in (select unnest(?))
+                   and p.kind in ('original', 'quote')
+                   and p.created_at >= ?
+                   and not exists (
+                       select 1 from core.post_deletions as d
+                       where d.platform = p.platform and d.post_id = p.post_id
+                   )
+               order by p.platform, a.account_id, p.created_at desc, p.post_id""",
+            [platforms, since],
+        ).fetchall()
+    posts: RecheckPosts = {}
+    for platform, account_id, handle, post_id, created_at in rows:
+        posts.setdefault((platform, account_id.lower()), {})[post_id] = created_at
+        posts[(platform, handle.lower())] = posts[(platform, account_id.lower())]
+    return posts
+
+
 def plan_live_batches(
     sources: SourcesBase,
     platforms: list[str],
@@ -143,6 +183,7 @@ def plan_live_batches(
     interval_end: datetime | None = None,
     now: datetime | None = None,
     queued: dict[str, list[str]] | None = None,
+    warehouse: Path | None = None,
 ) -> list[LiveBatch]:
     """Batches of tracked accounts, each with how far back to read.
 
@@ -156,6 +197,10 @@ def plan_live_batches(
     fetched: the platforms answer with today's counts only. When there are accounts to
     fetch, that is a ``PermanentError`` (the plan task fails at once, unretried) that says
     what to do instead; a platform with no accounts plans nothing either way.
+
+    With a ``warehouse``, each account of a platform whose connector confirms deletions
+    also carries its own posts of the ``recheck_days`` before the interval's end that are
+    not known deleted (``read_recheck``), for its fetch to re-read.
     """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     end = interval_end or interval_start
@@ -184,11 +229,21 @@ def plan_live_batches(
         return min(cursor, interval_start) - lookback if cursor else interval_start - initial
 
     found = connectors()
+    recheck: RecheckPosts = {}
+    if warehouse is not None and sources.recheck_days:
+        confirming = [p for p in platforms if found[p].confirms_deletions]
+        recheck = read_recheck(warehouse, confirming, end - timedelta(days=sources.recheck_days))
+
+    def to_recheck(platform: str, accounts: list[str]) -> dict[str, dict[str, datetime]]:
+        keys = {a: (platform, a.lstrip("@").lower()) for a in accounts}
+        return {a: dict(recheck[key]) for a, key in keys.items() if recheck.get(key)}
+
     return [
         LiveBatch(
             platform=platform,
             accounts=chunk,
             since={account: since(platform, account) for account in chunk},
+            recheck=to_recheck(platform, chunk),
         )
         for platform in platforms
         for accounts in [tracked.get(platform, [])]

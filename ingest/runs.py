@@ -44,6 +44,7 @@ def plan_extract(
             to_naive_utc(interval_start),
             to_naive_utc(interval_end),
             queued=read_queue(settings.warehouse),
+            warehouse=settings.warehouse,
         )
     return plan_fixture_batches(
         settings.feed_dir,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
+from typing import Any
 
 from ingest.http import PlatformHTTPError
 from ingest.pages import RecordedPage
@@ -25,3 +26,23 @@ def walk(
         yield endpoint, exc.page
         return None
     return last
+
+
+def noting(
+    walked: Generator[tuple[str, RecordedPage], None, RecordedPage | None],
+    ids_of: Callable[[Any], Iterable[str]],
+    seen: set[str],
+) -> Generator[tuple[str, RecordedPage], None, RecordedPage | None]:
+    """``walked`` page by page, adding to ``seen`` the post ids ``ids_of`` finds in each
+    answered page's body (a post a walk shows still exists); returns what ``walked`` does."""
+    while True:
+        try:
+            endpoint, page = next(walked)
+        except StopIteration as done:
+            return done.value
+        if page.status < 400:
+            try:
+                seen.update(ids_of(page.json()))
+            except ValueError:
+                pass  # the mapping rejects the page
+        yield endpoint, page
