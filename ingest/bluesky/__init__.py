@@ -16,4 +16,5 @@ connector = Connector(
     discovery_settings=BlueskyDiscovery,
     connection_fields={"identifier": "login", "app_password": "password"},
     pool_slots=4,
+    confirms_deletions=True,
 )

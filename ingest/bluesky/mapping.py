@@ -182,12 +182,12 @@ def map_get_posts(page: RecordedPage, batch: MappedBatch) -> None:
     for post in result.posts:
         batch.posts.append(_post_row(post, page))
         batch.post_metric_snapshots.append(_metrics_row(post, page))
-    # a malformed item is rejected, not deleted: look at every uri the body holds
-    returned = {
-        p.get("uri")
-        for p in page.json().get("posts", [])
-        if isinstance(p, dict) and isinstance(p.get("uri"), str)
-    }
+    # a malformed item is rejected, not deleted: look at every uri the body holds, and
+    # when an item has none it might be any requested post, so none is known deleted
+    items = page.json().get("posts", [])
+    returned = {p.get("uri") if isinstance(p, dict) else None for p in items}
+    if not all(isinstance(uri, str) for uri in returned):
+        return
     for uri in parse_qs(urlsplit(page.url).query).get("uris", []):
         if uri not in returned:
             batch.post_deletions.append(

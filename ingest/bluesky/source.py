@@ -6,22 +6,44 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ingest.bluesky.client import BlueskyClient, is_session_token
+from ingest.bluesky.client import POSTS_PER_REQUEST, BlueskyClient, is_session_token
 from ingest.bluesky.settings import BlueskySources
 from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch, Pages
-from ingest.walk import walk
+from ingest.walk import as_pages, noting, walk
 
 log = logging.getLogger(__name__)
 
 
 def fetch(settings: BlueskySources, batch: LiveBatch, ctx: FetchContext) -> Pages:
-    """The batch's profiles (25 a request), then each actor's feed back to its ``since``."""
+    """The batch's profiles (25 a request), then each actor's feed back to its ``since``,
+    or to its oldest post to recheck (``batch.recheck``) when that is older; then
+    ``getPosts`` (25 a request) for the posts to recheck that no feed showed: each one
+    missing from its answer is deleted (``mapping.map_get_posts``).
+
+    A feed page holds up to 100 items and a getPosts answer 25 posts, so reading the
+    feed further back is the cheaper re-read; only what it did not show, mostly the
+    deleted posts, is asked for by URI. An actor whose feed could not be read (a 4xx:
+    deactivated, taken down) has none of its posts asked for: that is no sign they
+    were deleted."""
     with BlueskyClient(settings.base_url, observe_before=ctx.until, **ctx.client_options) as client:
         client.archive = ctx.archives("get_profiles")
         yield from walk("get_profiles", client.profiles, batch.accounts)
         client.archive = ctx.archives("get_author_feed")
+        seen: set[str] = set()
+        walked = []
         for actor in batch.accounts:
-            yield from walk("get_author_feed", client.author_feed, actor, batch.since[actor])
+            recheck = batch.recheck.get(actor, {})
+            since = min([batch.since[actor], *recheck.values()])
+            pages = walk("get_author_feed", client.author_feed, actor, since)
+            if (yield from noting(pages, _feed_uris, seen)) is not None:
+                walked.append(actor)
+        unseen = list(dict.fromkeys(u for a in walked for u in batch.recheck.get(a, {})))
+        unseen = [uri for uri in unseen if uri not in seen]
+        if unseen:
+            client.archive = ctx.archives("get_posts")
+        for first in range(0, len(unseen), POSTS_PER_REQUEST):
+            chunk = unseen[first : first + POSTS_PER_REQUEST]
+            yield from walk("get_posts", as_pages(client.posts), chunk)
 
 
 def discover(settings: BlueskySources, batch: DiscoveryBatch, ctx: FetchContext) -> Pages:
@@ -76,3 +98,10 @@ def _did(actor: dict) -> str:
 
 def _author_did(post: dict) -> str:
     return post["author"]["did"]
+
+
+def _feed_uris(body: object) -> list[str]:
+    """The posts an author feed page shows (an original a repost shows exists too)."""
+    items = body.get("feed") if isinstance(body, dict) else None
+    posts = [i.get("post") for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    return [p["uri"] for p in posts if isinstance(p, dict) and isinstance(p.get("uri"), str)]

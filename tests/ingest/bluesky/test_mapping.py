@@ -221,3 +221,19 @@ def test_get_posts_refreshes_counts_and_marks_missing_uris_deleted():
         "at://did:plc:alice/app.bsky.feed.post/3gone"
     ]
     assert len(batch.rejects) == 1  # malformed is rejected, never taken for deleted
+
+
+def test_get_posts_with_an_item_without_its_uri_marks_nothing_deleted():
+    """The item that has no uri might be either requested post: neither is known gone."""
+    alive = post_view("did:plc:alice", "3kept", "still here", likes=77)
+    nameless = post_view("did:plc:alice", "3what", "which one?")
+    del nameless["uri"]
+    url = (
+        "https://public.api.bsky.app/xrpc/app.bsky.feed.getPosts?"
+        "uris=at://did:plc:alice/app.bsky.feed.post/3kept&"
+        "uris=at://did:plc:alice/app.bsky.feed.post/3what"
+    )
+    batch = MappedBatch("bluesky")
+    map_get_posts(page({"posts": [alive, nameless]}, url=url), batch)
+    assert [m.likes for m in batch.post_metric_snapshots] == [77]
+    assert batch.post_deletions == [] and len(batch.rejects) == 1
