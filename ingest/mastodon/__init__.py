@@ -19,4 +19,5 @@ connector = Connector(
     bulk_mappings=BULK_MAPPINGS,
     credentials=source.credentials,
     pool_slots=4,
+    confirms_deletions=True,
 )

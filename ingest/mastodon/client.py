@@ -7,6 +7,7 @@ only, which the raw archive never stores.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from ingest.pages import RecordedPage
 from radar.canonical import to_naive_utc
 
 STATUSES_PAGE_SIZE = 40  # the API's maximum
+_LOCAL_STATUS_URI = re.compile(r"^https://(?P<host>[^/]+)/users/[^/]+/statuses/(?P<id>[^/?#]+)$")
 
 
 class MastodonClient(PlatformClient):
@@ -56,6 +58,13 @@ class MastodonClient(PlatformClient):
                 return
             url, params = next_link(page.headers), None
 
+    def status(self, status_id: str, uri: str) -> RecordedPage:
+        """One status by its id on this instance (404 once deleted). The post's key
+        (``uri``) rides in the URL's fragment, which is never sent: the archived page
+        says which post a 404 was about."""
+        path = self._client.base_url.join(f"api/v1/statuses/{quote(status_id, safe='')}")
+        return self.get(str(path.copy_with(fragment=uri)))
+
     def tag_timeline(self, tag: str, max_pages: int) -> Iterator[RecordedPage]:
         """Newest statuses under ``tag`` (no ``#``), at most ``max_pages`` pages: a cap, so
         discovery spends a known number of requests per tag."""
@@ -74,6 +83,16 @@ class MastodonClient(PlatformClient):
         yield self.get(
             "/api/v2/search", params={"q": query, "type": "accounts", "limit": STATUSES_PAGE_SIZE}
         )
+
+
+def local_status_id(uri: str, instance: str) -> str | None:
+    """A status's id on its home ``instance``, read from its ActivityPub ``uri`` as
+    Mastodon (and GoToSocial) write it, ``https://<instance>/users/<name>/statuses/<id>``;
+    None for any other shape (other server software), whose id cannot be known."""
+    match = _LOCAL_STATUS_URI.match(uri)
+    if match is None or match["host"].lower() != instance.lower():
+        return None
+    return match["id"]
 
 
 def _created_at(status: object) -> datetime | None:

@@ -27,6 +27,7 @@ from radar.canonical import (
     AccountStatus,
     FollowerPrecision,
     Post,
+    PostDeletion,
     PostKind,
     PostMetricSnapshot,
 )
@@ -191,6 +192,27 @@ def map_account_statuses(page: RecordedPage, batch: MappedBatch) -> None:
         map_status(status, instance, page, batch)
 
 
+def map_status_read(page: RecordedPage, batch: MappedBatch) -> None:
+    """``GET /api/v1/statuses/:id`` of a known post (``MastodonClient.status``): a status
+    gives fresh counts; a 404 with Mastodon's JSON error (``{"error": "Record not
+    found"}``) says the post, named by the URL's fragment, is deleted. Any other answer
+    (a 404 that is no Mastodon error, as a proxy's page) proves nothing: a reject."""
+    if page.status == 404:
+        uri = unquote(urlsplit(page.url).fragment)
+        try:
+            error = page.json()
+        except ValueError:
+            error = None
+        if uri and isinstance(error, dict) and isinstance(error.get("error"), str):
+            batch.post_deletions.append(
+                PostDeletion(platform=PLATFORM, post_id=uri, observed_at=page.fetched_at)
+            )
+            return
+    status = validate_page(page, models.Status, models.Status, None, "posts", batch)
+    if status is not None:
+        map_status(status, _instance(page, [status.account]), page, batch)
+
+
 def map_tag_timeline(page: RecordedPage, batch: MappedBatch) -> None:
     """A hashtag timeline names the accounts posting under the tag: discovery sightings.
 
@@ -238,6 +260,7 @@ def _sightings(
 MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {
     "accounts_lookup": map_accounts_lookup,
     "account_statuses": map_account_statuses,
+    "status": map_status_read,
 }
 # endpoints niche_discovery reads; social_ingest never plans them
 DISCOVERY_MAPPERS: dict[str, Callable[[RecordedPage, MappedBatch], None]] = {

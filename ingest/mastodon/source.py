@@ -12,15 +12,22 @@ from collections.abc import Callable
 from typing import Any
 
 from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch, Pages
-from ingest.mastodon.client import MastodonClient
+from ingest.mastodon.client import MastodonClient, local_status_id
 from ingest.mastodon.settings import MastodonDiscovery, MastodonSources
-from ingest.walk import as_pages, walk
+from ingest.walk import as_pages, noting, walk
 
 
 def fetch(settings: MastodonSources, batch: LiveBatch, ctx: FetchContext) -> Pages:
     """Per account: its profile (``accounts_lookup``), then its statuses back to
-    ``batch.since[account]``. One client per instance, so its rate limiter sees every
-    request to it."""
+    ``batch.since[account]``, or to its oldest post to recheck (``batch.recheck``) when
+    that is older; then each post to recheck that the walk did not show, by id
+    (``status``): a 404 says it is deleted (``mapping.map_status``). One client per
+    instance, so its rate limiter sees every request to it.
+
+    A statuses page holds 40 posts and a status read one, so reading the timeline
+    further back is by far the cheaper re-read; only what it did not show, mostly the
+    deleted posts, is read by id. An account whose timeline could not be read, or which
+    is suspended, has none of its posts read: that is no sign they were deleted."""
     by_instance: dict[str, list[tuple[str, str]]] = {}
     for acct in batch.accounts:
         user, instance = acct.lstrip("@").split("@", 1)
@@ -33,8 +40,19 @@ def fetch(settings: MastodonSources, batch: LiveBatch, ctx: FetchContext) -> Pag
                 if profile is None:
                     continue
                 client.archive = ctx.archives("account_statuses")
-                account_id = json.loads(profile.body)["id"]
-                yield from walk("account_statuses", client.statuses, account_id, batch.since[acct])
+                account = json.loads(profile.body)
+                recheck = batch.recheck.get(acct, {})
+                since = min([batch.since[acct], *recheck.values()])
+                seen: set[str] = set()
+                statuses = walk("account_statuses", client.statuses, account["id"], since)
+                walked = yield from noting(statuses, _status_uris, seen)
+                if walked is None or account.get("suspended") is True:
+                    continue
+                for uri in recheck:
+                    status_id = local_status_id(uri, instance)
+                    if uri not in seen and status_id is not None:
+                        client.archive = ctx.archives("status")
+                        yield from walk("status", as_pages(client.status), status_id, uri)
 
 
 def discover(settings: MastodonSources, batch: DiscoveryBatch, ctx: FetchContext) -> Pages:
@@ -79,6 +97,14 @@ def credentials(batch: Any, connection: Callable[[str], Any]) -> dict[str, str]:
         if token or default:
             tokens[instance] = token or default
     return tokens
+
+
+def _status_uris(body: object) -> list[str]:
+    """The posts a statuses page shows, boosted originals included."""
+    statuses = body if isinstance(body, list) else []
+    shown = [s for s in statuses if isinstance(s, dict)]
+    shown += [s["reblog"] for s in shown if isinstance(s.get("reblog"), dict)]
+    return [s["uri"] for s in shown if isinstance(s.get("uri"), str)]
 
 
 def _client(settings: MastodonSources, instance: str, ctx: FetchContext) -> MastodonClient:

@@ -190,6 +190,9 @@ def test_cursors_advance_after_the_load_and_shorten_the_next_walk(
                     "lookback_days": 7,
                     "initial_days": 30,
                     "backfill_horizon_days": 36500,
+                    # the deletion recheck would read back 30 days again (its own tests:
+                    # tests/ingest/test_live_deletions.py)
+                    "recheck_days": 0,
                     "mastodon": {
                         "accounts": ["alice@greens.social"],
                         "instance_urls": {"greens.social": server.url},
