@@ -15,4 +15,5 @@ connector = Connector(
     discover=source.discover,
     connection_fields={"api_key": "password"},
     budget="10,000 units, midnight Pacific (`youtube.units_per_day`)",
+    confirms_deletions=True,
 )

@@ -22,6 +22,7 @@ from radar.canonical import (
     AccountSnapshot,
     FollowerPrecision,
     Post,
+    PostDeletion,
     PostKind,
     PostMetricSnapshot,
 )
@@ -243,6 +244,34 @@ def map_videos(page: RecordedPage, batch: MappedBatch) -> None:
             batch.reject(page, "posts", missing_index(position), reason, video_id)
 
 
+def map_recheck_videos(page: RecordedPage, batch: MappedBatch) -> None:
+    """videos.list for up to 50 known videos (``source.fetch``'s recheck): fresh counts,
+    and each requested id missing from ``items`` is gone from public view (deleted or
+    made private): a deletion. Only an answer that holds an ``items`` list says so; a
+    malformed item is rejected, not deleted."""
+    if page.status >= 400:
+        _reject_error_page(page, batch)
+        return
+    result = validate_page(page, models.VideoListPage, models.Video, "items", "posts", batch)
+    for video in result.items if result else []:
+        map_video(video, page, batch)
+    try:
+        body = page.json()
+    except ValueError:
+        return
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return
+    returned = [i.get("id") if isinstance(i, dict) else None for i in items]
+    if not all(isinstance(i, str) for i in returned):
+        return  # an item without its id might be any requested one: none is known gone
+    for video_id in dict.fromkeys(_requested_ids(page)):
+        if video_id not in returned:
+            batch.post_deletions.append(
+                PostDeletion(platform=PLATFORM, post_id=video_id, observed_at=page.fetched_at)
+            )
+
+
 def map_playlist_items(page: RecordedPage, batch: MappedBatch) -> None:
     """Uploads-playlist pages only feed the walk (ids and times, no counts): nothing is
     mapped from them but a reject for an error page (``playlistNotFound``...)."""
@@ -290,6 +319,7 @@ MAPPERS: dict[str, Mapper] = {
     "channels": map_channels,
     "playlist_items": map_playlist_items,
     "videos": map_videos,
+    "recheck_videos": map_recheck_videos,
 }
 # endpoints niche_discovery reads; social_ingest never plans them
 DISCOVERY_MAPPERS: dict[str, Mapper] = {

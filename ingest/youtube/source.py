@@ -65,17 +65,31 @@ def fetch(sources: YouTubeSources, batch: LiveBatch, ctx: FetchContext) -> Pages
     channel's uploads playlist back to ``batch.since[account]``, then videos.list for the videos
     found, 50 a request. Yields (endpoint, page); a definitive 4xx about one channel,
     playlist or video is yielded as its page, while a refused key or project raises
-    ``YouTubeAccessError``."""
+    ``YouTubeAccessError``.
+
+    Last, ``recheck_videos``: videos.list, 50 a request, for the videos to recheck
+    (``batch.recheck``) that the walks did not find; each one missing from its answer is
+    gone (``mapping.map_recheck_videos``). Reading the playlist further back instead
+    would cost its pages and then videos.list for every video on them. A channel that
+    did not come back or whose playlist could not be read has none of its videos
+    rechecked: that is no sign they were deleted."""
     accounts, since, archives = batch.accounts, batch.since, ctx.archives
     with _client(sources, ctx) as client:
         # channel id -> (uploads playlist, how far back); one walk per channel even when
         # it is tracked both by id and by handle
         walks: dict[str, tuple[str, datetime]] = {}
+        # channel id -> the videos of its accounts to recheck
+        recheck: dict[str, dict[str, None]] = {}
 
         def found(page: RecordedPage | None, starts: dict[str, datetime], default: datetime):
             for channel_id, playlist in _uploads(page):
                 start, earlier = starts.get(channel_id, default), walks.get(channel_id)
                 walks[channel_id] = (playlist, min(start, earlier[1]) if earlier else start)
+
+        def rechecks(page: RecordedPage | None, account: str) -> None:
+            for channel_id, _ in _uploads(page):
+                if channel_id == account or not is_channel_id(account):
+                    recheck.setdefault(channel_id, {}).update(batch.recheck.get(account, {}))
 
         client.archive = archives("channels")
         ids = list(dict.fromkeys(a for a in accounts if is_channel_id(a)))
@@ -83,23 +97,37 @@ def fetch(sources: YouTubeSources, batch: LiveBatch, ctx: FetchContext) -> Pages
             chunk = ids[first : first + IDS_PER_REQUEST]
             page = yield from walk("channels", as_pages(client.channels_by_id), chunk)
             found(page, since, min(since[i] for i in chunk))
+            for account in chunk:
+                rechecks(page, account)
         for handle in dict.fromkeys(a for a in accounts if not is_channel_id(a)):
             page = yield from walk("channels", as_pages(client.channel_by_handle), handle)
             found(page, {}, since[handle])
+            rechecks(page, handle)
 
         client.archive = archives("playlist_items")
         video_ids: dict[str, None] = {}
-        for playlist, start in walks.values():
-            for endpoint, page in walk("playlist_items", client.uploads, playlist, start):
-                yield endpoint, page
-                if page.status < 400:
-                    video_ids.update(dict.fromkeys(uploaded_videos(page, start)))
+        unseen: dict[str, None] = {}
+        for channel_id, (playlist, start) in walks.items():
+            last = None
+            for endpoint, last in walk("playlist_items", client.uploads, playlist, start):
+                yield endpoint, last
+                if last.status < 400:
+                    video_ids.update(dict.fromkeys(uploaded_videos(last, start)))
+            if last is not None and last.status < 400:
+                unseen.update(recheck.get(channel_id, {}))
 
         client.archive = archives("videos")
         ordered = list(video_ids)
         for first in range(0, len(ordered), IDS_PER_REQUEST):
             chunk = ordered[first : first + IDS_PER_REQUEST]
             yield from walk("videos", as_pages(client.videos), chunk)
+
+        unread = [video_id for video_id in unseen if video_id not in video_ids]
+        if unread:
+            client.archive = archives("recheck_videos")
+        for first in range(0, len(unread), IDS_PER_REQUEST):
+            chunk = unread[first : first + IDS_PER_REQUEST]
+            yield from walk("recheck_videos", as_pages(client.videos), chunk)
 
 
 def discover(sources: YouTubeSources, batch: DiscoveryBatch, ctx: FetchContext) -> Pages:

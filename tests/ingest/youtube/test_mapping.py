@@ -393,5 +393,5 @@ def test_search_results_are_sightings_with_unescaped_titles_and_the_query_as_ter
 
 
 def test_the_endpoint_names():
-    assert set(MAPPERS) == {"channels", "playlist_items", "videos"}
+    assert set(MAPPERS) == {"channels", "playlist_items", "videos", "recheck_videos"}
     assert set(DISCOVERY_MAPPERS) == {"search", "discovery_channels"}
