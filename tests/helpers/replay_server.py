@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -43,10 +44,13 @@ class Seen:
 
 
 class ReplayServer:
-    """``routes[path]`` is a list of replies served in turn; the last one repeats."""
+    """``routes[path]`` is a list of replies served in turn; the last one repeats.
+    ``handlers[path]`` (path without its query) answers from the request instead, for
+    answers that depend on it (which posts a getPosts asks for); routes win."""
 
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply]] = {}
+        self.handlers: dict[str, Callable[[Seen], Reply]] = {}
         self.seen: list[Seen] = []
         server = self
 
@@ -63,12 +67,13 @@ class ReplayServer:
             def _reply(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                server.seen.append(
-                    Seen(self.path, dict(self.headers), time.monotonic(), self.command, body)
-                )
+                seen = Seen(self.path, dict(self.headers), time.monotonic(), self.command, body)
+                server.seen.append(seen)
                 path = self.path if self.path in server.routes else self.path.split("?")[0]
                 replies = server.routes.get(path) or [Reply(404, '{"error":"Record not found"}')]
                 reply = replies.pop(0) if len(replies) > 1 else replies[0]
+                if path not in server.routes and path in server.handlers:
+                    reply = server.handlers[path](seen)
                 time.sleep(reply.delay)
                 data = reply.body.encode()
                 self.send_response(reply.status)

@@ -204,6 +204,17 @@ def test_mastodon_mapping_never_raises(endpoint, data, tmp_path_factory):
         )
 
 
+@FUZZ
+@given(data=st.data())
+def test_the_mastodon_status_read_never_raises(data, tmp_path_factory):
+    """A re-read by id (``status``): any answer, 200 or 404, with any fragment."""
+    fragment = data.draw(st.sampled_from(["", f"{M}/users/anna/statuses/1", "%zz", "#"]))
+    status = data.draw(st.sampled_from([200, 200, 404]))
+    base = corpus.m_status("anna", 1) if status == 200 else {"error": "Record not found"}
+    page = _page(f"{M}/api/v1/statuses/1#{fragment}", data.draw(mutated(base)), status)
+    _map_and_land(MASTODON["status"], page, "mastodon", tmp_path_factory.mktemp("m"))
+
+
 X = corpus.X
 BLUESKY_PAGES = {
     "get_profiles": (
@@ -344,6 +355,7 @@ YOUTUBE_PAGES = {
     ),
 }
 YOUTUBE_PAGES["discovery_channels"] = YOUTUBE_PAGES["channels"]
+YOUTUBE_PAGES["recheck_videos"] = YOUTUBE_PAGES["videos"]
 
 
 @FUZZ
