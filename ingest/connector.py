@@ -86,12 +86,19 @@ class LiveBatch(_Batch):
     accounts: list[str]
     # per account: the oldest post time to read back to (naive UTC)
     since: dict[str, datetime]
-    # per account: its own posts in the recheck window not yet known deleted, post id →
-    # created_at (naive UTC); the connector re-reads them to tell which are deleted
-    recheck: dict[str, dict[str, datetime]] = {}
+    # per account: its own posts in the recheck window not yet known deleted (post ids,
+    # newest first), which the connector re-reads to tell which are deleted
+    recheck: dict[str, list[str]] = {}
+    # per account with posts to recheck: the oldest one's created_at (naive UTC)
+    recheck_since: dict[str, datetime] = {}
 
     def items(self) -> list[str]:
         return self.accounts
+
+    def walk_since(self, account: str) -> datetime:
+        """How far back a walk that also re-reads the account's posts to recheck goes: to
+        ``since``, or to the oldest post to recheck when that is older."""
+        return min(self.since[account], self.recheck_since.get(account, self.since[account]))
 
     def describe(self) -> str:
         posts = sum(map(len, self.recheck.values()))

@@ -234,22 +234,24 @@ def plan_live_batches(
         confirming = [p for p in platforms if found[p].confirms_deletions]
         recheck = read_recheck(warehouse, confirming, end - timedelta(days=sources.recheck_days))
 
-    def to_recheck(platform: str, accounts: list[str]) -> dict[str, dict[str, datetime]]:
+    def posts(platform: str, accounts: list[str]) -> dict[str, dict[str, datetime]]:
         keys = {a: (platform, a.lstrip("@").lower()) for a in accounts}
-        return {a: dict(recheck[key]) for a, key in keys.items() if recheck.get(key)}
+        return {a: recheck[key] for a, key in keys.items() if recheck.get(key)}
 
     return [
         LiveBatch(
             platform=platform,
             accounts=chunk,
             since={account: since(platform, account) for account in chunk},
-            recheck=to_recheck(platform, chunk),
+            recheck={account: list(ids) for account, ids in to_recheck.items()},
+            recheck_since={account: min(ids.values()) for account, ids in to_recheck.items()},
         )
         for platform in platforms
         for accounts in [tracked.get(platform, [])]
         for size in [batch_size(len(accounts), found[platform].accounts_per_batch)]
         for i in range(0, len(accounts), size)
         for chunk in [accounts[i : i + size]]
+        for to_recheck in [posts(platform, chunk)]
     ]
 
 

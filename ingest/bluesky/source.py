@@ -32,12 +32,11 @@ def fetch(settings: BlueskySources, batch: LiveBatch, ctx: FetchContext) -> Page
         seen: set[str] = set()
         walked = []
         for actor in batch.accounts:
-            recheck = batch.recheck.get(actor, {})
-            since = min([batch.since[actor], *recheck.values()])
+            since = batch.walk_since(actor)
             pages = walk("get_author_feed", client.author_feed, actor, since)
             if (yield from noting(pages, _feed_uris, seen)) is not None:
                 walked.append(actor)
-        unseen = list(dict.fromkeys(u for a in walked for u in batch.recheck.get(a, {})))
+        unseen = list(dict.fromkeys(u for a in walked for u in batch.recheck.get(a, [])))
         unseen = [uri for uri in unseen if uri not in seen]
         if unseen:
             client.archive = ctx.archives("get_posts")

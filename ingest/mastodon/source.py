@@ -41,14 +41,13 @@ def fetch(settings: MastodonSources, batch: LiveBatch, ctx: FetchContext) -> Pag
                     continue
                 client.archive = ctx.archives("account_statuses")
                 account = json.loads(profile.body)
-                recheck = batch.recheck.get(acct, {})
-                since = min([batch.since[acct], *recheck.values()])
                 seen: set[str] = set()
+                since = batch.walk_since(acct)
                 statuses = walk("account_statuses", client.statuses, account["id"], since)
                 walked = yield from noting(statuses, _status_uris, seen)
                 if walked is None or account.get("suspended") is True:
                     continue
-                for uri in recheck:
+                for uri in batch.recheck.get(acct, []):
                     status_id = local_status_id(uri, instance)
                     if uri not in seen and status_id is not None:
                         client.archive = ctx.archives("status")

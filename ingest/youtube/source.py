@@ -89,7 +89,9 @@ def fetch(sources: YouTubeSources, batch: LiveBatch, ctx: FetchContext) -> Pages
         def rechecks(page: RecordedPage | None, account: str) -> None:
             for channel_id, _ in _uploads(page):
                 if channel_id == account or not is_channel_id(account):
-                    recheck.setdefault(channel_id, {}).update(batch.recheck.get(account, {}))
+                    recheck.setdefault(channel_id, {}).update(
+                        dict.fromkeys(batch.recheck.get(account, []))
+                    )
 
         client.archive = archives("channels")
         ids = list(dict.fromkeys(a for a in accounts if is_channel_id(a)))

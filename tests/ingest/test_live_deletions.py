@@ -663,7 +663,10 @@ def test_the_plan_carries_only_own_posts_in_the_window_not_yet_known_deleted(liv
         and status_id != "2000"
         and datetime.fromisoformat(s["created_at"][:-1]) >= window_start
     }
-    assert batch.recheck == {ALICE: expected} and len(expected) == 3 * 7
+    assert list(batch.recheck) == [ALICE] and len(expected) == 3 * 7
+    # newest first, and how far back the walk must read for them
+    assert batch.recheck[ALICE] == sorted(expected, key=expected.get, reverse=True)
+    assert batch.recheck_since == {ALICE: min(expected.values())}
     assert as_batch(json.loads(json.dumps(batch.model_dump(mode="json")))) == batch
     assert batch.describe() == f"mastodon: {ALICE}, 21 posts to recheck"
     assert isinstance(batch, LiveBatch)
