@@ -70,6 +70,8 @@ def mastodon_account(account: SynthAccount, on: datetime, seen_from: str | None 
 
 
 def _bio(account: SynthAccount) -> str:
+    if account.bio is not None:
+        return account.bio
     if account.niche is None:
         return "Posting about whatever."
     return f"Into {account.niche.keywords[0]} & more. Opinions my own."

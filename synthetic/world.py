@@ -23,6 +23,12 @@ class Role(StrEnum):
     follow_farm = "follow_farm"  # follows far more accounts than follow it
     off_niche = "off_niche"  # high engagement, but posts about something else
     regular = "regular"  # everyone else, all tiers
+    # drawn by the week world (synthetic.week) only, never by ROLE_SHARES
+    niche_purist = "niche_purist"  # every post in the niche, middling engagement
+    hidden_count = "hidden_count"  # engages well, but hides its follower count
+    tier_boundary = "tier_boundary"  # just under 10k or just over 100k followers
+    deleted_hits = "deleted_hits"  # middling, but its viral posts are deleted mid-week
+    backdated_import = "backdated_import"  # imports old viral niche posts (Bluesky)
 
 
 ROLE_SHARES = {
@@ -133,6 +139,7 @@ class SynthAccount:
     rng: random.Random = field(repr=False)
     statuses: int = 0
     recent: list[SynthPost] = field(default_factory=list, repr=False)
+    bio: str | None = None  # the profile's bio; None: one naming the niche's first keyword
 
     @property
     def key(self) -> str:
@@ -153,7 +160,7 @@ def did_of(account: SynthAccount) -> str:
     return f"did:plc:{chars}"
 
 
-def _tier_followers(rng: random.Random, role: Role) -> float:
+def tier_followers(rng: random.Random, role: Role) -> float:
     if role is Role.regular:
         # heavy tail: most accounts are small, a few are big
         return min(2_000_000.0, 300 * math.exp(rng.expovariate(1 / 2.2)))
@@ -173,7 +180,7 @@ def make_account(
             break
         draw -= share
     niche = rng.choice(niches) if niches else None
-    followers = _tier_followers(rng, role)
+    followers = tier_followers(rng, role)
     er = {
         Role.true_micro: rng.uniform(0.05, 0.08),
         Role.fake_likes: rng.uniform(0.05, 0.08),
@@ -211,7 +218,7 @@ def make_account(
     )
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
+def poisson(rng: random.Random, mean: float) -> int:
     # Knuth's method; means here are small
     limit, k, p = math.exp(-mean), 0, 1.0
     while True:
@@ -230,7 +237,7 @@ def advance_followers(account: SynthAccount, day_no: int) -> None:
     account.followers = max(50.0, account.followers * (1 + growth))
 
 
-def _text(account: SynthAccount, in_niche: bool) -> tuple[str, tuple[str, ...]]:
+def post_text(account: SynthAccount, in_niche: bool) -> tuple[str, tuple[str, ...]]:
     rng = account.rng
     language = account.language
     if in_niche and account.niche is not None:
@@ -252,12 +259,12 @@ def posts_for_day(account: SynthAccount, day: date, post_counter: list[int]) -> 
     """The account's own posts created on ``day``, oldest first."""
     rng = account.rng
     posts = []
-    n = _poisson(rng, account.rate)
+    n = poisson(rng, account.rate)
     seconds = sorted(rng.randrange(86_400) for _ in range(n))
     base = datetime.combine(day, datetime.min.time())
     for second in seconds:
         in_niche = rng.random() < account.niche_share
-        text, tags = _text(account, in_niche)
+        text, tags = post_text(account, in_niche)
         engagement = max(0.0, rng.gauss(account.er, account.er * 0.25)) * account.followers
         comments = int(engagement * account.comment_share)
         shares = int(engagement * 0.1)
