@@ -170,7 +170,8 @@ class JumpSettings(_Strict):
     min_relative: float = Field(gt=0)
     tier_lift: float = Field(gt=1)
     min_tier_accounts: int = Field(ge=2)
-    min_posts_each_side: int = Field(ge=1)
+    min_posts_each_side: int = Field(ge=2)
+    evidence_z: float = Field(gt=0)
 
 
 class AuthenticitySettings(_Strict):

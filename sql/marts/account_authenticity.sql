@@ -152,6 +152,13 @@ jump_evidence as (
         count(posts.engagement_rate) filter (
             where posts.created_at < jumps.prev_observed_at
         ) as rated_posts_before_jump,
+        -- exact decimal sums, so the spread is the same to the digit on every rerun
+        sum(posts.engagement_rate) filter (
+            where posts.created_at < jumps.prev_observed_at
+        ) as rate_sum_before_jump,
+        sum(posts.engagement_rate * posts.engagement_rate) filter (
+            where posts.created_at < jumps.prev_observed_at
+        ) as rate_square_sum_before_jump,
         median(posts.engagement_rate) filter (
             where posts.created_at >= jumps.observed_at
         )::double as rate_after_jump,
@@ -165,27 +172,55 @@ jump_evidence as (
     group by jumps.platform, jumps.account_id
 ),
 
--- explained: enough rated posts on each side, and the rate after nearer the rate before
--- than the rate the jump would dilute it to if none of the new followers engaged
-judged_jumps as (
+-- the two rates the posts would show: kept (the new followers engage like the others) or
+-- diluted by the jump (none of them engages); the midpoint between them decides
+jump_rates as (
     select
         jumps.*,
         ev.rate_before_jump,
         ev.rate_after_jump,
         coalesce(ev.rated_posts_before_jump, 0) as rated_posts_before_jump,
         coalesce(ev.rated_posts_after_jump, 0) as rated_posts_after_jump,
-        coalesce(
-            ev.rated_posts_before_jump >= config.setting('authenticity.jump.min_posts_each_side')
-            and ev.rated_posts_after_jump
-            >= config.setting('authenticity.jump.min_posts_each_side')
-            and ev.rate_before_jump > 0
-            and ev.rate_after_jump
-            >= ev.rate_before_jump * (1 + jumps.prev_followers / jumps.followers) / 2,
-            false
-        ) as jump_explained,
+        ev.rate_before_jump * (1 + jumps.prev_followers / jumps.followers) / 2 as rate_midpoint,
+        -- the sample standard deviation of the rates before, from the exact sums
+        if(ev.rated_posts_before_jump >= 2, sqrt(greatest(
+            (ev.rate_square_sum_before_jump
+                - ev.rate_sum_before_jump ** 2 / ev.rated_posts_before_jump)::double
+            / (ev.rated_posts_before_jump - 1),
+            0
+        )), null) as rate_sd_before_jump,
+        -- half the gap between kept and diluted, in standard errors of the difference of
+        -- the two sides (each post's spread taken from the rates before)
+        ev.rate_before_jump * (1 - jumps.prev_followers / jumps.followers) / 2
+        / (rate_sd_before_jump * sqrt(
+            1 / ev.rated_posts_before_jump + 1 / ev.rated_posts_after_jump
+        )) as jump_evidence_z,
     from jumps
     left join jump_evidence as ev
         on jumps.platform = ev.platform and jumps.account_id = ev.account_id
+),
+
+-- engaged (the jump is explained): enough rated posts on each side, the rate after at or
+-- above the midpoint, and the posts able to tell: the midpoint jump.evidence_z standard
+-- errors from each rate (a steady rate, with no spread, always can); a rate under the
+-- midpoint is diluted, as bought followers leave it
+judged_jumps as (
+    select
+        *,
+        case
+            when rated_posts_before_jump < config.setting('authenticity.jump.min_posts_each_side')
+                or rated_posts_after_jump
+                < config.setting('authenticity.jump.min_posts_each_side')
+                or coalesce(rate_before_jump, 0) <= 0
+                then 'too few posts'
+            when rate_after_jump < rate_midpoint then 'diluted'
+            -- rates before that do not vary at all give infinity: nothing to doubt
+            when jump_evidence_z
+                >= config.setting('authenticity.jump.evidence_z')
+                then 'engaged'
+            else 'inconclusive'
+        end as jump_evidence,
+    from jump_rates
 ),
 
 flagged as (
@@ -210,7 +245,11 @@ flagged as (
         jumps.rate_after_jump,
         jumps.rated_posts_before_jump,
         jumps.rated_posts_after_jump,
-        jumps.jump_explained,
+        jumps.rate_midpoint,
+        jumps.rate_sd_before_jump,
+        jumps.jump_evidence_z,
+        jumps.jump_evidence,
+        jumps.jump_evidence = 'engaged' as jump_explained,
         (trend.followers_now - trend.followers_30d_ago) / nullif(trend.followers_30d_ago, 0)
             as follower_growth_30d,
         engagement.likes_per_comment_30d,
@@ -221,7 +260,7 @@ flagged as (
         spikes.spike_day is not null
         and coalesce(growth_stats.growth_days, 0) >= config.setting('authenticity.min_growth_days')
             as robust_z_spike,
-        coalesce(not jumps.jump_explained, false) as follower_jump,
+        coalesce(jumps.jump_evidence <> 'engaged', false) as follower_jump,
         coalesce(
             engagement.likes_per_comment_30d
             > config.setting('authenticity.like_comment_lift') * tier_peers.likes_per_comment_p50,
@@ -287,8 +326,9 @@ penalised as (
         ) as jump_detail,
         if(
             rated_posts_before_jump > 0 and rated_posts_after_jump > 0,
-            format('engagement per follower {:.2f}% before, {:.2f}% after',
-                rate_before_jump * 100, rate_after_jump * 100),
+            format('engagement per follower {:.2f}% before, {:.2f}% after{}',
+                rate_before_jump * 100, rate_after_jump * 100,
+                if(jump_evidence = 'inconclusive', ', too few posts to tell', '')),
             null
         ) as jump_evidence_detail,
     from spike_flags

@@ -271,17 +271,22 @@ def test_a_jump_is_judged_by_the_posts_that_straddle_it(tmp_path: Path):
     before = [AS_OF - timedelta(days=d, hours=12) for d in (20, 15, 10, 6)]
     after = [AS_OF - timedelta(days=d, hours=12) for d in (2, 1, 0)]
 
-    def jumper(account_id: str, engagements_after: int) -> None:
+    def jumper(
+        account_id: str, engagements_after: int, jump_to: int = 30_000, before_rates=(3, 3, 3, 3)
+    ) -> None:
         world.account(account_id)
-        # snapshots 5…1 days back; +10,000 between the 4th and the 3rd day before AS_OF
-        _snapshots(world, account_id, [20_000, 20_000, 30_000, 30_000, 30_000])
-        for i, created in enumerate(before):
-            _post(world, account_id, f"{account_id}-b{i}", created, SOURDOUGH[i], 600)
+        # snapshots 5…1 days back; the jump between the 4th and the 3rd day before AS_OF
+        _snapshots(world, account_id, [20_000, 20_000, jump_to, jump_to, jump_to])
+        for i, (created, percent) in enumerate(zip(before, before_rates, strict=True)):
+            _post(world, account_id, f"{account_id}-b{i}", created, SOURDOUGH[i], 200 * percent)
         for i, created in enumerate(after):
             _post(world, account_id, f"{account_id}-a{i}", created, SOURDOUGH[i], engagements_after)
 
     jumper("bought", 600)  # the new followers never engage: 3 % → 2 % per follower
     jumper("viral", 900)  # they engage like the others: 3 % → 3 %
+    # +10 % (2,000) and 3 % kept, but the rates before vary (2–4 %): the 9 % dilution is
+    # within their noise, so the posts cannot tell and the jump stays flagged
+    jumper("noisy", 660, jump_to=22_000, before_rates=(2, 4, 3, 3))
     world.account("gap")  # +10,000 over a 12-day gap: 833 a day, 4.2 % a day, no jump
     for day, followers in ((20, 20_000), (14, 20_000), (2, 30_000)):
         world.snapshot("gap", AS_OF - timedelta(days=day, hours=-6), followers)
@@ -291,18 +296,20 @@ def test_a_jump_is_judged_by_the_posts_that_straddle_it(tmp_path: Path):
         warehouse,
         """
         select account_id, flags, follower_jump, jump_explained, rate_before_jump,
-            rate_after_jump, authenticity_score, flag_reasons, growth_reason
-        from marts.account_authenticity where account_id in ('bought', 'viral', 'gap')""",
+            rate_after_jump, authenticity_score, flag_reasons, growth_reason, jump_evidence,
+            jump_evidence_z
+        from marts.account_authenticity
+        where account_id in ('bought', 'viral', 'noisy', 'gap')""",
     )
     jump_day = (AS_OF - timedelta(days=3)).date()
-    bought, viral, gap = rows["bought"], rows["viral"], rows["gap"]
+    bought, viral, noisy, gap = rows["bought"], rows["viral"], rows["noisy"], rows["gap"]
     assert bought[:5] == (["follower_spike"], True, False, 0.03, 0.02)
     assert bought[5] == 100 - 40 - 10
     assert bought[6] == (
         f"follower spike: +10,000 on {jump_day} (+50.0% in a day; typical for "
         "mastodon/micro: +0.20% a day; engagement per follower 3.00% before, 2.00% after)"
     )
-    assert bought[7] == "growth not yet judged (4 days)"
+    assert bought[7:9] == ("growth not yet judged (4 days)", "diluted")
     # kept 3 % where dilution alone would give 2 %: above the midpoint, so explained
     assert viral[:5] == ([], False, True, 0.03, 0.03)
     assert viral[5] == 100 - 10
@@ -310,6 +317,16 @@ def test_a_jump_is_judged_by_the_posts_that_straddle_it(tmp_path: Path):
         f"growth not yet judged (4 days); followers +10,000 on {jump_day} (+50.0% in a day; "
         "typical for mastodon/micro: +0.20% a day), not flagged: engagement per follower "
         "3.00% before, 3.00% after"
+    )
+    assert viral[8:] == ("engaged", float("inf"))  # rates that never vary: no doubt
+    # half the gap between kept and diluted, 3 % × (1 − 20/22) / 2, over the standard error
+    # s × √(1/4 + 1/3), s the spread of 2, 4, 3, 3 %
+    spread = (sum((r - 0.03) ** 2 for r in (0.02, 0.04, 0.03, 0.03)) / 3) ** 0.5
+    z = 0.03 * (1 - 20 / 22) / 2 / (spread * (1 / 4 + 1 / 3) ** 0.5)
+    assert noisy[:3] == (["follower_spike"], True, False)
+    assert noisy[8:] == ("inconclusive", pytest.approx(z))
+    assert noisy[6].endswith(
+        "engagement per follower 3.00% before, 3.00% after, too few posts to tell)"
     )
     assert gap[:3] == ([], False, None)
     assert gap[7] == "growth not yet judged (2 days)"
