@@ -21,7 +21,7 @@ def fetch(settings: MastodonSources, batch: LiveBatch, ctx: FetchContext) -> Pag
     """Per account: its profile (``accounts_lookup``), then its statuses back to
     ``batch.since[account]``, or to its oldest post to recheck (``batch.recheck``) when
     that is older; then each post to recheck that the walk did not show, by id
-    (``status``): a 404 says it is deleted (``mapping.map_status``). One client per
+    (``status``): a 404 says it is deleted (``mapping.map_status_read``). One client per
     instance, so its rate limiter sees every request to it.
 
     A statuses page holds 40 posts and a status read one, so reading the timeline
