@@ -329,9 +329,9 @@ class QueuedAccount:
 def read_queued(warehouse: WarehouseTarget) -> dict[str, list[QueuedAccount]]:
     """Queued accounts per platform, oldest first, with all their keys, from the DuckDB
     file (none when it does not exist yet) or the DuckLake."""
-    from radar.warehouse import connect, is_lake, table_columns
+    from radar.warehouse import connect, may_hold_data, table_columns
 
-    if not is_lake(warehouse) and not warehouse.exists():
+    if not may_hold_data(warehouse):
         return {}
 
     with connect(warehouse, read_only=True) as conn:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, create_model, model_validator
 
@@ -34,6 +34,9 @@ from ingest.landing import attempt_name, land_batch, safe_name
 from ingest.registry import connectors
 from radar.config_file import read_config
 from radar.errors import PermanentError
+
+if TYPE_CHECKING:
+    from radar.warehouse import WarehouseTarget
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +110,7 @@ def load_sources(config_dir: Path) -> SourcesBase:
     return read_config(config_dir / "sources.yaml", sources_model())
 
 
-def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
+def read_cursors(warehouse: WarehouseTarget) -> dict[tuple[str, str], datetime]:
     """Newest committed post per (platform, account id or handle) of the tracked accounts
     (those with a row in ``core.accounts``), from ``meta.cursors``.
 
@@ -116,9 +119,10 @@ def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
     deletes them when the next load applies it), and such a cursor must not start an
     account's first walk anywhere but ``initial_days`` back (``ingest.loader.advance_cursors``
     says which posts move a cursor)."""
-    if not warehouse.exists():
+    from radar.warehouse import connect, may_hold_data, table_columns
+
+    if not may_hold_data(warehouse):
         return {}
-    from radar.warehouse import connect, table_columns
 
     with connect(warehouse, read_only=True) as conn:
         if not table_columns(conn, "meta.cursors"):
@@ -141,14 +145,15 @@ def read_cursors(warehouse: Path) -> dict[tuple[str, str], datetime]:
 RecheckPosts = dict[tuple[str, str], dict[str, datetime]]
 
 
-def read_recheck(warehouse: Path, platforms: list[str], since: datetime) -> RecheckPosts:
+def read_recheck(warehouse: WarehouseTarget, platforms: list[str], since: datetime) -> RecheckPosts:
     """The own posts (``original`` and ``quote``, those the signals count) created at or
     after ``since`` of each tracked account on ``platforms``, leaving out those
     ``core.post_deletions`` already holds: post id → created_at per (platform, account id
     or handle, lower case), the keys ``read_cursors`` uses."""
-    if not warehouse.exists() or not platforms:
+    from radar.warehouse import connect, may_hold_data, table_columns
+
+    if not platforms or not may_hold_data(warehouse):
         return {}
-    from radar.warehouse import connect, table_columns
 
     with connect(warehouse, read_only=True) as conn:
         if not table_columns(conn, "core.post_deletions"):
@@ -183,7 +188,7 @@ def plan_live_batches(
     interval_end: datetime | None = None,
     now: datetime | None = None,
     queued: dict[str, list[str]] | None = None,
-    warehouse: Path | None = None,
+    warehouse: WarehouseTarget | None = None,
 ) -> list[LiveBatch]:
     """Batches of tracked accounts, each with how far back to read.
 

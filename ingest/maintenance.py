@@ -15,7 +15,7 @@ from pathlib import Path
 from ingest.loader import checksum
 from radar.canonical import to_naive_utc
 from radar.settings import RadarSettings
-from radar.warehouse import LAKE_ALIAS, Lake, connect
+from radar.warehouse import LAKE_ALIAS, Lake, connect, may_hold_data
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def prune_landing(as_of: datetime) -> int:
 
 
 def _warehouse_exists(settings: RadarSettings) -> bool:
-    return isinstance(settings.warehouse, Lake) or settings.warehouse.exists()
+    return may_hold_data(settings.warehouse)
 
 
 def tend_warehouse(as_of: datetime) -> dict[str, int]:

@@ -85,6 +85,12 @@ def is_lake(target: WarehouseTarget) -> bool:
     return isinstance(target, Lake)
 
 
+def may_hold_data(target: WarehouseTarget) -> bool:
+    """False only for a DuckDB file not created yet: a lake's catalog cannot be asked
+    without connecting, and connecting is what a reader does next anyway."""
+    return is_lake(target) or target.exists()
+
+
 # the lake each open lake connection was made for, so that code given only a connection
 # can take the lake's locks
 _LAKES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Lake] = weakref.WeakKeyDictionary()
