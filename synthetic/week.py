@@ -329,7 +329,8 @@ def _account(seed: int, plan: Plan, index: int, origin: datetime, week_start: da
     if role is Role.follow_farm:
         account.following = int(target * uniform(15, 25))
     if role is Role.fake_spike:
-        day = rng.randint(1, WEEK_DAYS - 2)  # two snapshots straddle it, one more follows
+        # on day 2-5: two snapshots straddle it, and two days of posts follow it
+        day = rng.randint(1, WEEK_DAYS - 3)
         account.spike_day = day
         account.spike_at = week_start + timedelta(days=day, hours=uniform(6, 20))
         account.spike_gain = int(target * uniform(0.10, 0.20))
@@ -394,10 +395,11 @@ def _post_text(account: WeekAccount, in_niche: bool) -> tuple[str, tuple[str, ..
         keyword = rng.choice(niche.keywords[:SEARCHED_KEYWORDS])
         return rng.choice(TEMPLATES[account.language]).format(kw=keyword), ()
     text, tags = post_text(account, in_niche)
-    if not in_niche and niche is not None and rng.random() < MENTION_CHANCE:
+    # (not on accounts only post search finds: a mention must not make them findable)
+    if not in_niche and account.reach in (Reach.listed, Reach.mastodon) and niche is not None:
         # a mention named after a keyword is no hit for it
         words = [k for k in niche.keywords if re.fullmatch(r"\w+", k)]
-        if words:
+        if words and rng.random() < MENTION_CHANCE:
             text = f"{text} @{rng.choice(words)}_{rng.choice(FIRST_NAMES)}"
     return text, tags
 
@@ -415,7 +417,12 @@ def _write_posts(world: WeekWorld, account: WeekAccount) -> None:
     times = []
     for day in range(days):
         base = world.origin + timedelta(days=day)
-        count = poisson(rng, account.rate)
+        # planted accounts post steadily (rate rounded up or down each day), so each has
+        # posts on both sides of any day of the week; the rest at Poisson's whim
+        if account.role is Role.regular:
+            count = poisson(rng, account.rate)
+        else:
+            count = int(account.rate + rng.random())
         times += sorted(
             base + timedelta(seconds=rng.randrange(86_400), milliseconds=rng.randrange(1000))
             for _ in range(count)
