@@ -135,3 +135,12 @@ RADAR_CRASH_KILLS ?= 500
 ## with an uninterrupted run's; prints its figures as a `crash test:` line
 soak: setup
 	RADAR_CRASH_KILLS=$(RADAR_CRASH_KILLS) $(BIN)/pytest -s -q tests/reliability/test_crash.py
+
+.PHONY: replay-week
+
+## a week on an unseen world (issue #21's acceptance at full size): five seeded worlds served
+## by the live API emulator, seven days of niche_discovery → social_ingest → signals each
+## through the live clients, judged against the planted truth; prints the table in
+## docs/signals.md (about 5 minutes a seed)
+replay-week: setup
+	$(BIN)/python -m bench.replay_week --seeds 1 2 3 4 5
