@@ -1,4 +1,4 @@
--- grain: one row per as-of instant per niche per platform on which discovery sighted or queued any account before as_of
+-- grain: one row per as-of instant per niche per platform with an account loaded, sighted or queued before as_of
 -- key: as_of, niche, platform
 -- not_null: as_of, niche, platform, terms_listed, terms_hit, sightings, accounts_sighted
 -- not_null: accounts_already_tracked, accounts_queued_elsewhere, accounts_queued
@@ -40,16 +40,19 @@ queue as (
     where queued_for <= getvariable('as_of')
 ),
 
-platforms as (
-    select platform from sightings
-    union
-    select platform from queue
-),
-
 accounts as (
     select platform, account_id,
     from staging.stg_accounts
     where first_seen_at < getvariable('as_of')
+),
+
+-- a platform tracked but never searched gets its zeros: discovery found nothing there
+platforms as (
+    select platform from sightings
+    union
+    select platform from queue
+    union
+    select platform from accounts
 ),
 
 posting as (
