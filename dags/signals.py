@@ -12,9 +12,10 @@ A manual run can set `as_of` in the DAG params. Without it, and with no asset ev
 computes as of the end of the ingest interval that starts at its logical date: a manual
 run for 2026-11-20 gives the marts of the day 2026-11-20, as of 2026-11-21 00:00.
 
-Writes `data/exports/candidates-<as_of>.csv` for analysts, then publishes the analyst
-copy `data/published/warehouse.duckdb`: a read-only copy of the warehouse file that
-analysts query without ever waiting for a run or blocking one (docs/warehouse.md). The
+Writes `data/exports/candidates-<as_of>.csv` and `.parquet` for marketers (none for an
+as-of without candidates), then publishes the analyst copy
+`data/published/warehouse.duckdb`: a read-only copy of the warehouse file that analysts
+query without ever waiting for a run or blocking one (docs/warehouse.md). The
 warehouse writes and the publish go through the one-slot pool `radar_warehouse`. On a
 DuckLake with a Postgres catalog there is no copy to publish and no one-slot pool:
 readers query the last committed snapshot, and the marts of a run appear in one commit.
@@ -85,7 +86,8 @@ def signals():
 
         from transforms.runs import export_candidates
 
-        return [str(export_candidates(datetime.fromisoformat(i))) for i in as_of]
+        # an as-of without candidates writes no file
+        return [str(p) for i in as_of for p in export_candidates(datetime.fromisoformat(i))]
 
     # its own task, right after the exports: the copy then holds the exported marts, and a
     # publish that fails is retried alone without rebuilding them. The pool keeps every

@@ -1,13 +1,18 @@
 """Command line: ``python -m transforms run --as-of 2026-11-21``, ``… report``, ``… sql "…"``,
-``… publish`` (the analyst copy, as a signals run publishes it)."""
+``… publish`` (the analyst copy, as a signals run publishes it). The ``radar`` command
+(``radar_cli``) offers the same and more with rich output; this one needs only the
+wheel's own packages."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from datetime import datetime
-from pathlib import Path
 
+import duckdb
+
+from radar.errors import PermanentError, one_line
 from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect
 from transforms.report import format_report
@@ -48,13 +53,14 @@ def main(argv: list[str] | None = None) -> None:
         published = publish_analyst_copy(settings)
         print(f"analyst copy: {published or 'none (the warehouse is no DuckDB file)'}")
     elif args.command == "sql":
-        from transforms.publish import published_path
+        from transforms.runs import reading_target
 
-        target = settings.warehouse
-        if isinstance(target, Path) and not args.live and published_path(settings).exists():
-            target = published_path(settings)
-        with connect(target, read_only=True) as conn:
-            conn.sql(args.query).show(max_width=200, max_rows=100)
+        try:
+            with connect(reading_target(settings, args.live), read_only=True) as conn:
+                conn.sql(args.query).show(max_width=200, max_rows=100)
+        except (duckdb.Error, PermanentError) as exc:
+            # one line, no traceback: the query or the warehouse is wrong, not the code
+            sys.exit(f"error: {one_line(exc)}")
     else:
         with connect(settings.warehouse, read_only=True) as conn:
             print(format_report(conn, settings.warehouse, args.as_of, args.top))

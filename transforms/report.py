@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +17,9 @@ TRY_QUERY = (
     "where as_of = (select max(as_of) from marts.candidates) "
     "order by scope_type, scope, scope_rank"
 )
+
+
+NO_CANDIDATES = "  (no candidates: check meta.rejects and the guards in config/scoring.yaml)"
 
 
 def top_candidates(
@@ -55,20 +59,55 @@ def freshness(conn: duckdb.DuckDBPyConnection, as_of: datetime | None) -> list[s
     ]
 
 
+@dataclass
+class Report:
+    """What the report shows, for the text here and the CLI's rich tables."""
+
+    as_of: datetime | None
+    # (scope, rank, platform, handle, followers, rate, score, reason), by scope and rank
+    rows: list[tuple]
+    freshness: list[str] = field(default_factory=list)
+    rejects: int = 0
+    quarantined: int = 0
+
+
+def build_report(
+    conn: duckdb.DuckDBPyConnection, as_of: datetime | None = None, per_niche: int = 5
+) -> Report:
+    as_of, rows = top_candidates(conn, as_of, per_niche)
+    rejects = conn.execute("select count(*) from meta.rejects").fetchone()[0]
+    quarantined = conn.execute(
+        "select count(*) from staging.stg_quarantine where observed_at < ?", [as_of]
+    ).fetchone()[0]
+    return Report(as_of, rows, freshness(conn, as_of), rejects, quarantined)
+
+
+def footer(report: Report, warehouse: WarehouseTarget) -> list[str]:
+    return [
+        f"Rejected records kept in meta.rejects: {report.rejects}",
+        "Rows kept out of the signals by a staging rule (staging.stg_quarantine): "
+        f"{report.quarantined}",
+        f"Warehouse: {warehouse.resolve() if isinstance(warehouse, Path) else warehouse}",
+        "Query it (read-only; on a DuckDB file this reads the analyst copy, which any DuckDB",
+        "client can open while runs go on: data/published/warehouse.duckdb, docs/warehouse.md):",
+        f'  .venv/bin/radar sql "{TRY_QUERY}"',
+    ]
+
+
 def format_report(
     conn: duckdb.DuckDBPyConnection,
     warehouse: WarehouseTarget,
     as_of: datetime | None = None,
     per_niche: int = 5,
 ) -> str:
-    as_of, rows = top_candidates(conn, as_of, per_niche)
+    report = build_report(conn, as_of, per_niche)
     lines = [
-        f"Top candidates per niche and per brand as of {as_of} (UTC)",
-        *freshness(conn, as_of),
+        f"Top candidates per niche and per brand as of {report.as_of} (UTC)",
+        *report.freshness,
         "",
     ]
     current = None
-    for niche, rank, platform, handle, followers, rate, score, reason in rows:
+    for niche, rank, platform, handle, followers, rate, score, reason in report.rows:
         if niche != current:
             lines.append(f"== {niche}")
             current = niche
@@ -77,19 +116,6 @@ def format_report(
             f"ER {rate * 100:5.2f}%  score {score:.3f}"
         )
         lines.append(f"      {reason}")
-    if not rows:
-        lines.append("  (no candidates: check meta.rejects and the guards in config/scoring.yaml)")
-    rejects = conn.execute("select count(*) from meta.rejects").fetchone()[0]
-    quarantined = conn.execute(
-        "select count(*) from staging.stg_quarantine where observed_at < ?", [as_of]
-    ).fetchone()[0]
-    lines += [
-        "",
-        f"Rejected records kept in meta.rejects: {rejects}",
-        f"Rows kept out of the signals by a staging rule (staging.stg_quarantine): {quarantined}",
-        f"Warehouse: {warehouse.resolve() if isinstance(warehouse, Path) else warehouse}",
-        "Query it (read-only; on a DuckDB file this reads the analyst copy, which any DuckDB",
-        "client can open while runs go on: data/published/warehouse.duckdb, docs/warehouse.md):",
-        f'  .venv/bin/python -m transforms sql "{TRY_QUERY}"',
-    ]
-    return "\n".join(lines)
+    if not report.rows:
+        lines.append(NO_CANDIDATES)
+    return "\n".join([*lines, "", *footer(report, warehouse)])

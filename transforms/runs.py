@@ -12,7 +12,7 @@ import duckdb
 from radar.canonical import to_naive_utc
 from radar.errors import PermanentError, one_line
 from radar.settings import RadarSettings
-from radar.warehouse import apply_schema, connect
+from radar.warehouse import WarehouseTarget, apply_schema, connect
 from transforms.report import format_report
 from transforms.runner import run_transforms
 
@@ -75,22 +75,103 @@ def build_signals(as_of: datetime, run_id: str) -> dict[str, int]:
     return summary.rows
 
 
-def export_candidates(as_of: datetime) -> Path:
-    """``data/exports/candidates-<as_of day>.csv``: the candidate rows of one as-of."""
+# a profile link for accounts whose platform gave none (core.accounts.url is NULL)
+PROFILE_URL = """coalesce(a.url, case c.platform
+    when 'mastodon' then 'https://' || split_part(c.handle, '@', 2) || '/@'
+        || split_part(c.handle, '@', 1)
+    when 'bluesky' then 'https://bsky.app/profile/' || c.handle
+    when 'youtube' then if(c.account_id like 'UC%',
+        'https://www.youtube.com/channel/' || c.account_id,
+        'https://www.youtube.com/@' || c.handle)
+    when 'instagram' then 'https://www.instagram.com/' || c.handle || '/'
+    when 'tiktok' then 'https://www.tiktok.com/@' || c.handle
+end)"""
+
+# what a marketer opens: rounded percentages named as such, flags as words, the link
+EXPORT_QUERY = f"""
+select
+    c.scope_type,
+    c.scope,
+    c.scope_label,
+    c.scope_rank,
+    c.platform,
+    c.handle,
+    a.display_name,
+    {PROFILE_URL} as profile_url,
+    c.followers,
+    c.tier,
+    c.own_posts_30d,
+    round(c.engagement_rate_30d_mean * 100, 2) as er_30d_pct,
+    round(c.engagement_rate_30d_median * 100, 2) as er_30d_median_pct,
+    round(c.peer_median_rate * 100, 2) as peer_median_er_pct,
+    c.peer_group,
+    c.peer_count,
+    round(c.engagement_lift, 2) as er_lift_over_peers,
+    round(c.follower_growth_30d * 100, 1) as follower_growth_30d_pct,
+    round(c.authenticity_score)::integer as authenticity_score,
+    array_to_string(list_transform(c.flags, f -> replace(f, '_', ' ')), ', ') as flags,
+    c.flag_reasons,
+    round(c.score, 3) as score,
+    round(c.engagement_part, 3) as engagement_part,
+    round(c.fit_part, 3) as fit_part,
+    round(c.authenticity_part, 3) as authenticity_part,
+    round(c.activity_part, 3) as activity_part,
+    c.reason,
+    regexp_replace(a.bio, '\\s+', ' ', 'g') as bio,
+    c.account_id,
+    c.as_of,
+from marts.candidates as c
+left join core.accounts as a on c.platform = a.platform and c.account_id = a.account_id
+where c.as_of = $as_of
+order by c.scope_type, c.scope, c.scope_rank
+"""
+EXPORT_FORMATS = {"csv": "(format csv, header)", "parquet": "(format parquet)"}
+
+
+def export_stem(as_of: datetime) -> str:
+    """``candidates-<day>`` for an as-of at midnight (every scheduled one), else with the
+    time, so two as-ofs of one day never share a file."""
+    if as_of.time() == datetime.min.time():
+        return f"candidates-{as_of:%Y-%m-%d}"
+    return f"candidates-{as_of:%Y-%m-%dT%H%M%S}"
+
+
+def export_candidates(as_of: datetime) -> list[Path]:
+    """``data/exports/candidates-<as_of day>.csv`` and ``.parquet``: the candidate rows of
+    one as-of, as a marketer opens them (``EXPORT_QUERY``). An as-of without candidates
+    gets no file, and loses the files an earlier run of it wrote."""
     settings = RadarSettings()
     as_of = to_naive_utc(as_of)
-    path = settings.exports_dir / f"candidates-{as_of:%Y-%m-%d}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    paths = [settings.exports_dir / f"{export_stem(as_of)}.{kind}" for kind in EXPORT_FORMATS]
     with connect(settings.warehouse, read_only=True) as conn:
-        conn.execute(
-            f"""copy (select * from marts.candidates where as_of = ?
-                      order by scope_type, scope, scope_rank)
-                to '{tmp}' (header, delimiter ',')""",
-            [as_of],
-        )
-    os.replace(tmp, path)
-    return path
+        (candidates,) = conn.execute(
+            "select count(*) from marts.candidates where as_of = ?", [as_of]
+        ).fetchone()
+        if not candidates:
+            for stale in paths:
+                stale.unlink(missing_ok=True)
+            log.info("no candidates as of %s: no export written", as_of)
+            return []
+        settings.exports_dir.mkdir(parents=True, exist_ok=True)
+        for path, options in zip(paths, EXPORT_FORMATS.values(), strict=True):
+            tmp = path.with_name(f".{path.name}.tmp")
+            target = "'" + str(tmp).replace("'", "''") + "'"
+            conn.execute(f"copy ({EXPORT_QUERY}) to {target} {options}", {"as_of": as_of})
+            os.replace(tmp, path)
+    log.info("exported %s candidate row(s) as of %s: %s", candidates, as_of, paths)
+    return paths
+
+
+def reading_target(settings: RadarSettings, live: bool = False) -> WarehouseTarget:
+    """Where a reader's queries go: on a DuckDB file, the analyst copy when one was
+    published (no run waits for it, and a run's write lock does not stop it), unless
+    ``live`` asks for the file itself; a DuckLake is read where it is."""
+    from transforms.publish import published_path
+
+    target = settings.warehouse
+    if isinstance(target, Path) and not live and published_path(settings).exists():
+        return published_path(settings)
+    return target
 
 
 def report(as_of: datetime) -> str:

@@ -39,6 +39,8 @@ def test_demo_run_succeeds_and_ranks_candidates(demo_run):
         rows = list(csv.DictReader(handle))
     assert len(rows) == sum(scopes.values())
     assert {r["scope"] for r in rows} == set(scopes)
+    parquet = export.with_suffix(".parquet")
+    assert query(warehouse, f"select count(*) from '{parquet}'") == [(len(rows),)]
 
 
 def test_malformed_records_are_rejected_and_the_run_still_succeeds(demo_run):
