@@ -41,8 +41,9 @@ setup: $(VENV)/.synced
 demo: setup
 	@$(BIN)/python -m ops.demo --date $(DEMO_DATE)
 
+## the candidates again, without re-running anything (radar report --help: --as-of, --top)
 report: setup
-	$(BIN)/python -m transforms report
+	$(BIN)/radar report
 
 ## install everything and run the whole test suite
 test: $(VENV)/.synced-bench
@@ -85,7 +86,7 @@ bench-demo: setup
 
 ## a seeded synthetic world as a fixture feed (see docs/synthetic.md)
 synthetic: setup
-	$(BIN)/python -m synthetic --seed 7 --accounts 2000 --days 90 --out data/synthetic
+	$(BIN)/radar generate --seed 7 --accounts 2000 --days 90 --out data/synthetic
 
 lint: setup
 	$(BIN)/ruff check .

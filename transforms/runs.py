@@ -75,17 +75,22 @@ def build_signals(as_of: datetime, run_id: str) -> dict[str, int]:
     return summary.rows
 
 
-# a profile link for accounts whose platform gave none (core.accounts.url is NULL)
-PROFILE_URL = """coalesce(a.url, case c.platform
-    when 'mastodon' then 'https://' || split_part(c.handle, '@', 2) || '/@'
-        || split_part(c.handle, '@', 1)
-    when 'bluesky' then 'https://bsky.app/profile/' || c.handle
-    when 'youtube' then if(c.account_id like 'UC%',
-        'https://www.youtube.com/channel/' || c.account_id,
-        'https://www.youtube.com/@' || c.handle)
-    when 'instagram' then 'https://www.instagram.com/' || c.handle || '/'
-    when 'tiktok' then 'https://www.tiktok.com/@' || c.handle
+def profile_url_sql(url: str, account: str) -> str:
+    """SQL for an account's profile link: ``<url>.url`` (core.accounts), else derived from
+    ``<account>``'s platform, handle and account id (and ``<url>.home_instance``), for
+    platforms that gave none; NULL when nothing tells the Mastodon instance."""
+    return f"""coalesce({url}.url, case {account}.platform
+    when 'mastodon' then 'https://' || coalesce(
+        nullif(split_part({account}.handle, '@', 2), ''), {url}.home_instance
+    ) || '/@' || split_part({account}.handle, '@', 1)
+    when 'bluesky' then 'https://bsky.app/profile/' || {account}.handle
+    when 'youtube' then if({account}.account_id like 'UC%',
+        'https://www.youtube.com/channel/' || {account}.account_id,
+        'https://www.youtube.com/@' || {account}.handle)
+    when 'instagram' then 'https://www.instagram.com/' || {account}.handle || '/'
+    when 'tiktok' then 'https://www.tiktok.com/@' || {account}.handle
 end)"""
+
 
 # what a marketer opens: rounded percentages named as such, flags as words, the link
 EXPORT_QUERY = f"""
@@ -97,7 +102,7 @@ select
     c.platform,
     c.handle,
     a.display_name,
-    {PROFILE_URL} as profile_url,
+    {profile_url_sql("a", "c")} as profile_url,
     c.followers,
     c.tier,
     c.own_posts_30d,
