@@ -13,7 +13,8 @@ computes as of the end of the ingest interval that starts at its logical date: a
 run for 2026-11-20 gives the marts of the day 2026-11-20, as of 2026-11-21 00:00.
 
 Writes `data/exports/candidates-<as_of>.csv` and `.parquet` for marketers (none for an
-as-of without candidates), then publishes the analyst copy
+as-of without candidates) and, beside them, the HTML report `candidates-<as_of>.html`
+(charts inline, opens offline in any browser), then publishes the analyst copy
 `data/published/warehouse.duckdb`: a read-only copy of the warehouse file that analysts
 query without ever waiting for a run or blocking one (docs/warehouse.md). The
 warehouse writes and the publish go through the one-slot pool `radar_warehouse`. On a
@@ -89,6 +90,16 @@ def signals():
         # an as-of without candidates writes no file
         return [str(p) for i in as_of for p in export_candidates(datetime.fromisoformat(i))]
 
+    @task
+    @fail_fast
+    def html_report(as_of: list[str], exported: list[str]) -> list[str]:
+        from datetime import datetime
+
+        from transforms.html_report import export_html_report
+
+        written = [export_html_report(datetime.fromisoformat(i)) for i in as_of]
+        return [str(path) for path in written if path is not None]
+
     # its own task, right after the exports: the copy then holds the exported marts, and a
     # publish that fails is retried alone without rebuilding them. The pool keeps every
     # other radar writer out while it holds the warehouse's write lock to copy the file
@@ -112,7 +123,9 @@ def signals():
 
     as_of = as_of_times()
     built = build_signals(as_of)
-    report(as_of, publish(export(as_of, built)))
+    # the HTML report reads the warehouse like the CSV export: before the publish takes
+    # its write lock, not beside it
+    report(as_of, publish(html_report(as_of, export(as_of, built))))
 
 
 signals()
