@@ -155,14 +155,23 @@ def report_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write the rows to this file")
     ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", help="write the self-contained HTML report (charts inline) to this file"
+        ),
+    ] = None,
     live: LiveOption = False,
 ) -> None:
     """The top candidates per niche and per brand, with their reasons."""
-    from radar_cli.report import print_report, report_rows
+    from radar_cli.report import print_report, report_rows, write_html
 
     fmt = output_format(fmt, output)
     with one_line_errors(), read_warehouse(live) as conn:
-        if fmt is OutputFormat.table:
+        if html is not None:
+            if not write_html(conn, parse_as_of(as_of), html, stderr()):
+                raise typer.Exit(1)
+        elif fmt is OutputFormat.table:
             print_report(conn, parse_as_of(as_of), top, Console(highlight=False))
         else:
             write_rows(report_rows(conn, parse_as_of(as_of), top), fmt, output, 0)

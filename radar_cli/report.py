@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from itertools import groupby
+from pathlib import Path
 
 import duckdb
 from rich.console import Console
@@ -53,3 +54,24 @@ def report_rows(
            order by scope_type desc, scope, scope_rank""",
         [as_of, top],
     )
+
+
+def write_html(
+    conn: duckdb.DuckDBPyConnection, as_of: datetime | None, path: Path, console: Console
+) -> bool:
+    """transforms.html_report's page for ``as_of`` (default: the newest) at ``path``;
+    False, and nothing written, when that as-of has no candidate."""
+    from transforms.html_report import write_html_report
+
+    if as_of is None:
+        as_of = conn.execute("select max(as_of) from marts.candidates").fetchone()[0]
+    if as_of is None:
+        console.print("no candidates computed yet: no HTML written", markup=False)
+        return False
+    with console.status(f"drawing the charts of the report as of {as_of}"):
+        written = write_html_report(conn, as_of, path, sql_dir=RadarSettings().sql_dir)
+    if written is None:
+        console.print(f"no candidates as of {as_of}: no HTML written", markup=False)
+        return False
+    console.print(f"wrote the HTML report as of {as_of} to {written}", markup=False)
+    return True

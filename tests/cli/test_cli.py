@@ -250,3 +250,19 @@ def test_csv_of_a_large_result_streams_without_a_cap(data_dir: Path, tmp_path: P
     assert radar("sql", "select range as n from range(123456)", "-o", str(out)).exit_code == 0
     (rows,) = duckdb.sql(f"select count(*) from read_csv('{out}')").fetchone()
     assert rows == 123456
+
+
+def test_report_html_writes_the_page_of_an_as_of_and_none_without_candidates(
+    data_dir: Path, tmp_path: Path
+):
+    page = tmp_path / "report.html"
+    result = radar("report", "--html", str(page))
+    assert result.exit_code == 0, result.stderr
+    assert f"wrote the HTML report as of 2026-11-21 00:00:00 to {page}" in result.stderr
+    html = page.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "<svg" in html
+    assert "veganinberlin.de" in html
+    empty = tmp_path / "empty.html"
+    none = radar("report", "--html", str(empty), "--as-of", "2026-11-25")
+    assert none.exit_code == 1 and "no candidates as of 2026-11-25" in none.stderr
+    assert not empty.exists()
