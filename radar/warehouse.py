@@ -26,6 +26,7 @@ from typing import TypeVar
 
 import duckdb
 
+from radar.descriptions import apply_comments, load_descriptions, pending_comments
 from radar.errors import ConfigError, PermanentError, WarehouseLockedError
 
 log = logging.getLogger(__name__)
@@ -445,11 +446,31 @@ def apply_schema(conn: duckdb.DuckDBPyConnection, sql_dir: Path) -> int:
 
         applied = retry_conflicts(migrate, f"schema {path.name}") or applied
         current = version
+    _comment_schema(conn, sql_dir)
     if applied and not lake:
         # the migrations' DDL leaves the write-ahead log for the database file now, not at
         # the next checkpoint: a WAL holding DDL is what a crash would have to replay
         conn.execute("checkpoint")
     return current
+
+
+def _comment_schema(conn: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
+    """Describe ``meta`` and ``core`` (sql/schema/descriptions.yml) where their comments
+    differ: after the first run, usually nothing to write."""
+    descriptions = load_descriptions(sql_dir)
+
+    def describe() -> None:
+        if not pending_comments(conn, descriptions, ("meta", "core")):
+            return
+        conn.execute("begin transaction")
+        try:
+            apply_comments(conn, descriptions, ("meta", "core"))
+            conn.execute("commit")
+        except BaseException as exc:
+            rollback_quietly(conn, exc)
+            raise
+
+    retry_conflicts(describe, "schema comments")
 
 
 _CHECK = re.compile(r"\s+check\s*\(", re.IGNORECASE)

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import duckdb
 
+from radar.descriptions import Relation, apply_comments, load_descriptions
 from radar.lake_locks import LakeLocks
 from radar.warehouse import (
     is_lake_connection,
@@ -388,6 +389,8 @@ def run_transforms(
     fingerprints = lineage_fingerprints(
         models, {name: table.digest for name, table in tables.items()}, "\n;\n".join(macros)
     )
+    grains = {m.relation: f"Grain: {m.grain}. Key: {', '.join(m.key)}." for m in models}
+    descriptions = load_descriptions(sql_dir, grains)
 
     def attempt() -> TransformSummary:
         watermark = None
@@ -400,7 +403,9 @@ def run_transforms(
         else:
             conn.execute("begin transaction")
         try:
-            summary = _run_models(conn, models, fingerprints, macros, tables, as_of, watermark)
+            summary = _run_models(
+                conn, models, fingerprints, macros, tables, as_of, watermark, descriptions
+            )
             conn.execute("commit")
         except BaseException as exc:
             rollback_quietly(conn, exc)  # after a failed COMMIT none is open: keep its error
@@ -420,6 +425,7 @@ def _run_models(
     tables: dict[str, ConfigTable],
     as_of: datetime,
     watermark: int | None,
+    descriptions: Mapping[str, Relation],
 ) -> TransformSummary:
     """Every model and its data tests, inside the caller's transaction."""
     write_config_tables(conn, tables)
@@ -447,6 +453,8 @@ def _run_models(
             conn.execute(f"drop table if exists {incoming_relation(model)}")
     if failures:
         raise DataTestError("data tests failed:\n  " + "\n  ".join(failures))
+    # `create or replace` (views, rebuilt tables, config tables) drops their comments
+    apply_comments(conn, descriptions, ("config", *LAYERS))
     return TransformSummary(
         as_of=as_of, models=[m.relation for m in models], rows=rows, seconds=seconds
     )

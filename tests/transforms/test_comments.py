@@ -1,0 +1,186 @@
+"""The warehouse describes itself: every table and column carries a COMMENT from
+sql/*/descriptions.yml, through incremental runs, rebuilds and on a DuckLake, and
+docs/data-model.md says the same."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from radar.descriptions import (
+    REFERENCE_BEGIN,
+    REFERENCE_END,
+    load_descriptions,
+    model_grains,
+    pending_comments,
+    reference_markdown,
+)
+from radar.warehouse import Lake, apply_schema, connect
+from tests.helpers.paths import DEMO_INTERVAL, ROOT
+from transforms.runner import run_transforms
+
+SQL_DIR = ROOT / "sql"
+CONFIG_DIR = ROOT / "config"
+DATA_MODEL = ROOT / "docs" / "data-model.md"
+SCHEMAS = ("meta", "core", "config", "staging", "intermediate", "marts")
+AS_OF = DEMO_INTERVAL[1]
+
+
+def comments(conn: duckdb.DuckDBPyConnection) -> tuple[dict, dict]:
+    """Table and view comments by relation; column comments by (relation, column)."""
+    marks = ", ".join("?" for _ in SCHEMAS)
+    relations = dict(
+        conn.execute(
+            f"""select schema_name || '.' || table_name, comment from duckdb_tables()
+                where database_name = current_database() and schema_name in ({marks})
+                union all
+                select schema_name || '.' || view_name, comment from duckdb_views()
+                where database_name = current_database() and schema_name in ({marks})""",
+            [*SCHEMAS, *SCHEMAS],
+        ).fetchall()
+    )
+    columns = {
+        (relation, column): comment
+        for relation, column, comment in conn.execute(
+            f"""select schema_name || '.' || table_name, column_name, comment
+                from duckdb_columns()
+                where database_name = current_database() and schema_name in ({marks})""",
+            list(SCHEMAS),
+        ).fetchall()
+    }
+    return relations, columns
+
+
+def undescribed(conn: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = SCHEMAS) -> list[str]:
+    relations, columns = comments(conn)
+    relations = {r: text for r, text in relations.items() if r.split(".")[0] in schemas}
+    columns = {k: text for k, text in columns.items() if k[0].split(".")[0] in schemas}
+    missing = [r for r, text in relations.items() if not (text or "").strip()]
+    missing += [f"{r}.{c}" for (r, c), text in columns.items() if not (text or "").strip()]
+    return sorted(missing)
+
+
+def test_every_table_and_column_of_the_demo_warehouse_has_a_comment(demo_run):
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as conn:
+        assert undescribed(conn) == []
+        relations, columns = comments(conn)
+    assert {r.split(".")[0] for r in relations} == set(SCHEMAS)
+    # the source describes nothing the warehouse lacks: a renamed column leaves no stale text
+    descriptions = load_descriptions(SQL_DIR)
+    lake_only = {"meta.load_seq"}  # a sequence on a DuckDB file, a table on a DuckLake
+    assert sorted(set(descriptions) - set(relations) - lake_only) == []
+    stale = [
+        f"{r}.{c}"
+        for r, entry in descriptions.items()
+        for c in entry.columns
+        if (r, c) not in columns and r not in lake_only
+    ]
+    assert stale == []
+    # a model's table comment carries its grain and key from its header
+    assert "Grain: one row per as-of instant per scope" in relations["marts.candidates"]
+    assert "Key: as_of, scope_type, scope, platform, account_id." in relations["marts.candidates"]
+    # the score's parts and the rates say what they are
+    parts = {c: columns[("marts.candidates", c)] for c in ("fit_part", "engagement_part")}
+    assert "niche_share / candidates.full_niche_share" in parts["fit_part"]
+    assert "percentile" in parts["engagement_part"]
+    assert "target_posts_30d" in columns[("marts.candidates", "activity_part")]
+    assert "authenticity_score / 100" in columns[("marts.candidates", "authenticity_part")]
+    rates = [key for key in columns if re.search(r"(^|_)rate(_|$)", key[1])]
+    assert rates
+    for key in rates:
+        if key[1] in ("rated_posts_before_jump", "rated_posts_after_jump"):
+            continue
+        assert re.search(r"fraction|percentile|rate|/", columns[key]), key
+
+
+def test_the_data_model_doc_carries_the_generated_reference():
+    document = DATA_MODEL.read_text(encoding="utf-8")
+    start, end = document.index(REFERENCE_BEGIN), document.index(REFERENCE_END)
+    generated = document[start : end + len(REFERENCE_END)]
+    expected = reference_markdown(load_descriptions(SQL_DIR, model_grains(SQL_DIR)))
+    assert generated == expected, "python -m radar.descriptions --write"
+
+
+def test_every_warehouse_table_has_a_hand_written_section_in_the_data_model(demo_run):
+    document = DATA_MODEL.read_text(encoding="utf-8")
+    hand_written = document[: document.index(REFERENCE_BEGIN)]
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as conn:
+        relations, _ = comments(conn)
+    assert sorted(r for r in relations if f"`{r}`" not in hand_written) == []
+
+
+def run(conn: duckdb.DuckDBPyConnection) -> None:
+    run_transforms(conn, SQL_DIR, CONFIG_DIR, AS_OF)
+
+
+def test_comments_survive_incremental_runs_and_rebuilds(demo_run, tmp_path: Path):
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(demo_run.warehouse, path)
+    conn = connect(path)
+    try:
+        apply_schema(conn, SQL_DIR)
+        # a second run rebuilds views, intermediate and config tables, and writes the
+        # comments again; the incremental tables keep theirs
+        run(conn)
+        assert undescribed(conn) == []
+        # a rebuild re-creates an incremental table from its own columns
+        conn.execute("delete from meta.transform_state")
+        run(conn)
+        assert undescribed(conn) == []
+        # a mart whose columns changed is dropped and created again
+        conn.execute("alter table marts.candidates add column stale_column integer")
+        run(conn)
+        assert undescribed(conn) == []
+        # and with every comment in place, nothing is left to write
+        everything = load_descriptions(SQL_DIR, model_grains(SQL_DIR))
+        assert pending_comments(conn, everything, SCHEMAS) == []
+    finally:
+        conn.close()
+
+
+def test_apply_schema_describes_a_new_warehouse_before_any_transform(tmp_path: Path):
+    conn = connect(tmp_path / "warehouse.duckdb")
+    try:
+        apply_schema(conn, SQL_DIR)
+        # the incremental tables the migrations declare are described by the transforms
+        assert undescribed(conn, ("meta", "core")) == []
+        relations, _ = comments(conn)
+        assert "core.posts" in relations and "meta.runs" in relations
+        # an edited description reaches the warehouse at the next apply_schema
+        conn.execute("comment on column core.posts.text is 'outdated'")
+        apply_schema(conn, SQL_DIR)
+        _, columns = comments(conn)
+        assert columns[("core.posts", "text")] != "outdated"
+    finally:
+        conn.close()
+
+
+def test_a_ducklake_carries_the_comments_it_can(tmp_path: Path):
+    lake = Lake.parse(f"ducklake:duckdb:{tmp_path / 'catalog.ducklake'}", str(tmp_path / "files"))
+    conn = connect(lake)
+    try:
+        apply_schema(conn, SQL_DIR)
+        run(conn)
+        missing = undescribed(conn)
+        views = {
+            f"staging.{name}"
+            for (name,) in conn.execute(
+                "select view_name from duckdb_views() "
+                "where database_name = current_database() and schema_name = 'staging'"
+            ).fetchall()
+        }
+        assert views
+        # DuckLake has no comments on a view's columns: those, and only those, are missing
+        assert missing and all(m.rsplit(".", 1)[0] in views for m in missing)
+    finally:
+        conn.close()
+    with pytest.raises(duckdb.Error, match="not a table"):
+        conn = connect(lake)
+        try:
+            conn.execute("comment on column staging.stg_posts.text is 'x'")
+        finally:
+            conn.close()
