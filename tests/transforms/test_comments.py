@@ -15,12 +15,12 @@ from radar.descriptions import (
     REFERENCE_BEGIN,
     REFERENCE_END,
     load_descriptions,
-    model_grains,
     pending_comments,
     reference_markdown,
 )
 from radar.warehouse import Lake, apply_schema, connect
 from tests.helpers.paths import DEMO_INTERVAL, ROOT
+from transforms.descriptions import model_grains
 from transforms.runner import run_transforms
 
 SQL_DIR = ROOT / "sql"
@@ -102,7 +102,7 @@ def test_the_data_model_doc_carries_the_generated_reference():
     start, end = document.index(REFERENCE_BEGIN), document.index(REFERENCE_END)
     generated = document[start : end + len(REFERENCE_END)]
     expected = reference_markdown(load_descriptions(SQL_DIR, model_grains(SQL_DIR)))
-    assert generated == expected, "python -m radar.descriptions --write"
+    assert generated == expected, "python -m transforms.descriptions --write"
 
 
 def test_every_warehouse_table_has_a_hand_written_section_in_the_data_model(demo_run):
