@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         "--regulars", type=int, default=220, help="background accounts beside the planted"
     )
     parser.add_argument("--details", action="store_true", help="failed checks, top 10s")
+    parser.add_argument(
+        "--keep", type=Path, help="work here and keep each seed's config, data and warehouse"
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -79,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     from tests.acceptance.week_replay import TABLE_HEAD, Verdict
 
     rows, failed = [], False
-    with tempfile.TemporaryDirectory(prefix="radar-replay-") as work:
+    with tempfile.TemporaryDirectory(prefix="radar-replay-") as temporary:
+        work = args.keep or Path(temporary)
         for seed in args.seeds:
             print(f"seed {seed}: replaying the week …", file=sys.stderr, flush=True)
             step = start_step(
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--regulars",
                 str(args.regulars),
                 "--work",
-                str(Path(work) / f"seed-{seed}"),
+                str(work / f"seed-{seed}"),
             )
             result = finish_step(step, f"seed {seed}")
             extra = {k: result.pop(k) for k in ("requests_by_route", "run_seconds", "peak_rss_mb")}

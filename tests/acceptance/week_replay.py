@@ -192,22 +192,26 @@ def judge(replay: Replay) -> Verdict:
 
     rows = query(
         warehouse,
-        """select scope, scope_rank, platform, account_id, flags
+        """select scope, scope_rank, platform, account_id, flags,
+                  format('score {:.3f}: ER {:.2f}% (percentile {:.2f}), fit {:.2f}, '
+                         || 'activity {:.2f}, authenticity {}',
+                         score, engagement_rate_30d_mean * 100, engagement_part, fit_part,
+                         activity_part, authenticity_score)
            from marts.candidates
            where as_of = ? and scope_type = 'niche'
            order by scope, scope_rank""",
         [as_of],
     )
-    by_niche: dict[str, list[tuple[WeekAccount | None, list[str], str]]] = {}
-    for niche, _, platform, account_id, flags in rows:
+    by_niche: dict[str, list[tuple[WeekAccount | None, list[str], str, str]]] = {}
+    for niche, _, platform, account_id, flags, parts in rows:
         account = truth.get((platform, account_id.lower()))
-        by_niche.setdefault(niche, []).append((account, list(flags or []), account_id))
+        by_niche.setdefault(niche, []).append((account, list(flags or []), account_id, parts))
     hits_4 = hits_10 = shown_4 = micros = 0
     misplaced, unflagged, tops = [], [], {}
     for niche in world.niches:
         ranked = by_niche.get(niche.name, [])
-        top_4 = [a for a, _, _ in ranked[:TOP]]
-        top_10 = [a for a, _, _ in ranked[:10]]
+        top_4 = [a for a, *_ in ranked[:TOP]]
+        top_10 = [a for a, *_ in ranked[:10]]
         planted = [a for a in world.accounts if a.role is Role.true_micro and a.niche == niche]
         micros += len(planted)
         hits_4 += sum(a in top_4 for a in planted)
@@ -215,17 +219,17 @@ def judge(replay: Replay) -> Verdict:
         shown_4 += len(top_4)
         for account in planted:
             if account not in top_4:
-                rank = next((i + 1 for i, (a, _, _) in enumerate(ranked) if a is account), None)
+                rank = next((i + 1 for i, (a, *_) in enumerate(ranked) if a is account), None)
                 misplaced.append(f"{niche.name}: {_who(account)} at rank {rank}")
-        for rank, (account, flags, _) in enumerate(ranked[:10], start=1):
+        for rank, (account, flags, *_) in enumerate(ranked[:10], start=1):
             role = account.role if account else None
             excuses = EXCUSES.get(role, ())
             if excuses and not any(e in f for f in flags for e in excuses):
                 unflagged.append(f"{niche.name} #{rank}: {_who(account)} flags {flags}")
         tops[niche.name] = [
             f"{rank}. {account_id} ({a.role.value if a else 'unknown'}"
-            f"{', ' + a.reach if a and a.reach != Reach.listed else ''}) {flags}"
-            for rank, (a, flags, account_id) in enumerate(ranked[:10], start=1)
+            f"{', ' + a.reach if a and a.reach != Reach.listed else ''}) {flags} {parts}"
+            for rank, (a, flags, account_id, parts) in enumerate(ranked[:10], start=1)
         ]
     problems["true micros outside their top 4"] = misplaced
     problems["negatives in a top 10 unflagged"] = unflagged
