@@ -121,6 +121,7 @@ class LiveAPI:
         self._lock = threading.Lock()
         self._tries: Counter = Counter()
         self.faults: list[tuple[str, int]] = []
+        self.refused: list[str] = []  # requests past a rate-limit window: a client ran into it
         self._answered: set[str] = set()
         self.requests: Counter = Counter()  # per route
         self.errors: list[str] = []  # the emulator's own failures: a test asserts none
@@ -158,6 +159,14 @@ class LiveAPI:
         """Requests that met a fault and were never asked again to a good answer."""
         with self._lock:
             return sorted({key for key, _ in self.faults} - self._answered)
+
+    @property
+    def repeated(self) -> list[str]:
+        """Requests asked again at the same clock though no fault or refusal answered them
+        before: a walk or a read done twice in a run."""
+        with self._lock:
+            excused = Counter(key for key, _ in self.faults) + Counter(self.refused)
+            return sorted(k for k, n in self._tries.items() if n > 1 + excused[k])
 
     # --- the world, indexed once -------------------------------------------------------
 
@@ -329,6 +338,8 @@ class LiveAPI:
             with self._lock:
                 if fault is not None:
                     self.faults.append((key, status))
+                else:
+                    self.refused.append(key)
                 self.requests["429 past the window" if fault is None else f"fault {status}"] += 1
             return Answer(status, self._fault_body(platform, status), limit_headers)
         query = parse_qs(parts.query, keep_blank_values=True)

@@ -65,6 +65,8 @@ MENTION_CHANCE = 0.15  # per off-topic post: an @mention named after a niche key
 VIRAL_POSTS = 4  # a deleted_hits account's viral posts, all deleted mid-week
 IMPORTED_POSTS = 25  # a backdated_import account's old niche posts, imported mid-week
 MICRO = (14_000, 70_000)
+FINDABLE_DAY = 3  # a late account's niche tags start on the week's fourth day
+LATE_BOOSTS = 3  # of its posts before then, by tracked accounts
 # in-niche texts that carry the niche only in their hashtags
 TAG_ONLY_TEXTS = (
     "Another one for the collection",
@@ -84,6 +86,9 @@ class Reach:
     facet_tags = "bluesky_facet_tags"  # Bluesky post search by tag, tags in the text
     record_tags = "bluesky_record_tags"  # Bluesky post search by tag, only in record.tags
     keywords = "bluesky_keywords"  # Bluesky post search by keyword in the text
+    # no tag nor searched word until day 4 of the week, when its posts start carrying
+    # niche tags: discovery finds it then, after others boosted its earlier posts
+    late = "found_late"
     nobody = "outsider"  # untracked and unfindable: only boosted or reposted
 
 
@@ -129,6 +134,11 @@ class WeekAccount(SynthAccount):
     @property
     def listed(self) -> bool:
         return self.reach == Reach.listed
+
+    def findable_from(self, week_start: datetime) -> datetime:
+        """From when discovery can find it: at once, or a late account's fourth day."""
+        days = FINDABLE_DAY if self.reach == Reach.late else 0
+        return week_start + timedelta(days=days)
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,8 @@ def _plans(niches: list[Niche], regulars: int, outsiders: int) -> list[Plan]:
             # a regular account discovery can find, beside the planted ones
             Plan(b, Role.regular, niche, _found_on(b)),
         ]
+        if n < 2:  # found mid-week, once others boosted it: on each platform
+            plans.append(Plan(("mastodon", "bluesky")[n], Role.niche_purist, niche, Reach.late))
     for i in range(regulars):
         plans.append(Plan(("mastodon", "bluesky")[i % 2], Role.regular, niches[i % len(niches)]))
     for i in range(outsiders):
@@ -260,6 +272,7 @@ def build_week(
         _write_posts(world, account)
     _number_posts(world)
     _boosts(world)
+    _late_boosts(world)
     _deletions(world)
     return world
 
@@ -363,7 +376,7 @@ def _anchors(account: WeekAccount, target: float, origin: datetime, week_start: 
 def _bio(account: WeekAccount) -> str:
     if account.niche is None:
         return "Posting about whatever."
-    if account.reach in (Reach.facet_tags, Reach.record_tags, Reach.keywords):
+    if account.reach in (Reach.facet_tags, Reach.record_tags, Reach.keywords, Reach.late):
         return NEUTRAL_BIO  # no searched keyword: only its posts can be found
     searched = account.niche.keywords[:SEARCHED_KEYWORDS]
     pool = searched if account.reach != Reach.listed else account.niche.keywords
@@ -386,8 +399,13 @@ def _tag_only_tags(niche: Niche) -> list[str]:
     return tags or list(niche.hashtags[:1])
 
 
-def _post_text(account: WeekAccount, in_niche: bool) -> tuple[str, tuple[str, ...]]:
+def _post_text(account: WeekAccount, in_niche: bool, hidden: bool) -> tuple[str, tuple[str, ...]]:
+    """A post's text and hashtags; ``hidden``: a late account before it can be found, whose
+    niche posts name only keywords nobody searches and carry no tag."""
     rng, niche = account.rng, account.niche
+    if in_niche and niche is not None and hidden:
+        unsearched = niche.keywords[SEARCHED_KEYWORDS:] or niche.keywords
+        return rng.choice(TEMPLATES[account.language]).format(kw=rng.choice(unsearched)), ()
     if in_niche and niche is not None and account.reach in (Reach.facet_tags, Reach.record_tags):
         tags = _tag_only_tags(niche)
         return rng.choice(TAG_ONLY_TEXTS), tuple(rng.sample(tags, k=min(2, len(tags))))
@@ -395,6 +413,10 @@ def _post_text(account: WeekAccount, in_niche: bool) -> tuple[str, tuple[str, ..
         keyword = rng.choice(niche.keywords[:SEARCHED_KEYWORDS])
         return rng.choice(TEMPLATES[account.language]).format(kw=keyword), ()
     text, tags = post_text(account, in_niche)
+    if in_niche and niche is not None and account.reach == Reach.late:
+        # found by its first tagged post: tags discovery searches
+        searched = niche.hashtags[:SEARCHED_TAGS]
+        tags = tuple(rng.sample(searched, k=min(2, len(searched))))
     # (not on accounts only post search finds: a mention must not make them findable)
     if not in_niche and account.reach in (Reach.listed, Reach.mastodon) and niche is not None:
         # a mention named after a keyword is no hit for it
@@ -445,7 +467,8 @@ def _post(
     world: WeekWorld, account: WeekAccount, at: datetime, in_niche: bool, er: float
 ) -> WeekPost:
     rng = account.rng
-    text, tags = _post_text(account, in_niche)
+    hidden = account.reach == Reach.late and at < account.findable_from(world.week_start)
+    text, tags = _post_text(account, in_niche, hidden)
     # bought followers do not engage: engagement follows the real audience
     engagement = max(0.0, rng.gauss(er, er * 0.25)) * world._audience(account, at)
     comments = int(engagement * account.comment_share)
@@ -544,6 +567,27 @@ def _boosts(world: WeekWorld) -> None:
                 if recent and at < world.end:
                     seq += 1
                     world.boosts.append(Boost(account, rng.choice(recent), at, seq))
+
+
+def _late_boosts(world: WeekWorld) -> None:
+    """Tracked accounts boost a late account's posts of the week before it can be found:
+    its first walk must still reach back ``initial_days``, whatever those boosts left."""
+    rng = random.Random(f"week:{world.seed}:late-boosts")
+    seq = 2_000_000
+    for account in world.accounts:
+        if account.reach != Reach.late:
+            continue
+        findable = account.findable_from(world.week_start)
+        boosters = [a for a in world.accounts if a.platform == account.platform and a.listed]
+        early = [
+            p
+            for p in account.posts
+            if world.week_start <= p.created_at < findable - timedelta(hours=8) and not p.is_reply
+        ]
+        for post in rng.sample(early, k=min(LATE_BOOSTS, len(early))):
+            seq += 1
+            at = post.created_at + timedelta(hours=rng.uniform(1, 6))
+            world.boosts.append(Boost(rng.choice(boosters), post, at, seq))
 
 
 def _deletions(world: WeekWorld) -> None:

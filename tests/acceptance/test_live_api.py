@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
+import httpx
 import pytest
 
 from ingest.bluesky.client import BlueskyClient, BlueskyLoginError
 from ingest.http import PlatformHTTPError
 from ingest.mastodon.client import MastodonClient
 from synthetic.__main__ import load_niches
-from synthetic.live_api import LiveAPI
+from synthetic.live_api import LiveAPI, Window
 from synthetic.week import SEARCHED_KEYWORDS, Reach, WeekWorld, build_week
 from synthetic.world import Role
 from tests.helpers.paths import ROOT
@@ -20,6 +21,7 @@ from tests.helpers.paths import ROOT
 END = date(2026, 5, 1)
 NICHES = load_niches(ROOT / "config" / "niches.yaml")
 LONG_AGO = datetime(2000, 1, 1)
+DAY = timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +78,17 @@ def test_the_world_holds_what_it_plants(world: WeekWorld):
         if account.reach in (Reach.facet_tags, Reach.record_tags):
             searched = account.niche.keywords[:SEARCHED_KEYWORDS]
             assert not any(k in p.text.lower() for p in account.posts for k in searched)
+    # every other niche post carries its tags, before the week as in it
+    listed = [p for a in world.accounts if a.listed for p in a.posts if p.in_niche]
+    assert listed and all(p.hashtags for p in listed)
+    # found mid-week: no tag before its fourth day, and boosted by tracked accounts before
+    for late in [a for a in world.accounts if a.reach == Reach.late]:
+        findable = late.findable_from(world.week_start)
+        assert findable == world.week_start + timedelta(days=3)
+        assert not any(p.hashtags for p in late.posts if p.created_at < findable)
+        assert any(p.hashtags for p in late.posts if findable <= p.created_at < findable + DAY)
+        boosted = [b for b in world.boosts if b.original.author is late and b.booster.listed]
+        assert any(world.week_start <= b.at < findable for b in boosted)
     deleted_hits = [a for a in world.accounts if a.role is Role.deleted_hits]
     assert all(len(world.deleted(a, end)) >= 4 for a in deleted_hits)
     imports = [p for a in world.accounts if a.role is Role.backdated_import for p in a.posts]
@@ -180,3 +193,19 @@ def test_faults_are_seeded_and_retried_by_the_clients(world: WeekWorld):
         assert faults and {s for _, s in faults} <= {429, 500, 502, 503}
         assert first.unanswered_faults == [] and first.errors == []
         assert walk(second) == faults  # by clock, request and try: the same run, the same
+
+
+def test_the_emulator_tells_a_request_past_its_window_and_one_asked_twice(world: WeekWorld):
+    account = next(a for a in world.accounts if a.platform == "mastodon")
+    with LiveAPI(world, mastodon_window=Window(3, 60)) as api:
+        api.clock = world.end
+        with httpx.Client(base_url=api.mastodon_url(account.instance)) as http:
+            answers = [
+                http.get("/api/v1/accounts/lookup", params={"acct": account.user}) for _ in range(4)
+            ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert answers[3].json() == {"error": "Too many requests"}
+    assert len(api.refused) == 1 and api.faults == []
+    # the second and third asks got nothing new: the run asked twice
+    assert api.repeated == [api.refused[0]]

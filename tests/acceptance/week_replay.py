@@ -176,6 +176,9 @@ def judge(replay: Replay) -> Verdict:
         "runs": [f"{d} {dag}: {s}" for d, dag, s, _ in replay.runs if s != "success"],
         "emulator": list(replay.api.errors),
         "faults not retried": replay.api.unanswered_faults,
+        # a task that starts into a window another spent, or a walk done twice
+        "429s past the rate-limit window": list(replay.api.refused),
+        "requests asked twice": replay.api.repeated,
     }
 
     tracked = {
@@ -184,10 +187,29 @@ def judge(replay: Replay) -> Verdict:
             warehouse, "select platform, account_id, discovered_via from core.accounts"
         )
     }
-    problems["not discovered"] = [
-        _who(a)
+    findable = [a for a in world.accounts if a.reach not in (Reach.listed, Reach.nobody)]
+    problems["not discovered"] = [_who(a) for a in findable if _key(a) not in tracked]
+    # each tracked from the day discovery could first find it: no room spent on others
+    first_seen = {
+        (p, a): at
+        for p, a, at in query(
+            warehouse,
+            "select platform, account_id, min(observed_at) from core.account_snapshots "
+            "group by 1, 2",
+        )
+    }
+    problems["discovered late"] = [
+        f"{_who(a)}: first snapshot {first_seen[_key(a)]:%Y-%m-%d %H:%M}, findable from "
+        f"{a.findable_from(world.week_start):%Y-%m-%d}"
+        for a in findable
+        if _key(a) in first_seen
+        and first_seen[_key(a)] >= a.findable_from(world.week_start) + timedelta(days=1)
+    ]
+    problems["discovered_via"] = [
+        f"{_who(a)}: {via}"
         for a in world.accounts
-        if a.reach not in (Reach.listed, Reach.nobody) and _key(a) not in tracked
+        if (via := tracked.get(_key(a))) is not None
+        and (via != "tracked" if a.listed else not via.startswith("discovery:"))
     ]
 
     rows = query(
