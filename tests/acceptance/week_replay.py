@@ -149,18 +149,29 @@ class Verdict:
     seconds: float
 
     def row(self) -> str:
-        counts = {check: len(lines) for check, lines in self.problems.items() if lines}
-        failed = ", ".join(f"{check} ({n})" for check, n in counts.items()) or "none"
+        """This seed's line of ``TABLE_HEAD``'s table: the figures, then how many
+        accounts each main check failed, then the other failed checks."""
+        main = (UNFLAGGED, COUNTS, DELETIONS)
+        others = ", ".join(
+            f"{check} ({len(lines)})"
+            for check, lines in self.problems.items()
+            if check not in (MISPLACED, *main)  # recall@4 tells the misplaced micros
+        )
         return (
             f"| {self.seed} | {self.precision_at_4:.2f} | {self.recall_at_4:.2f} | "
-            f"{self.recall_at_10:.2f} | {self.micros_in_top_4}/{self.micros} | "
-            f"{self.faults} | {failed} |"
+            f"{self.recall_at_10:.2f} | "
+            + " | ".join(str(len(self.problems.get(check, []))) for check in main)
+            + f" | {self.faults} | {others or 'none'} |"
         )
 
 
+MISPLACED = "true micros outside their top 4"
+UNFLAGGED = "negatives in a top 10 unflagged"
+COUNTS = "own-post counts"
+DELETIONS = "deletions"
 TABLE_HEAD = (
-    "| seed | precision@4 | recall@4 | recall@10 | micros in their top 4 | faults retried "
-    "| checks failed (accounts) |\n|---|---|---|---|---|---|---|"
+    "| seed | P@4 | R@4 | R@10 | unflagged | counts off | deletions off | faults | other |\n"
+    "|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -253,8 +264,8 @@ def judge(replay: Replay) -> Verdict:
             f"{', ' + a.reach if a and a.reach != Reach.listed else ''}) {flags} {parts}"
             for rank, (a, flags, account_id, parts) in enumerate(ranked[:10], start=1)
         ]
-    problems["true micros outside their top 4"] = misplaced
-    problems["negatives in a top 10 unflagged"] = unflagged
+    problems[MISPLACED] = misplaced
+    problems[UNFLAGGED] = unflagged
 
     since = as_of - timedelta(days=30)
     counted = {
@@ -307,8 +318,8 @@ def judge(replay: Replay) -> Verdict:
         real = None if account.hidden_followers else world.followers_at(account, as_of)
         if followers.get(key) != real:
             wrong_followers.append(f"{_who(account)}: {followers.get(key)} followers, truth {real}")
-    problems["own-post counts"] = wrong_counts
-    problems["deletions"] = wrong_deletions
+    problems[COUNTS] = wrong_counts
+    problems[DELETIONS] = wrong_deletions
     problems["followers"] = wrong_followers
     return Verdict(
         seed=world.seed,
