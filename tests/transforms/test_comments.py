@@ -60,12 +60,40 @@ def undescribed(conn: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = SCHE
     relations = {r: text for r, text in relations.items() if r.split(".")[0] in schemas}
     columns = {k: text for k, text in columns.items() if k[0].split(".")[0] in schemas}
     missing = [r for r, text in relations.items() if not (text or "").strip()]
-    missing += [f"{r}.{c}" for (r, c), text in columns.items() if not (text or "").strip()]
+    # a column comment is not written on a table with a nextval default (see SEQUENCED)
+    skipped = sequenced(conn)
+    missing += [
+        f"{r}.{c}"
+        for (r, c), text in columns.items()
+        if not (text or "").strip() and r not in skipped
+    ]
     return sorted(missing)
+
+
+def sequenced(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        r
+        for (r,) in conn.execute(
+            "select distinct schema_name || '.' || table_name from duckdb_columns() "
+            "where database_name = current_database() and column_default ilike 'nextval(%'"
+        ).fetchall()
+    }
+
+
+# tables whose load_id defaults to nextval: DuckDB 1.5 cannot replay a column comment on
+# them from its WAL, so their columns stay uncommented on a DuckDB file (their tables not)
+SEQUENCED = {
+    "core.posts",
+    "core.post_deletions",
+    "core.account_snapshots",
+    "core.post_metric_snapshots",
+}
 
 
 def test_every_table_and_column_of_the_demo_warehouse_has_a_comment(demo_run):
     with duckdb.connect(str(demo_run.warehouse), read_only=True) as conn:
+        # the exception stays these four tables, whose own comments are written
+        assert sequenced(conn) == SEQUENCED
         assert undescribed(conn) == []
         relations, columns = comments(conn)
     assert {r.split(".")[0] for r in relations} == set(SCHEMAS)
@@ -151,10 +179,12 @@ def test_apply_schema_describes_a_new_warehouse_before_any_transform(tmp_path: P
         relations, _ = comments(conn)
         assert "core.posts" in relations and "meta.runs" in relations
         # an edited description reaches the warehouse at the next apply_schema
-        conn.execute("comment on column core.posts.text is 'outdated'")
+        conn.execute("comment on column core.accounts.bio is 'outdated'")
         apply_schema(conn, SQL_DIR)
         _, columns = comments(conn)
-        assert columns[("core.posts", "text")] != "outdated"
+        assert columns[("core.accounts", "bio")] != "outdated"
+        # no column comment on a table with a nextval default: its WAL would not replay
+        assert columns[("core.posts", "text")] is None
     finally:
         conn.close()
 
