@@ -122,6 +122,7 @@ class LiveAPI:
         self._tries: Counter = Counter()
         self.faults: list[tuple[str, int]] = []
         self.refused: list[str] = []  # requests past a rate-limit window: a client ran into it
+        self._walks: Counter = Counter()  # first pages of an account's posts, per clock
         self._answered: set[str] = set()
         self.requests: Counter = Counter()  # per route
         self.errors: list[str] = []  # the emulator's own failures: a test asserts none
@@ -167,6 +168,17 @@ class LiveAPI:
         with self._lock:
             excused = Counter(key for key, _ in self.faults) + Counter(self.refused)
             return sorted(k for k, n in self._tries.items() if n > 1 + excused[k])
+
+    @property
+    def walked_twice(self) -> list[str]:
+        """Accounts whose posts were walked twice at one clock (a profile lookup or a
+        feed's first page answered twice), whatever key the walk named them by."""
+        with self._lock:
+            return sorted(k for k, n in self._walks.items() if n > 1)
+
+    def _walked(self, account: WeekAccount) -> None:
+        with self._lock:
+            self._walks[f"{self.clock.isoformat()} {account.platform} {account.key}"] += 1
 
     # --- the world, indexed once -------------------------------------------------------
 
@@ -437,6 +449,7 @@ class LiveAPI:
         account = self._m_accounts.get((user, domain or instance))
         if account is None:
             return Answer(404, NOT_FOUND, {})
+        self._walked(account)
         return Answer(200, self._m_account_json(account, instance), {})
 
     def _m_page(
@@ -591,6 +604,8 @@ class LiveAPI:
         limit = _limit(query, 50, BLUESKY_PAGE_MAX)
         cursor = (query.get("cursor") or [None])[0]
         after = tuple(cursor.split("::", 1)) if cursor else None
+        if cursor is None:
+            self._walked(account)
         no_replies = (query.get("filter") or [""])[0] == "posts_no_replies"
         shown = [
             (key, e)

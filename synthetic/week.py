@@ -325,7 +325,7 @@ def _account(seed: int, plan: Plan, index: int, origin: datetime, week_start: da
         followers=target,
         following=rng.randint(80, 900),
         daily_growth=growth,
-        rate=uniform(1.0, 1.5) if role is not Role.regular else uniform(0.3, 1.7),
+        rate=_rate(rng, role, plan.reach),
         er=er,
         comment_share=0.003 if role is Role.fake_likes else uniform(0.08, 0.2),
         niche_share=niche_share,
@@ -350,6 +350,14 @@ def _account(seed: int, plan: Plan, index: int, origin: datetime, week_start: da
     account.followers = account.anchors[-1] + account.spike_gain
     account.listed_as = _listed_as(account)
     return account
+
+
+def _rate(rng: random.Random, role: Role, reach: str) -> float:
+    """Own posts a day. A late account posts a lot: a page (40 statuses, 100 feed items)
+    holds days, not weeks, so a first walk cut short by a cursor loses many posts."""
+    if reach == Reach.late:
+        return rng.uniform(4.0, 5.0)
+    return rng.uniform(1.0, 1.5) if role is not Role.regular else rng.uniform(0.3, 1.7)
 
 
 def _anchors(account: WeekAccount, target: float, origin: datetime, week_start: datetime):

@@ -209,3 +209,14 @@ def test_the_emulator_tells_a_request_past_its_window_and_one_asked_twice(world:
     assert len(api.refused) == 1 and api.faults == []
     # the second and third asks got nothing new: the run asked twice
     assert api.repeated == [api.refused[0]]
+    assert api.walked_twice == [f"{world.end.isoformat()} mastodon {account.key}"]
+
+
+def test_the_emulator_tells_an_account_walked_twice_under_two_keys(world: WeekWorld):
+    account = next(a for a in world.accounts if a.platform == "bluesky")
+    with LiveAPI(world) as api, BlueskyClient(api.appview_url) as client:
+        api.clock = world.end
+        list(client.author_feed(account.handle, world.end - DAY))
+        assert api.walked_twice == []
+        list(client.author_feed(account.key, world.end - DAY))  # its DID: the same account
+        assert api.walked_twice == [f"{world.end.isoformat()} bluesky {account.key}"]

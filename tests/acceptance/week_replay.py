@@ -190,6 +190,7 @@ def judge(replay: Replay) -> Verdict:
         # a task that starts into a window another spent, or a walk done twice
         "429s past the rate-limit window": list(replay.api.refused),
         "requests asked twice": replay.api.repeated,
+        "accounts walked twice": replay.api.walked_twice,
     }
 
     tracked = {
