@@ -18,7 +18,9 @@ week's first day, so its follower history is the week. Planted per niche:
   (``backdated_import``: ``createdAt`` years before ``indexedAt``);
 - accounts that ``config/sources.yaml`` does not list, reachable only by discovery:
   Mastodon tag timelines and account search, Bluesky account search, and Bluesky post
-  search by tags (in facets or only in ``record.tags``) or by keywords in the text.
+  search by tags (in facets or only in ``record.tags``) or by keywords in the text; and,
+  on each platform, one that carries niche tags only from the week's fourth day, after
+  tracked accounts boosted its earlier posts (``found_late``).
 
 Around them: regular accounts of every tier, and outsiders nobody tracks or finds, whose
 posts tracked accounts boost or repost. Posts are deleted during the week, and off-topic
@@ -37,6 +39,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from synthetic.shapes import bluesky_uri, snowflake
 from synthetic.world import (
@@ -77,7 +80,7 @@ TAG_ONLY_TEXTS = (
 NEUTRAL_BIO = "Sharing what I make. Opinions my own."
 
 
-class Reach:
+class Reach(StrEnum):
     """How the radar can come to track an account."""
 
     listed = "listed"  # config/sources.yaml lists it
