@@ -20,6 +20,7 @@ from radar.canonical import (
     Platform,
     Post,
     PostDeletion,
+    PostDisclosure,
     PostMetricSnapshot,
     Reject,
     has_lone_surrogate,
@@ -87,6 +88,7 @@ class MappedBatch:
     posts: list[Post] = field(default_factory=list)
     post_metric_snapshots: list[PostMetricSnapshot] = field(default_factory=list)
     post_deletions: list[PostDeletion] = field(default_factory=list)
+    post_disclosures: list[PostDisclosure] = field(default_factory=list)
     account_discoveries: list[AccountDiscovery] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     pages: int = 0
@@ -131,6 +133,7 @@ class MappedBatch:
             "posts": self.posts,
             "post_metric_snapshots": self.post_metric_snapshots,
             "post_deletions": self.post_deletions,
+            "post_disclosures": self.post_disclosures,
             "account_discoveries": self.account_discoveries,
             "rejects": self.rejects,
         }

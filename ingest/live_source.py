@@ -398,6 +398,7 @@ def _land_pages(
         batch.posts.clear()
         batch.post_metric_snapshots.clear()
         batch.post_deletions.clear()
+        batch.post_disclosures.clear()
         summary.stopped = f"{exc} ({dropped} posts of the cut batch left for the next run)"
         log.warning("%s: stopped early, %s", platform, summary.stopped)
     archives.close()

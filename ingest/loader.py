@@ -49,6 +49,7 @@ MERGE_SPECS: dict[str, MergeSpec] = {
         "core.post_metric_snapshots", ("platform", "post_id", "observed_at")
     ),
     "post_deletions": MergeSpec("core.post_deletions", ("platform", "post_id")),
+    "post_disclosures": MergeSpec("core.post_disclosures", ("platform", "post_id", "kind")),
     "account_discoveries": MergeSpec(
         "core.account_discoveries", ("platform", "account_id", "term")
     ),

@@ -200,6 +200,17 @@ class PostDeletion(_Row):
     observed_at: datetime
 
 
+class PostDisclosure(_Row):
+    """Key: (platform, post_id, kind). What the platform itself says about a post's paid
+    promotion (``kind``: ``paid_product_placement`` for YouTube's flag), newest wins."""
+
+    platform: Platform
+    post_id: str
+    kind: str
+    disclosed: bool
+    observed_at: datetime
+
+
 # the term of a profile read during discovery: it carries the follower count of a platform
 # whose search results have none (Bluesky), and no niche watches it
 PROFILE_TERM = "(profile)"
@@ -236,6 +247,7 @@ ENTITIES: dict[str, type[_Row]] = {
     "posts": Post,
     "post_metric_snapshots": PostMetricSnapshot,
     "post_deletions": PostDeletion,
+    "post_disclosures": PostDisclosure,
     "account_discoveries": AccountDiscovery,
     "rejects": Reject,
 }

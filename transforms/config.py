@@ -61,16 +61,30 @@ def _word_form(term: str) -> str:
     return " ".join(re.sub(r"[\W_]+", " ", text).split())
 
 
+def _refuse_link(term: str) -> None:
+    if _bare_links(unicodedata.normalize("NFC", term).lower()):
+        raise ValueError(
+            f"term {term!r} reads as a link (www.… or host.tld/path), which posts' "
+            "words leave out: write the words themselves"
+        )
+
+
+def _refuse_dropped_symbols(term: str, words: str) -> None:
+    # separators may go (plant-based, node.js); other symbols change what matches
+    spelled = re.sub(r"[\s\-_./'’]+", "", unicodedata.normalize("NFC", term).lower())
+    if words.replace(" ", "") != spelled:
+        raise ValueError(
+            f"term {term!r} is matched as the words {words!r} (matching is by whole "
+            "words, symbols are ignored): write it that way, or choose another term"
+        )
+
+
 def _checked_terms(terms: list[str]) -> list[str]:
     """Refuse terms that would match nothing, or far more than meant: posts are matched by
     whole words, so symbols drop out ('c++' would match every 'c') and a single ASCII
     letter or digit matches half of all posts."""
     for term in terms:
-        if _bare_links(unicodedata.normalize("NFC", term).lower()):
-            raise ValueError(
-                f"term {term!r} reads as a link (www.… or host.tld/path), which posts' "
-                "words leave out: write the words themselves"
-            )
+        _refuse_link(term)
         words = _word_form(term)
         if not words:
             raise ValueError(f"term {term!r} has no letters or digits to match")
@@ -79,13 +93,7 @@ def _checked_terms(terms: list[str]) -> list[str]:
                 f"term {term!r} would match every post with the word {words!r}: "
                 "use a longer term (matching is by whole words, symbols are ignored)"
             )
-        # separators may go (plant-based, node.js); other symbols change what matches
-        spelled = re.sub(r"[\s\-_./'’]+", "", unicodedata.normalize("NFC", term).lower())
-        if words.replace(" ", "") != spelled:
-            raise ValueError(
-                f"term {term!r} is matched as the words {words!r} (matching is by whole "
-                "words, symbols are ignored): write it that way, or choose another term"
-            )
+        _refuse_dropped_symbols(term, words)
     return terms
 
 
@@ -265,12 +273,86 @@ class Brands(_Strict):
     brands: dict[str, Brand] = {}
 
 
+# a language code as the platforms give one (de, pt-BR, zh-Hant): a term under it matches
+# posts whose language has this first subtag
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _checked_phrases(phrases: list[str]) -> list[str]:
+    """Disclosure phrases match by whole words like niche keywords, but one word may be a
+    whole disclosure (werbung, publicidad); a short one (ad, pub) is an abbreviation that
+    means other things in running text ('ad hoc', 'the pub'), so it must be a hashtag."""
+    for phrase in phrases:
+        _refuse_link(phrase)
+        words = _word_form(phrase)
+        if not words:
+            raise ValueError(f"phrase {phrase!r} has no letters or digits to match")
+        if " " not in words and len(words) < 4:
+            raise ValueError(
+                f"phrase {phrase!r} is a word of under 4 letters, which running text uses "
+                "for other things: list it as a hashtag instead"
+            )
+        _refuse_dropped_symbols(phrase, words)
+    return phrases
+
+
+class DisclosureTerms(_Strict):
+    hashtags: list[str] = []
+    phrases: list[str] = []
+
+    @field_validator("hashtags")
+    @classmethod
+    def _one_tag_each(cls, tags: list[str]) -> list[str]:
+        normalised = set()
+        for tag in tags:
+            name = normalize_tag(tag).strip()
+            # a hashtag is one run of letters, digits, marks and _ (what each platform
+            # reads as a tag): '#paid partnership' would be the tag #paid
+            if not name or not all(c == "_" or unicodedata.category(c)[0] in "LNM" for c in name):
+                raise ValueError(f"hashtag {tag!r} is not one tag of letters, digits and _")
+            normalised.add(name)
+        return sorted(normalised)
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_match_as_meant(cls, phrases: list[str]) -> list[str]:
+        return _checked_phrases(phrases)
+
+
+class Sponsorship(_Strict):
+    """config/sponsorship.yaml: the disclosure terms that mark a post sponsored."""
+
+    enabled: bool
+    # 'any' for terms of every language, else a language code
+    terms: dict[str, DisclosureTerms]
+    exclude_phrases: list[str] = []
+
+    @field_validator("terms")
+    @classmethod
+    def _language_codes(cls, terms: dict[str, DisclosureTerms]) -> dict[str, DisclosureTerms]:
+        odd = sorted(code for code in terms if code != "any" and not _LANGUAGE.match(code))
+        if odd:
+            raise ValueError(
+                f"terms are grouped under 'any' or a lowercase language code (de, pt), not {odd}"
+            )
+        return terms
+
+    @field_validator("exclude_phrases")
+    @classmethod
+    def _exclusions_match_as_meant(cls, phrases: list[str]) -> list[str]:
+        return _checked_phrases(phrases)
+
+
 def load_taxonomy(config_dir: Path) -> Taxonomy:
     return read_config(config_dir / "niches.yaml", Taxonomy)
 
 
 def load_scoring(config_dir: Path) -> Scoring:
     return read_config(config_dir / "scoring.yaml", Scoring)
+
+
+def load_sponsorship(config_dir: Path) -> Sponsorship:
+    return read_config(config_dir / "sponsorship.yaml", Sponsorship)
 
 
 def load_brands(config_dir: Path, taxonomy: Taxonomy, scoring: Scoring) -> Brands:
@@ -325,6 +407,9 @@ def config_tables(config_dir: Path) -> dict[str, ConfigTable]:
     ``sources.yaml`` feeds none of them: it tells the ingest what to fetch."""
     taxonomy, scoring = load_taxonomy(config_dir), load_scoring(config_dir)
     brands = load_brands(config_dir, taxonomy, scoring)
+    sponsorship = load_sponsorship(config_dir)
+    # switched off, no term is written: nothing matches, the platform flags still count
+    disclosures = sponsorship.terms.items() if sponsorship.enabled else []
     niches = taxonomy.niches.items()
     names, bounds = list(scoring.tiers), list(scoring.tiers.values())
     brand_items = brands.brands.items()
@@ -391,6 +476,19 @@ def config_tables(config_dir: Path) -> dict[str, ConfigTable]:
         "brand_tiers": (
             "brand varchar, tier varchar",
             [[b, t] for b, v in brand_items for t in v.tiers],
+        ),
+        "sponsorship_terms": (
+            "term_type varchar, term varchar, language varchar",
+            [
+                [kind, term, None if language == "any" else language]
+                for language, group in disclosures
+                for kind, terms in (("hashtag", group.hashtags), ("phrase", group.phrases))
+                for term in terms
+            ],
+        ),
+        "sponsorship_exclusions": (
+            "phrase varchar",
+            [[p] for p in sponsorship.exclude_phrases] if sponsorship.enabled else [],
         ),
     }
     return {name: ConfigTable(columns, rows) for name, (columns, rows) in tables.items()}

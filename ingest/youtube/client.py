@@ -49,7 +49,9 @@ QUOTA_TZ = "America/Los_Angeles"  # the quota resets at midnight Pacific
 # quota units per request
 COSTS = {"channels": 1, "playlist_items": 1, "videos": 1, "search": 100}
 CHANNEL_PARTS = "snippet,statistics,contentDetails"
-VIDEO_PARTS = "snippet,statistics"
+# paidProductPlacementDetails: the creator's "includes paid promotion" flag (no extra quota:
+# videos.list costs 1 unit whatever its parts)
+VIDEO_PARTS = "snippet,statistics,paidProductPlacementDetails"
 # dailyLimitExceeded is the older spelling of a spent daily quota
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})

@@ -23,6 +23,7 @@ from radar.canonical import (
     FollowerPrecision,
     Post,
     PostDeletion,
+    PostDisclosure,
     PostKind,
     PostMetricSnapshot,
 )
@@ -32,6 +33,8 @@ PLATFORM = "youtube"
 # a '#' that starts a word (not a URL fragment or an HTML entity), with at least one letter:
 # YouTube does not link all-digit tags such as #1
 _HASHTAG = re.compile(r"(?<![\w&#/])#(\w*[^\W\d_]\w*)")
+# core.post_disclosures.kind of paidProductPlacementDetails.hasPaidProductPlacement
+PAID_PRODUCT_PLACEMENT = "paid_product_placement"
 # ISO 639 codes meaning "no language" / "undetermined"
 _NO_LANGUAGE = {"zxx", "und"}
 
@@ -224,6 +227,18 @@ def map_video(video: models.Video, page: RecordedPage, batch: MappedBatch) -> No
             views=stats.viewCount,
         )
     )
+    placement = video.paidProductPlacementDetails
+    if placement is not None and placement.hasPaidProductPlacement is not None:
+        # false is kept too: a flag the creator took off replaces the earlier true
+        batch.post_disclosures.append(
+            PostDisclosure(
+                platform=PLATFORM,
+                post_id=video.id,
+                kind=PAID_PRODUCT_PLACEMENT,
+                disclosed=placement.hasPaidProductPlacement,
+                observed_at=page.fetched_at,
+            )
+        )
 
 
 def map_videos(page: RecordedPage, batch: MappedBatch) -> None:

@@ -87,10 +87,16 @@ class VideoStatistics(_Model):
     commentCount: Count | None = None  # absent when comments are disabled
 
 
+class PaidProductPlacementDetails(_Model):
+    # the API reference says only the owner can read it; absent then, never false
+    hasPaidProductPlacement: bool | None = None
+
+
 class Video(_Model):
     id: str
     snippet: VideoSnippet
     statistics: VideoStatistics | None = None
+    paidProductPlacementDetails: PaidProductPlacementDetails | None = None
     contentDetails: dict[str, Any] | None = None
 
 

@@ -373,3 +373,35 @@ def test_a_search_stops_when_the_page_token_does_not_move(server, tmp_path):
         pages = list(client.search("sourdough", max_pages=5))
     assert [query(s).get("pageToken") for s in server.seen] == [None, ["CDIQAA"]]
     assert len(pages) == 2 and client.quota.used == 200
+
+
+def test_videos_ask_for_the_paid_promotion_flag_and_its_answer_maps_to_a_disclosure(
+    server, tmp_path
+):
+    """videos.list asks for paidProductPlacementDetails (no extra quota); the recorded
+    answer's flag becomes a core.post_disclosures row, a video without it none."""
+    flagged = {
+        "kind": "youtube#video",
+        "id": "paidVideo01",
+        "snippet": {"publishedAt": "2026-11-19T17:00:00Z", "channelId": ALICE, "title": "Oven"},
+        "statistics": {"viewCount": "10", "likeCount": "1", "commentCount": "0"},
+        "paidProductPlacementDetails": {"hasPaidProductPlacement": True},
+    }
+    unflagged = {**flagged, "id": "freeVideo01"}
+    del unflagged["paidProductPlacementDetails"]
+    body = {"kind": "youtube#videoListResponse", "items": [flagged, unflagged]}
+    server.routes[f"{V3}/videos"] = [Reply(body=json.dumps(body))]
+    fake = FakeTime(NOW.timestamp())
+    quota = DailyQuota("youtube", 150, QUOTA_TZ, clock=fake.clock)
+    with _client(server, tmp_path, fake, quota=quota) as client:
+        client.videos(["paidVideo01", "freeVideo01"])
+    client.archive.close()
+    parts = query(server.seen[0])["part"][0].split(",")
+    assert parts == ["snippet", "statistics", "paidProductPlacementDetails"]
+    assert quota.used == 1
+    batch = MappedBatch("youtube")
+    map_videos(next(read_pages(client.archive.path)), batch)
+    assert [(d.post_id, d.kind, d.disclosed) for d in batch.post_disclosures] == [
+        ("paidVideo01", "paid_product_placement", True)
+    ]
+    assert len(batch.posts) == 2 and not batch.rejects

@@ -24,6 +24,7 @@ from radar.canonical import (
     AccountSnapshot,
     FollowerPrecision,
     Post,
+    PostDisclosure,
     PostKind,
     PostMetricSnapshot,
 )
@@ -395,3 +396,53 @@ def test_search_results_are_sightings_with_unescaped_titles_and_the_query_as_ter
 def test_the_endpoint_names():
     assert set(MAPPERS) == {"channels", "playlist_items", "videos", "recheck_videos"}
     assert set(DISCOVERY_MAPPERS) == {"search", "discovery_channels"}
+
+
+def test_the_paid_promotion_flag_is_a_disclosure_true_or_false_and_absent_is_none():
+    """hasPaidProductPlacement true or false is what the creator set (false replaces an
+    earlier true on merge); a video without the part, or with an empty one, says nothing;
+    a flag that is no boolean rejects the video like any malformed field."""
+    items = [
+        {
+            **video("paidVideo01", {}),
+            "paidProductPlacementDetails": {"hasPaidProductPlacement": True},
+        },
+        {
+            **video("freeVideo01", {}),
+            "paidProductPlacementDetails": {"hasPaidProductPlacement": False},
+        },
+        {**video("quietVideo1", {}), "paidProductPlacementDetails": {}},
+        video("oldVideo001", {}),
+        {
+            **video("oddVideo001", {}),
+            "paidProductPlacementDetails": {"hasPaidProductPlacement": "maybe"},
+        },
+    ]
+    ids = ",".join(i["id"] for i in items)
+    batch = MappedBatch("youtube")
+    map_videos(page(videos_page(*items), url("videos", id=ids)), batch)
+    assert batch.post_disclosures == [
+        PostDisclosure(
+            platform="youtube",
+            post_id="paidVideo01",
+            kind="paid_product_placement",
+            disclosed=True,
+            observed_at=FETCHED,
+        ),
+        PostDisclosure(
+            platform="youtube",
+            post_id="freeVideo01",
+            kind="paid_product_placement",
+            disclosed=False,
+            observed_at=FETCHED,
+        ),
+    ]
+    assert [p.post_id for p in batch.posts] == [
+        "paidVideo01",
+        "freeVideo01",
+        "quietVideo1",
+        "oldVideo001",
+    ]
+    assert [(r.record_index, "hasPaidProductPlacement" in r.reason) for r in batch.rejects] == [
+        (4, True)
+    ]
