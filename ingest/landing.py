@@ -11,6 +11,7 @@ import re
 import types
 import typing
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,9 @@ _SCALARS: dict[type, pa.DataType] = {
     int: pa.int64(),
     bool: pa.bool_(),
     datetime: pa.timestamp("us"),
+    date: pa.date32(),
+    # money, as the warehouse keeps it (DECIMAL(18, 2))
+    Decimal: pa.decimal128(18, 2),
 }
 
 

@@ -53,6 +53,10 @@ MERGE_SPECS: dict[str, MergeSpec] = {
     "account_discoveries": MergeSpec(
         "core.account_discoveries", ("platform", "account_id", "term")
     ),
+    # campaign results (ingest/campaigns): the first key is the export's source, which
+    # stands where the platform does in the landing path
+    "orders": MergeSpec("core.orders", ("source", "order_id")),
+    "link_clicks": MergeSpec("core.link_clicks", ("source", "click_key")),
     "rejects": MergeSpec(
         "meta.rejects", ("platform", "entity", "source_path", "source_line", "record_index")
     ),
@@ -307,7 +311,7 @@ def _divert_rows_missing_required_values(
     data_root = len(str(files[0].path)) - len(files[0].rel_path)
     conn.execute(
         f"""insert into meta.rejects
-            select platform, ?, substr(_file, ?), _row::integer, 0,
+            select {spec.key[0]}, ?, substr(_file, ?), _row::integer, 0,
                    'loader: no value for ' || concat_ws(', ', {named}),
                    to_json(s)::varchar,
                    coalesce(try_cast(regexp_extract(_file, 'dt=([0-9-]{{10}})', 1) as timestamp),

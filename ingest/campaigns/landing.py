@@ -1,0 +1,107 @@
+"""Export files into the landing zone, each once, for the loader to load exactly once.
+
+An export ``<exports dir>/<source>/<file>.csv`` lands as
+``landing/<source>/<entity>/dt=<day it was taken>/<file stem>-<sha256[:16]>.parquet``
+(its rows) and the same name under ``landing/<source>/rejects/`` (its rejects). The hash of
+the file's bytes is in the name, so the same export dropped twice (or under another name
+on the same day) lands once; a landed file is never rewritten. The rows' file is written
+last: it marks the export landed. An export that could not be read (a missing column)
+lands only its reject, so each run reads it again and reports it until it is fixed or
+removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from ingest.campaigns.exports import MODEL_OF_ENTITY, entity_of, kind_of, parse_export
+from ingest.landing import arrow_schema, safe_name, write_parquet_atomic
+from radar.canonical import Reject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LandingSummary:
+    exports_dir: str
+    landed: list[str] = field(default_factory=list)
+    already_landed: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    rejects: int = 0
+    # one line per export that could not be read: its path and why
+    failed: list[str] = field(default_factory=list)
+
+
+def export_files(exports_dir: Path) -> list[tuple[str, Path]]:
+    """(source, path) of every CSV under a source folder of ``exports_dir``, sorted."""
+    if not exports_dir.is_dir():
+        return []
+    return sorted(
+        (folder.name, path)
+        for folder in exports_dir.iterdir()
+        if folder.is_dir() and not folder.name.startswith(".")
+        for path in folder.rglob("*.csv")
+        if not path.name.startswith(".")
+    )
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def land_exports(exports_dir: Path, landing_dir: Path) -> LandingSummary:
+    """Land every export not landed yet; never raises for a bad file (it is named in
+    ``failed``, with its reject landed)."""
+    summary = LandingSummary(str(exports_dir))
+    unknown = sorted({source for source, _ in export_files(exports_dir) if kind_of(source) is None})
+    for source in unknown:
+        summary.failed.append(
+            f"{source}/: an export folder must be named shopify…, ga4… or short_links… "
+            "(its layout); its files were not read"
+        )
+    for source, path in export_files(exports_dir):
+        if source in unknown:
+            continue
+        relative = path.relative_to(exports_dir).as_posix()
+        entity = entity_of(source)
+        name = f"{safe_name(path.stem)}-{_digest(path)[:16]}.parquet"
+        if any((landing_dir / source / entity).glob(f"dt=*/{name}")):
+            summary.already_landed += 1
+            continue
+        parsed = parse_export(path, source, relative)
+        day = f"dt={parsed.observed_at.date().isoformat()}"
+        if parsed.rejects:
+            _write_once(landing_dir / source / "rejects" / day / name, parsed.rejects, Reject)
+            summary.rejects += len(parsed.rejects)
+        if parsed.file_error is not None:
+            summary.failed.append(f"{relative}: {parsed.file_error}")
+            continue
+        _write_once(
+            landing_dir / source / entity / day / name, parsed.rows, MODEL_OF_ENTITY[entity]
+        )
+        summary.landed.append(relative)
+        summary.rows[entity] = summary.rows.get(entity, 0) + len(parsed.rows)
+    log.info(
+        "campaign exports in %s: %s landed, %s landed before, rows %s, %s reject(s), %s failed",
+        exports_dir,
+        len(summary.landed),
+        summary.already_landed,
+        summary.rows,
+        summary.rejects,
+        len(summary.failed),
+    )
+    return summary
+
+
+def _write_once(path: Path, rows: list, model) -> None:
+    """``rows`` as the landing file ``path``, unless it exists: a landed file may have been
+    loaded already, and the loader refuses one whose content changed."""
+    if path.exists():
+        return
+    table = pa.Table.from_pylist([r.model_dump() for r in rows], schema=arrow_schema(model))
+    write_parquet_atomic(table, path)
