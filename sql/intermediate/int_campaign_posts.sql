@@ -156,14 +156,11 @@ campaign_evidence as (
     group by campaign, platform, post_id
 ),
 
--- generic disclosure (#ad, "paid partnership", a platform's paid flag) comes with C's
--- sponsorship model; until it is wired in, none
+-- generic disclosure (#ad, "paid partnership", a platform's paid flag): not the campaign's
+-- own evidence, but a post that has it is paid by someone, so not organic
 disclosures as (
-    select
-        null::varchar as platform,
-        null::varchar as post_id,
-        []::varchar[] as evidence,
-    where false
+    select platform, post_id, evidence,
+    from intermediate.int_post_sponsorship
 ),
 
 -- counts as of as_of: the newest on record before it

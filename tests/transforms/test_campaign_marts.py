@@ -60,10 +60,12 @@ def spring_world() -> tuple[World, CampaignWorld]:
     post("anna", "a7", feb(7, 9), "#greenspringtime, ANNA100 and @greenpanda", 200)
     # ben: b1 before his fee changes (100), b2 after (150); b3 organic
     post("ben", "b1", feb(2, 9), "new pan! grn.to/ben", 200)
-    post("ben", "b2", feb(9, 9), "link: https://grn.to/ben/ (ad)", 400)
+    post("ben", "b2", feb(9, 9), "link: https://grn.to/ben/", 400, hashtags=["ad"])
     post("ben", "b3", feb(10, 9), "dinner, see grn.to/benny", 100)
     post("cara", "c1", feb(4, 9), "code CARA5 for 5 % off", 50)
     post("dan", "d1", feb(3, 9), "so good #greenspring", 2000)
+    # disclosed, but without the campaign's evidence: paid by someone else, not organic
+    post("dan", "d2", feb(10, 9), "paid partnership with another shop", 100)
     for account, likes in [("eve", 300), ("fay", 800), ("gil", 80)]:
         for day in (10, 12, 14):
             post(account, f"{account}{day}", feb(day, 9), "lentils tonight", likes)
@@ -186,12 +188,15 @@ def test_sponsored_posts_carry_their_evidence(spring: Path):
         "a2": ["code:ANNA10"],
         "a6": ["mention:@greenpan"],  # 23:59:59 on the last day: in
         "b1": ["link:grn.to/ben"],
-        "b2": ["link:grn.to/ben"],
+        "b2": ["link:grn.to/ben", "hashtag:#ad"],  # the campaign's evidence, then C's
         "c1": ["code:CARA5"],
         "d1": ["hashtag:#greenspring"],
     }
     organic = sorted(p for p, r in posts.items() if r["is_organic"])
     assert organic == ["a3", "a4", "a7", "b3"]  # a7 and b3: false friends only
+    assert posts["d2"]["disclosure_evidence"] == ["phrase:paid partnership"]
+    assert not posts["d2"]["is_sponsored"] and not posts["d2"]["is_organic"]
+    assert posts["b2"]["campaign_evidence"] == ["link:grn.to/ben"]
     assert "a5" not in posts  # midnight after the last day: out
 
 
