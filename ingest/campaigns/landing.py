@@ -3,8 +3,8 @@
 An export ``<exports dir>/<source>/<file>.csv`` lands as
 ``landing/<source>/<entity>/dt=<day it was taken>/<file stem>-<sha256[:16]>.parquet``
 (its rows) and the same name under ``landing/<source>/rejects/`` (its rejects). The hash of
-the file's bytes is in the name, so the same export dropped twice (or under another name
-on the same day) lands once; a landed file is never rewritten. The rows' file is written
+the file's bytes is in the name, so the same export dropped twice (or saved again under
+another name) lands once; a landed file is never rewritten. The rows' file is written
 last: it marks the export landed. An export that could not be read (a missing column)
 lands only its reject, so each run reads it again and reports it until it is fixed or
 removed.
@@ -69,8 +69,10 @@ def land_exports(exports_dir: Path, landing_dir: Path) -> LandingSummary:
             continue
         relative = path.relative_to(exports_dir).as_posix()
         entity = entity_of(source)
-        name = f"{safe_name(path.stem)}-{_digest(path)[:16]}.parquet"
-        if any((landing_dir / source / entity).glob(f"dt=*/{name}")):
+        digest = _digest(path)[:16]
+        name = f"{safe_name(path.stem)}-{digest}.parquet"
+        # by content alone: the same export saved again under another name lands once
+        if any((landing_dir / source / entity).glob(f"dt=*/*-{digest}.parquet")):
             summary.already_landed += 1
             continue
         parsed = parse_export(path, source, relative)
