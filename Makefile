@@ -8,6 +8,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DATE ?= 2026-11-20
+# weeks of history make demo runs, one social_ingest and one signals run each
+DEMO_WEEKS ?= 5
 # pytest-xdist workers for make test (the stack tests share one); 1 runs the suite serially
 TEST_WORKERS ?= 2
 
@@ -19,7 +21,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export RADAR_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: setup demo test lint format report bench bench-ingest bench-transforms bench-lake bench-extract bench-demo synthetic clean
+.PHONY: setup demo screenshots test lint format report bench bench-ingest bench-transforms bench-lake bench-extract bench-demo synthetic clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -36,10 +38,17 @@ $(VENV)/.synced-bench: $(VENV)/.synced
 
 setup: $(VENV)/.synced
 
-## run the DAGs for one day of the bundled fixture feed (social_ingest for the day DEMO_DATE,
-## then signals as of that day's end, as the asset would), then print the candidates
+## run the DAGs over DEMO_WEEKS weeks up to DEMO_DATE, the bundled feed's day aged back into
+## a history: per week social_ingest, then signals as of the week's end, as the asset would;
+## then print the candidates
 demo: setup
-	@$(BIN)/python -m ops.demo --date $(DEMO_DATE)
+	@$(BIN)/python -m ops.demo --date $(DEMO_DATE) --weeks $(DEMO_WEEKS)
+
+## the README's screenshots (docs/img/) from the HTML report make demo wrote (Debian chromium)
+screenshots: setup
+	$(BIN)/python -m ops.report_screenshots \
+		$(RADAR_DATA_DIR)/exports/candidates-$(shell date -d '$(DEMO_DATE) + 1 day' +%F).html \
+		--out docs/img
 
 ## the candidates again, without re-running anything (radar report --help: --as-of, --top)
 report: setup
