@@ -198,7 +198,8 @@ winners as (
     where w.touch_rank = 1
 ),
 
--- why an order that carries a code or a tracked link went to no one
+-- the codes and links of an order that matched no one: why an order went to no one, and
+-- what else an attributed order carried
 misses as (
     select
         source,
@@ -226,24 +227,37 @@ misses as (
         from order_codes as oc
         left join code_hits as h
             on oc.source = h.source and oc.order_id = h.order_id and oc.code = h.code
+        -- a code one of whose versions matched is no miss
+        anti join (
+            select source, order_id, code from code_hits
+            where in_span and in_force
+        ) as used
+            on oc.source = used.source and oc.order_id = used.order_id and oc.code = used.code
         union all
         select distinct
-            source,
-            order_id,
+            h.source,
+            h.order_id,
             if(
-                not in_span,
+                not h.in_span,
                 format(
                     'link of {}:{} (campaign {}) outside its attribution span [{}, {})',
-                    platform, creator_handle, campaign, window_start::date,
-                    attribution_end::date
+                    h.platform, h.creator_handle, h.campaign, h.window_start::date,
+                    h.attribution_end::date
                 ),
                 format(
                     'link of {}:{} (campaign {}) not in force at the order time',
-                    platform, creator_handle, campaign
+                    h.platform, h.creator_handle, h.campaign
                 )
             ) as reason,
-        from link_hits
-        where not (in_span and in_force)
+        from link_hits as h
+        where not (h.in_span and h.in_force)
+            and not exists (
+                select 1 from link_hits as used
+                where used.in_span and used.in_force
+                    and h.source = used.source and h.order_id = used.order_id
+                    and h.campaign = used.campaign and h.platform = used.platform
+                    and h.creator_handle = used.creator_handle
+            )
     ) as reasons
     where reason is not null
     group by source, order_id
@@ -341,6 +355,7 @@ final as (
                     'last touch over ' || array_to_string(c.lost_to_last_touch, ', '),
                     null
                 ),
+                if(m.reason is not null, 'also ' || m.reason, null),
                 if(is_cancelled, 'cancelled: counts 0', null),
                 if(
                     not is_cancelled and o.refunded > 0,

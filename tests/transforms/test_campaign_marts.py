@@ -81,11 +81,14 @@ def spring_world() -> tuple[World, CampaignWorld]:
     c.creator("spring", "cara", "commission", commission_rate=0.10, valid_to=feb(10))
     c.creator("spring", "cara", "commission", "5.00", 0.20, valid_from=feb(10))
     c.creator("spring", "dan", "flat", "200.00")
-    c.track("spring", "anna", "code", code="ANNA10")
+    # ANNA10 written again from 10 Feb (a reload): two versions, one code
+    c.track("spring", "anna", "code", code="ANNA10", valid_to=feb(10))
+    c.track("spring", "anna", "code", code="ANNA10", valid_from=feb(10))
     c.track("spring", "anna", "utm", utm_source="mastodon", utm_medium="social",
             utm_campaign="spring", utm_content="anna")  # fmt: skip
     c.track("spring", "anna", "hashtag", hashtag="#greenspring")
     c.track("spring", "@Ben", "code", code="BEN15")
+    c.track("spring", "@Ben", "code", code="BEN20", valid_from=feb(20))
     c.track("spring", "@Ben", "short_link", short_link="https://grn.to/ben")
     c.track("spring", "cara", "code", code="CARA5")
     c.track("spring", "dan", "hashtag", hashtag="greenspring")
@@ -103,11 +106,12 @@ def spring_world() -> tuple[World, CampaignWorld]:
     c.order("o8", feb(12, 10), "100.00", ["BEN15"], currency="GBP")
     c.order("o9", feb(21, 23, 59, 59), "40.00", ["CARA5"])
     c.order("o10", feb(22), "30.00", ["CARA5"])
-    c.order("o11", feb(5, 10), "70.00", ["CARA5"])
+    c.order("o11", feb(5, 10), "70.00", ["CARA5", "SPRING5"])
     c.order("o12", feb(6, 10), "25.00", ["WINTER99"])
     c.order("o13", feb(13, 10), "90.00", landing_url="https://grn.to/ben?x=1")
     c.order("o14", datetime(2026, 1, 31, 23, 59, 59), "45.00", ["ANNA10"])
     c.order("o15", feb(6, 11), "15.00", landing_url=f"{shop}?utm_source=newsletter")
+    c.order("o16", feb(10, 12), "35.00", ["BEN20"])  # before BEN20 is in force
     # o5's first export, before its refund: the newest export wins
     c.order("o5", feb(9, 10), "300.00", ["ANNA10"])
     anna_utm = dict(utm_source="mastodon", utm_medium="social", utm_campaign="spring")
@@ -160,6 +164,8 @@ def test_each_order_is_attributed_once_by_code_link_or_both(spring: Path):
     assert orders["o4"]["lost_to_last_touch"] == ["mastodon:anna (link)"]
     assert "last touch over mastodon:anna (link)" in orders["o4"]["reason"]
     assert orders["o6"]["is_cancelled"] and "cancelled" in orders["o6"]["reason"]
+    assert orders["o1"]["reason"] == "code ANNA10 of mastodon:anna (campaign spring)"
+    assert "also unknown code SPRING5" in orders["o11"]["reason"]
     assert orders["o5"]["net_amount"] == d("250.00") and orders["o5"]["refunded"] == d("50.00")
     assert orders["o7"]["fx_rate"] == pytest.approx(0.9)
     assert orders["o7"]["fx_valid_from"] == date(2026, 2, 1)
@@ -174,6 +180,7 @@ def test_orders_that_go_to_no_one_say_why(spring: Path):
         "o10": "code CARA5 of campaign spring used outside its attribution span "
         "[2026-02-01, 2026-02-22)",  # the span's first second out
         "o12": "unknown code WINTER99",
+        "o16": "code BEN20 of campaign spring not in force at the order time",
         "o14": "code ANNA10 of campaign spring used outside its attribution span "
         "[2026-02-01, 2026-02-22)",  # the last second before the campaign
     }
@@ -263,7 +270,7 @@ def test_campaign_totals_and_ranking(spring: Path):
 EXPECTED_CAMPAIGN = {
     "creators": 4, "sponsored_posts": 7, "sponsored_engagements": 3550,
     "sponsored_views": 30_000, "clicks": 75, "orders": 10, "cancelled_orders": 1,
-    "unconverted_orders": 1, "unattributed_orders": 1, "revenue": d("899.00"),
+    "unconverted_orders": 1, "unattributed_orders": 2, "revenue": d("899.00"),
     "cost": d("870.00"), "budget_used": d("0.435"), "roas": d("1.033333"),
     "roi": d("0.033333"), "best_creator": "mastodon:cara",
 }  # fmt: skip
