@@ -116,3 +116,19 @@ def test_reruns_and_a_crash_between_landing_and_loading_leave_one_clean_run(
     _run("r1")
     assert table_contents(clean_dir / "warehouse.duckdb", TABLES) == messy
     assert sum(len(rows) for rows in messy.values()) > 30
+
+
+def test_the_exports_load_the_same_into_a_ducklake(
+    exports: Path, radar_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from radar.settings import RadarSettings
+
+    shutil.copytree(EXPORTS, exports)
+    _run("r1")
+    on_file = table_contents(radar_env / "warehouse.duckdb", TABLES)
+    # a lake with its catalog in a DuckDB file: no server needed, the same lake SQL
+    monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "lake-data"))
+    monkeypatch.setenv("RADAR_WAREHOUSE", f"ducklake:{tmp_path / 'lake' / 'catalog.ducklake'}")
+    _run("r1")
+    _run("r2")
+    assert table_contents(RadarSettings().warehouse, TABLES) == on_file
