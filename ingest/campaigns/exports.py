@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ingest.campaigns.terms import normalize_code, normalize_short_link, utm_of
-from radar.canonical import Reject, has_lone_surrogate, to_naive_utc
+from radar.canonical import Reject, to_naive_utc
 from radar.errors import one_line
 
 KINDS = ("shopify", "ga4", "short_links")
@@ -38,17 +38,11 @@ RECORD_CHARS = 4000
 
 
 class _ExportRow(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """A canonical row of an export. Its values are built by the parsers below (timestamps
+    already naive UTC; text from strictly decoded UTF-8, so no lone surrogate), and checked
+    against the model a batch at a time (``_Reader.flush``)."""
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _landable(cls, value: object, info: ValidationInfo) -> object:
-        """Naive UTC timestamps and no text Parquet refuses (a lone surrogate)."""
-        if isinstance(value, datetime):
-            return to_naive_utc(value)
-        if isinstance(value, str) and has_lone_surrogate(value):
-            raise ValueError(f"{info.field_name} holds a lone surrogate")
-        return value
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Order(_ExportRow):
@@ -98,12 +92,18 @@ ENTITY_OF_KIND = {"shopify": "orders", "ga4": "link_clicks", "short_links": "lin
 MODEL_OF_ENTITY: dict[str, type[_ExportRow]] = {"orders": Order, "link_clicks": LinkClick}
 
 
+# rows checked and handed on together: bounds the memory of a large export
+BATCH_ROWS = 50_000
+
+
 @dataclass
 class ParsedExport:
     source: str
     entity: str
     observed_at: datetime
+    # the rows, as models; empty when they were handed to ``on_rows`` instead
     rows: list[_ExportRow] = field(default_factory=list)
+    row_count: int = 0
     rejects: list[Reject] = field(default_factory=list)
     # why the whole file could not be read (a missing column); its one reject is above
     file_error: str | None = None
@@ -132,13 +132,18 @@ class _BadValue(ValueError):
 
 @dataclass
 class _Reader:
-    """One export file's lines and what became of them."""
+    """One export file's lines and what became of them. Rows gather as plain values and are
+    checked against their model a batch at a time; a batch that passes goes to
+    ``on_rows`` (as dicts, for the landing writer) or, without it, to ``parsed.rows``."""
 
     source: str
     entity: str
     source_path: str
     observed_at: datetime
+    on_rows: Callable[[list[dict]], None] | None = None
     parsed: ParsedExport = field(init=False)
+    _pending: list[tuple[int, list[str], dict]] = field(default_factory=list, init=False)
+    header: list[str] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.parsed = ParsedExport(self.source, self.entity, self.observed_at)
@@ -158,17 +163,47 @@ class _Reader:
             )
         )
 
-    def add(self, line: int, record: dict, model: type[_ExportRow], **values: object) -> None:
-        """The row, or a reject when the row model refuses a value."""
+    def add(self, line: int, row: list[str], values: dict) -> None:
+        self._pending.append((line, row, values))
+        if len(self._pending) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Check the gathered rows against the entity's model, all at once; only when that
+        fails, row by row, so that each refused row is a reject and the others go on."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        model = MODEL_OF_ENTITY[self.entity]
+        values = [v for _, _, v in pending]
         try:
-            self.parsed.rows.append(model(**values))
-        except ValueError as exc:
-            self.reject(line, f"line {line}: {one_line(exc)}", record)
+            models = _adapter(model).validate_python(values)
+        except ValidationError:
+            models, kept = [], []
+            for line, row, value in pending:
+                try:
+                    models.append(model.model_validate(value))
+                    kept.append(value)
+                except ValidationError as exc:
+                    self.reject(line, f"line {line}: {one_line(exc)}", _record(self.header, row))
+            values = kept
+        self.parsed.row_count += len(values)
+        if self.on_rows is None:
+            self.parsed.rows.extend(models)
+        else:
+            self.on_rows(values)
 
     def fail_file(self, reason: str, header: list[str]) -> ParsedExport:
+        self._pending = []
+        self.parsed.rows, self.parsed.row_count, self.parsed.rejects = [], 0, []
         self.reject(1, reason, {"header": header})
         self.parsed.file_error = reason
         return self.parsed
+
+
+@cache
+def _adapter(model: type[_ExportRow]) -> TypeAdapter:
+    return TypeAdapter(list[model])
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -188,9 +223,15 @@ def _missing(columns: dict[str, int], needed: list[str | tuple[str, ...]]) -> li
     ]
 
 
-def _cell(row: list[str], columns: dict[str, int], name: str) -> str:
-    i = columns.get(name.lower())
-    return row[i].strip() if i is not None and i < len(row) else ""
+def _cells(columns: dict[str, int], row: list[str]) -> Callable[[str], str]:
+    """The row's value of a column by its lowercase name, stripped; '' when absent."""
+    width = len(row)
+
+    def value(name: str) -> str:
+        i = columns.get(name)
+        return row[i].strip() if i is not None and i < width else ""
+
+    return value
 
 
 def _record(header: list[str], row: list[str]) -> dict:
@@ -223,26 +264,19 @@ def _count(value: str, column: str, required: bool = False) -> int | None:
     return int(value)
 
 
-_SHOPIFY_TIME = "%Y-%m-%d %H:%M:%S %z"
-
-
 def _timestamp(value: str, column: str, required: bool = False) -> datetime | None:
     """Shopify's ``2026-11-14 10:23:45 +0100``, or ISO 8601; naive values are UTC."""
     if value == "":
         if required:
             raise _BadValue(f"{column} is empty")
         return None
+    text = value
+    if len(text) > 20 and text[-6] == " " and text[-5] in "+-":
+        text = text[:-6] + text[-5:]  # Shopify's zone after a space
     try:
-        parsed = datetime.strptime(value, _SHOPIFY_TIME)
+        return to_naive_utc(datetime.fromisoformat(text))
     except ValueError:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise _BadValue(f"{column} {value!r} is not a timestamp") from None
-    try:
-        return to_naive_utc(parsed)
-    except ValueError as exc:
-        raise _BadValue(f"{column} {value!r}: {exc}") from None
+        raise _BadValue(f"{column} {value!r} is not a timestamp") from None
 
 
 def _day(value: str, column: str) -> date:
@@ -255,15 +289,15 @@ def _day(value: str, column: str) -> date:
         raise _BadValue(f"{column} {value!r} is not a date") from None
 
 
-def _lines(text: str) -> tuple[list[str] | None, int, csv.reader]:
+def _lines(lines: Iterable[str]) -> tuple[list[str] | None, csv.reader]:
     """The header (None for an empty file) and a reader over the rest; GA4's leading
-    ``#`` comment lines and blank lines are skipped. Also returns the header's line."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    ``#`` comment lines and blank lines are skipped."""
+    reader = csv.reader(lines)
     for row in reader:
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
             continue
-        return row, reader.line_num, reader
-    return None, 0, reader
+        return row, reader
+    return None, reader
 
 
 SHOPIFY_COLUMNS = [
@@ -284,8 +318,8 @@ SHOPIFY_COLUMNS = [
 SHOPIFY_LANDING_COLUMN = "Landing Site"
 
 
-def parse_shopify(text: str, read: _Reader) -> ParsedExport:
-    header, _, reader = _lines(text)
+def parse_shopify(lines: Iterable[str], read: _Reader) -> ParsedExport:
+    header, reader = _lines(lines)
     columns = _columns(header or [])
     missing = _missing(columns, SHOPIFY_COLUMNS)
     if header is None or missing:
@@ -294,55 +328,51 @@ def parse_shopify(text: str, read: _Reader) -> ParsedExport:
             "(a Shopify orders export has them)",
             header or [],
         )
+    read.header = header
     seen: set[str] = set()
     for row in reader:
         line = reader.line_num
-        if not "".join(row).strip():
-            continue
-        name = _cell(row, columns, "Name")
+        value = _cells(columns, row)
+        name = value("name")
         if not name:
-            read.reject(line, f"line {line}: Name is empty", _record(header, row))
+            if "".join(row).strip():
+                read.reject(line, f"line {line}: Name is empty", _record(header, row))
             continue
         if name in seen:
             continue  # another line item of an order read at its first line
         seen.add(name)
         try:
-            read.parsed.rows.append(_shopify_order(row, columns, read, name))
-        except ValueError as exc:  # a _BadValue, or a value the row model refuses
-            read.reject(line, f"line {line}: order {name}: {one_line(exc)}", _record(header, row))
+            read.add(line, row, _shopify_order(value, read, name))
+        except _BadValue as exc:
+            read.reject(line, f"line {line}: order {name}: {exc}", _record(header, row))
+    read.flush()
     return read.parsed
 
 
-def _shopify_order(row: list[str], columns: dict[str, int], read: _Reader, name: str) -> Order:
-    value = lambda column: _cell(row, columns, column)  # noqa: E731
-    currency = value("Currency").upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise _BadValue(f"Currency {value('Currency')!r} is not an ISO 4217 code")
-    codes = [normalize_code(c) for c in value("Discount Code").split(",") if c.strip()]
-    landing = value(SHOPIFY_LANDING_COLUMN) or None
-    utm = (
-        utm_of(landing)
-        if landing
-        else dict.fromkeys(("utm_source", "utm_medium", "utm_campaign", "utm_content"))
-    )
-    return Order(
-        source=read.source,
-        order_id=name,
-        ordered_at=_timestamp(value("Created at"), "Created at", required=True),
-        currency=currency,
-        subtotal=_amount(value("Subtotal"), "Subtotal", required=True),
-        total=_amount(value("Total"), "Total", required=True),
-        discount_codes=list(dict.fromkeys(codes)),
-        landing_url=landing,
-        **utm,
-        refunded=_amount(value("Refunded Amount"), "Refunded Amount") or Decimal("0.00"),
-        cancelled_at=_timestamp(value("Cancelled at"), "Cancelled at"),
-        observed_at=read.observed_at,
-        financial_status=value("Financial Status").lower() or None,
-        discount_amount=_amount(value("Discount Amount"), "Discount Amount"),
-        shipping=_amount(value("Shipping"), "Shipping"),
-        taxes=_amount(value("Taxes"), "Taxes"),
-    )
+def _shopify_order(value: Callable[[str], str], read: _Reader, name: str) -> dict:
+    currency = value("currency").upper()
+    if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+        raise _BadValue(f"Currency {value('currency')!r} is not an ISO 4217 code")
+    codes = [normalize_code(c) for c in value("discount code").split(",") if c.strip()]
+    landing = value(SHOPIFY_LANDING_COLUMN.lower()) or None
+    return {
+        "source": read.source,
+        "order_id": name,
+        "ordered_at": _timestamp(value("created at"), "Created at", required=True),
+        "currency": currency,
+        "subtotal": _amount(value("subtotal"), "Subtotal", required=True),
+        "total": _amount(value("total"), "Total", required=True),
+        "discount_codes": list(dict.fromkeys(codes)),
+        "landing_url": landing,
+        **utm_of(landing or ""),
+        "refunded": _amount(value("refunded amount"), "Refunded Amount") or Decimal("0.00"),
+        "cancelled_at": _timestamp(value("cancelled at"), "Cancelled at"),
+        "observed_at": read.observed_at,
+        "financial_status": value("financial status").lower() or None,
+        "discount_amount": _amount(value("discount amount"), "Discount Amount"),
+        "shipping": _amount(value("shipping"), "Shipping"),
+        "taxes": _amount(value("taxes"), "Taxes"),
+    }
 
 
 GA4_COLUMNS: list[str | tuple[str, ...]] = [
@@ -359,8 +389,8 @@ def _dimension(value: str) -> str | None:
     return None if value.strip().lower() in _NOT_SET else value.strip().lower()
 
 
-def parse_ga4(text: str, read: _Reader) -> ParsedExport:
-    header, _, reader = _lines(text)
+def parse_ga4(lines: Iterable[str], read: _Reader) -> ParsedExport:
+    header, reader = _lines(lines)
     columns = _columns(header or [])
     missing = _missing(columns, GA4_COLUMNS)
     if "session source / medium" not in columns and "session medium" not in columns:
@@ -371,27 +401,28 @@ def parse_ga4(text: str, read: _Reader) -> ParsedExport:
             "source / medium / campaign has them)",
             header or [],
         )
+    read.header = header
     totals: dict[tuple, dict] = {}
     for row in reader:
         line = reader.line_num
-        value = lambda column, row=row: _cell(row, columns, column)  # noqa: E731
-        if not "".join(row).strip() or not value("Date"):
+        value = _cells(columns, row)
+        if not value("date"):
             continue  # a blank line, or a totals row (no date)
         try:
-            day = _day(value("Date"), "Date")
-            if value("Session source / medium"):
-                source, _, medium = value("Session source / medium").partition(" / ")
+            day = _day(value("date"), "Date")
+            if value("session source / medium"):
+                source, _, medium = value("session source / medium").partition(" / ")
             else:
-                source, medium = value("Session source"), value("Session medium")
+                source, medium = value("session source"), value("session medium")
             utm = (
                 _dimension(source),
                 _dimension(medium),
-                _dimension(value("Session campaign")),
-                _dimension(value("Session manual ad content")),
+                _dimension(value("session campaign")),
+                _dimension(value("session manual ad content")),
             )
-            sessions = _count(value("Sessions"), "Sessions", required=True)
-            views = _count(value("Views"), "Views")
-            clicks = _count(value("Clicks"), "Clicks")
+            sessions = _count(value("sessions"), "Sessions", required=True)
+            views = _count(value("views"), "Views")
+            clicks = _count(value("clicks"), "Clicks")
         except _BadValue as exc:
             read.reject(line, f"line {line}: {exc}", _record(header, row))
             continue
@@ -406,31 +437,33 @@ def parse_ga4(text: str, read: _Reader) -> ParsedExport:
     for (day, *utm), total in totals.items():
         read.add(
             total["line"],
-            _record(header, total["row"]),
-            LinkClick,
-            source=read.source,
-            click_key="|".join([day.isoformat(), *(v or "" for v in utm)]),
-            clicked_on=day,
-            clicked_at=None,
-            utm_source=utm[0],
-            utm_medium=utm[1],
-            utm_campaign=utm[2],
-            utm_content=utm[3],
-            short_link=None,
-            # GA4 counts no clicks: a session that began from a tagged link began with one
-            clicks=total["clicks"] if total["clicks"] is not None else total["sessions"],
-            sessions=total["sessions"],
-            observed_at=read.observed_at,
-            views=total["views"],
+            total["row"],
+            {
+                "source": read.source,
+                "click_key": "|".join([day.isoformat(), *(v or "" for v in utm)]),
+                "clicked_on": day,
+                "clicked_at": None,
+                "utm_source": utm[0],
+                "utm_medium": utm[1],
+                "utm_campaign": utm[2],
+                "utm_content": utm[3],
+                "short_link": None,
+                # GA4 counts no clicks: a session from a tagged link began with one
+                "clicks": total["sessions"] if total["clicks"] is None else total["clicks"],
+                "sessions": total["sessions"],
+                "observed_at": read.observed_at,
+                "views": total["views"],
+            },
         )
+    read.flush()
     return read.parsed
 
 
 SHORT_LINK_COLUMNS: list[str | tuple[str, ...]] = ["Timestamp", ("Short Link", "Domain")]
 
 
-def parse_short_links(text: str, read: _Reader) -> ParsedExport:
-    header, _, reader = _lines(text)
+def parse_short_links(lines: Iterable[str], read: _Reader) -> ParsedExport:
+    header, reader = _lines(lines)
     columns = _columns(header or [])
     missing = _missing(columns, SHORT_LINK_COLUMNS)
     if "short link" not in columns and "domain" in columns and "key" not in columns:
@@ -441,53 +474,51 @@ def parse_short_links(text: str, read: _Reader) -> ParsedExport:
             "with its time and short link)",
             header or [],
         )
+    read.header = header
     occurrences: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
-        value = lambda column, row=row: _cell(row, columns, column)  # noqa: E731
+        value = _cells(columns, row)
         if not "".join(row).strip():
             continue
         try:
-            clicked_at = _timestamp(value("Timestamp"), "Timestamp", required=True)
-            link = value("Short Link") or (
-                f"{value('Domain')}/{value('Key')}" if value("Domain") else ""
+            clicked_at = _timestamp(value("timestamp"), "Timestamp", required=True)
+            link = value("short link") or (
+                f"{value('domain')}/{value('key')}" if value("domain") else ""
             )
             if not link:
                 raise _BadValue("Short Link is empty")
         except _BadValue as exc:
             read.reject(line, f"line {line}: {exc}", _record(header, row))
             continue
-        key = value("Click ID")
+        key = value("click id")
         if not key:
             # the same click in two overlapping exports must get the same key: the row's
             # content, and how often that content came before in the file
             digest = hashlib.sha256("\x1f".join(c.strip() for c in row).encode()).hexdigest()
             occurrences[digest] = occurrences.get(digest, 0) + 1
             key = f"sha256:{digest[:32]}:{occurrences[digest]}"
-        destination = value("Destination URL") or value("URL")
-        utm = utm_of(destination) if destination else {}
         read.add(
             line,
-            _record(header, row),
-            LinkClick,
-            source=read.source,
-            click_key=key,
-            clicked_on=clicked_at.date(),
-            clicked_at=clicked_at,
-            utm_source=utm.get("utm_source"),
-            utm_medium=utm.get("utm_medium"),
-            utm_campaign=utm.get("utm_campaign"),
-            utm_content=utm.get("utm_content"),
-            short_link=normalize_short_link(link),
-            clicks=1,
-            sessions=None,
-            observed_at=read.observed_at,
-            views=None,
+            row,
+            {
+                "source": read.source,
+                "click_key": key,
+                "clicked_on": clicked_at.date(),
+                "clicked_at": clicked_at,
+                **utm_of(value("destination url") or value("url")),
+                "short_link": normalize_short_link(link),
+                "clicks": 1,
+                "sessions": None,
+                "observed_at": read.observed_at,
+                "views": None,
+            },
         )
+    read.flush()
     return read.parsed
 
 
-PARSERS: dict[str, Callable[[str, _Reader], ParsedExport]] = {
+PARSERS: dict[str, Callable[[Iterable[str], _Reader], ParsedExport]] = {
     "shopify": parse_shopify,
     "ga4": parse_ga4,
     "short_links": parse_short_links,
@@ -514,16 +545,23 @@ def observed_at_of(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
 
 
-def parse_export(path: Path, source: str, source_path: str) -> ParsedExport:
+def parse_export(
+    path: Path,
+    source: str,
+    source_path: str,
+    on_rows: Callable[[list[dict]], None] | None = None,
+) -> ParsedExport:
     """One export file of the folder ``source`` (its layout the kind the name starts
-    with). ``source_path``: how rejects point at it (``<source>/<file>``)."""
-    read = _Reader(source, entity_of(source), source_path, observed_at_of(path))
-    raw = path.read_bytes()
+    with), read as a stream. ``source_path``: how rejects point at it
+    (``<source>/<file>``). ``on_rows``: where each checked batch of rows goes (else
+    ``rows``); a file that fails as a whole may have sent some before it failed."""
+    read = _Reader(source, entity_of(source), source_path, observed_at_of(path), on_rows)
     try:
-        text = raw.decode("utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            # DuckDB and Parquet refuse NUL; a stray one is dropped, not the file
+            lines = (line.replace("\x00", "") for line in handle)
+            return PARSERS[kind_of(source)](lines, read)
     except UnicodeDecodeError as exc:
-        return read.fail_file(f"not UTF-8 text (byte {exc.start}): export it as UTF-8 CSV", [])
-    try:
-        return PARSERS[kind_of(source)](text.replace("\x00", ""), read)
+        return read.fail_file(f"not UTF-8 text ({exc.reason}): export it as UTF-8 CSV", [])
     except csv.Error as exc:
         return read.fail_file(f"not a readable CSV: {one_line(exc)}", [])

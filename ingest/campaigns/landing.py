@@ -12,15 +12,23 @@ removed.
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ingest.campaigns.exports import MODEL_OF_ENTITY, entity_of, kind_of, parse_export
+from ingest.campaigns.exports import (
+    MODEL_OF_ENTITY,
+    entity_of,
+    kind_of,
+    observed_at_of,
+    parse_export,
+)
 from ingest.landing import arrow_schema, safe_name, write_parquet_atomic
+from ingest.loader import checksum
 from radar.canonical import Reject
 
 log = logging.getLogger(__name__)
@@ -50,10 +58,6 @@ def export_files(exports_dir: Path) -> list[tuple[str, Path]]:
     )
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def land_exports(exports_dir: Path, landing_dir: Path) -> LandingSummary:
     """Land every export not landed yet; never raises for a bad file (it is named in
     ``failed``, with its reject landed)."""
@@ -69,25 +73,27 @@ def land_exports(exports_dir: Path, landing_dir: Path) -> LandingSummary:
             continue
         relative = path.relative_to(exports_dir).as_posix()
         entity = entity_of(source)
-        digest = _digest(path)[:16]
+        digest = checksum(path)[:16]
         name = f"{safe_name(path.stem)}-{digest}.parquet"
         # by content alone: the same export saved again under another name lands once
         if any((landing_dir / source / entity).glob(f"dt=*/*-{digest}.parquet")):
             summary.already_landed += 1
             continue
-        parsed = parse_export(path, source, relative)
-        day = f"dt={parsed.observed_at.date().isoformat()}"
+        day = f"dt={observed_at_of(path).date().isoformat()}"
+        target = landing_dir / source / entity / day / name
+        with _ParquetStream(target, MODEL_OF_ENTITY[entity]) as rows:
+            parsed = parse_export(path, source, relative, on_rows=rows.write)
+            if parsed.file_error is not None:
+                rows.discard()
         if parsed.rejects:
             _write_once(landing_dir / source / "rejects" / day / name, parsed.rejects, Reject)
             summary.rejects += len(parsed.rejects)
         if parsed.file_error is not None:
             summary.failed.append(f"{relative}: {parsed.file_error}")
             continue
-        _write_once(
-            landing_dir / source / entity / day / name, parsed.rows, MODEL_OF_ENTITY[entity]
-        )
+        rows.commit()  # last: the rows' file marks the export landed
         summary.landed.append(relative)
-        summary.rows[entity] = summary.rows.get(entity, 0) + len(parsed.rows)
+        summary.rows[entity] = summary.rows.get(entity, 0) + parsed.row_count
     log.info(
         "campaign exports in %s: %s landed, %s landed before, rows %s, %s reject(s), %s failed",
         exports_dir,
@@ -107,3 +113,33 @@ def _write_once(path: Path, rows: list, model) -> None:
         return
     table = pa.Table.from_pylist([r.model_dump() for r in rows], schema=arrow_schema(model))
     write_parquet_atomic(table, path)
+
+
+class _ParquetStream:
+    """Rows written batch by batch to a temporary file beside ``path``, renamed to it by
+    ``commit`` (a crash or ``discard`` leaves no landing file); memory stays one batch."""
+
+    def __init__(self, path: Path, model) -> None:
+        self.path, self.schema = path, arrow_schema(model)
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.writer: pq.ParquetWriter | None = None
+        self.done = False
+
+    def __enter__(self) -> _ParquetStream:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        return self
+
+    def write(self, rows: list[dict]) -> None:
+        self.writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def discard(self) -> None:
+        self.done = True
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def __exit__(self, *exc) -> None:
+        self.writer.close()
+        if exc[0] is not None or self.done:
+            self.tmp.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 import yaml
 from pydantic import (
@@ -66,13 +66,22 @@ def normalize_short_link(link: str) -> str:
 
 
 def utm_of(url: str) -> dict[str, str | None]:
-    """The ``utm_*`` parameters of ``url`` (the first value of each), lowercase; None when
-    absent. Accepts a path with a query (Shopify's ``landing_site``) as well as a URL."""
-    query = parse_qs(urlsplit(url.strip()).query)
-    return {
-        name: (query[name][0].strip().lower() or None) if name in query else None
-        for name in UTM_FIELDS
-    }
+    """The ``utm_*`` parameters of ``url``, lowercase; None when absent or empty. Accepts
+    a path with a query (Shopify's ``landing_site``) as well as a URL; the first non-empty
+    value of a parameter wins, as ``urllib.parse.parse_qs`` reads it."""
+    found: dict[str, str | None] = dict.fromkeys(UTM_FIELDS)
+    query = url.partition("?")[2].partition("#")[0]
+    if "utm" not in query:  # most landing pages: no need to split
+        return found
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if name in found and found[name] is None:
+            if "%" in value or "+" in value:
+                value = unquote_plus(value)
+            found[name] = value.strip().lower() or None
+    return found
 
 
 def _midnight(day: date | None) -> datetime | None:
