@@ -210,3 +210,23 @@ def test_an_export_is_dated_by_its_name_else_by_its_file_time(tmp_path: Path):
     undated.write_text("x")
     os.utime(undated, (1_790_000_000, 1_790_000_000))
     assert observed_at_of(undated) == datetime(2026, 9, 21, 14, 13, 20)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/p?utm_source=Blue%20sky&utm_campaign=W+X&utm_source=second",
+        "https://x.example/?a=1&utm_medium=&utm_medium=m#utm_content=not-the-query",
+        "x?utm%5Fsource=encoded&utm_content=%C3%BCber",
+        "/plain/page",
+        "",
+    ],
+)
+def test_utm_parameters_are_read_as_parse_qs_reads_them(url: str):
+    from urllib.parse import parse_qs, urlsplit
+
+    from ingest.campaigns.terms import UTM_FIELDS, utm_of
+
+    query = parse_qs(urlsplit(url).query)
+    expected = {f: query[f][0].strip().lower() if f in query else None for f in UTM_FIELDS}
+    assert utm_of(url) == expected

@@ -132,3 +132,16 @@ def test_the_exports_load_the_same_into_a_ducklake(
     _run("r1")
     _run("r2")
     assert table_contents(RadarSettings().warehouse, TABLES) == on_file
+
+
+def test_a_folder_of_no_known_layout_fails_the_run_and_the_others_load(
+    exports: Path, radar_env: Path
+):
+    shutil.copytree(EXPORTS, exports)
+    _copy(EXPORTS / "shopify" / "orders_export_2026-11-20.csv", exports / "woo" / "orders.csv")
+    landed, loaded = _run()
+    assert landed["failed"] == [
+        "woo/: an export folder must be named shopify…, ga4… or short_links… (its layout); "
+        "its files were not read"
+    ]
+    assert len(landed["landed"]) == 5 and loaded["rows"]["orders"] == 15
