@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ingest.campaigns.terms import normalize_code, normalize_short_link, utm_of
 from radar.canonical import Reject, to_naive_utc
@@ -45,36 +45,42 @@ class _ExportRow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# the constraints the warehouse and the merge rely on: the parsers keep to them, and a
+# row that would not is a reject (``_Reader.flush``), never a failed load
+_MONEY = {"ge": 0, "max_digits": 18, "decimal_places": 2}
+_SOURCE = r"^[a-z][a-z0-9_]*$"
+
+
 class Order(_ExportRow):
     """Key: (source, order_id). The newest export wins on merge (a refund comes later)."""
 
-    source: str
-    order_id: str
+    source: str = Field(pattern=_SOURCE)
+    order_id: str = Field(min_length=1)
     ordered_at: datetime
-    currency: str
-    subtotal: Decimal
-    total: Decimal
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    subtotal: Decimal = Field(**_MONEY)
+    total: Decimal = Field(**_MONEY)
     discount_codes: list[str]
     landing_url: str | None
     utm_source: str | None
     utm_medium: str | None
     utm_campaign: str | None
     utm_content: str | None
-    refunded: Decimal
+    refunded: Decimal = Field(**_MONEY)
     cancelled_at: datetime | None
     observed_at: datetime
     financial_status: str | None
-    discount_amount: Decimal | None
-    shipping: Decimal | None
-    taxes: Decimal | None
+    discount_amount: Decimal | None = Field(**_MONEY)
+    shipping: Decimal | None = Field(**_MONEY)
+    taxes: Decimal | None = Field(**_MONEY)
 
 
 class LinkClick(_ExportRow):
     """Key: (source, click_key). A click of a short link, or a day's sessions of a UTM
     tuple; the newest export wins on merge (analytics revise their counts)."""
 
-    source: str
-    click_key: str
+    source: str = Field(pattern=_SOURCE)
+    click_key: str = Field(min_length=1)
     clicked_on: date
     clicked_at: datetime | None
     utm_source: str | None
@@ -82,10 +88,10 @@ class LinkClick(_ExportRow):
     utm_campaign: str | None
     utm_content: str | None
     short_link: str | None
-    clicks: int
-    sessions: int | None
+    clicks: int = Field(ge=0, le=2**63 - 1)
+    sessions: int | None = Field(ge=0, le=2**63 - 1)
     observed_at: datetime
-    views: int | None
+    views: int | None = Field(ge=0, le=2**63 - 1)
 
 
 ENTITY_OF_KIND = {"shopify": "orders", "ga4": "link_clicks", "short_links": "link_clicks"}

@@ -230,3 +230,20 @@ def test_utm_parameters_are_read_as_parse_qs_reads_them(url: str):
     query = parse_qs(urlsplit(url).query)
     expected = {f: query[f][0].strip().lower() if f in query else None for f in UTM_FIELDS}
     assert utm_of(url) == expected
+
+
+def test_a_row_its_model_refuses_is_a_reject_and_the_others_load(tmp_path: Path):
+    # eleven lines of one day and tuple sum past the 64-bit range the warehouse holds
+    big = "2026-11-05,mastodon / social,winter,900000000000000000\n" * 11
+    export = tmp_path / "ga4" / "report.csv"
+    export.parent.mkdir()
+    export.write_text(
+        "Date,Session source / medium,Session campaign,Sessions\n"
+        + big
+        + "2026-11-06,mastodon / social,winter,7\n"
+    )
+    parsed = parse_export(export, "ga4", "ga4/report.csv")
+    assert [(r.clicked_on, r.sessions) for r in parsed.rows] == [(date(2026, 11, 6), 7)]
+    (reject,) = parsed.rejects
+    assert reject.source_line == 2
+    assert "sessions: Input should be less than or equal to 9223372036854775807" in reject.reason
