@@ -17,6 +17,7 @@ from ingest.campaigns.settings import CampaignSettings
 from ingest.campaigns.terms import read_campaigns
 from ingest.loader import load_pending, record_run_load
 from radar.canonical import to_naive_utc
+from radar.errors import ConfigError
 from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect
 
@@ -37,6 +38,10 @@ def land_campaign_exports() -> dict:
     warehouse. ``failed`` names each export that could not be read."""
     settings = RadarSettings()
     exports_dir = CampaignSettings().exports_dir
+    if not exports_dir.is_dir():
+        raise ConfigError(
+            f"campaign exports folder {exports_dir} does not exist (RADAR_CAMPAIGN_EXPORTS_DIR)"
+        )
     return asdict(land_exports(exports_dir, settings.landing_dir))
 
 

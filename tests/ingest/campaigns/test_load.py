@@ -145,3 +145,10 @@ def test_a_folder_of_no_known_layout_fails_the_run_and_the_others_load(
         "its files were not read"
     ]
     assert len(landed["landed"]) == 5 and loaded["rows"]["orders"] == 15
+
+
+def test_a_missing_exports_folder_is_a_config_error_naming_it(exports: Path):
+    from radar.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"campaign exports folder {exports} does not exist"):
+        land_campaign_exports()
