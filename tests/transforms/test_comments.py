@@ -122,7 +122,9 @@ def test_every_table_and_column_of_the_demo_warehouse_has_a_comment(demo_run):
     for key in rates:
         if key[1] in ("rated_posts_before_jump", "rated_posts_after_jump"):
             continue
-        assert re.search(r"fraction|percentile|rate|/", columns[key]), key
+        if key in NOT_FRACTIONS:  # exchange rates: currency per currency
+            continue
+        assert re.search(r"fraction|percentile|rate|/|\d = \d+ ?%", columns[key]), key
 
 
 def test_the_data_model_doc_carries_the_generated_reference():
@@ -214,3 +216,98 @@ def test_a_ducklake_carries_the_comments_it_can(tmp_path: Path):
             conn.execute("comment on column staging.stg_posts.text is 'x'")
         finally:
             conn.close()
+
+
+# docs/data-model.md, "Fractions, ratios and percentages": a rate, share, fit, score part
+# or percentile is a fraction (0.02 = 2 %), a lift a ratio; percentages only in `*_pct`
+FRACTION_NAME = re.compile(r"(^|_)(rate|share|fit|part|percentile)(_|$)")
+RATIO_NAME = re.compile(r"(^|_)lift(_|$)")
+SAYS_FRACTION = re.compile(r"\bfraction\b|\b0?\.\d+ = \d+ ?%")
+SAYS_RATIO = re.compile(r"\bratio\b|\b\d\.\d+ = \d+ ?% above")
+# exchange rates are prices, not shares of anything (campaign currencies)
+NOT_FRACTIONS = {("core.fx_rates", "rate"), ("marts.campaign_orders", "fx_rate")}
+# fractions by construction: never above 1 (a rate, engagements per follower, may be)
+BOUNDED = re.compile(r"(^|_)(share|fit|part|percentile)(_|$)")
+NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
+
+
+def numeric_columns(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:
+    marks = ", ".join("?" for _ in SCHEMAS)
+    return [
+        (relation, column, comment)
+        for relation, column, kind, comment in conn.execute(
+            f"""select schema_name || '.' || table_name, column_name, data_type, comment
+                from duckdb_columns()
+                where database_name = current_database() and schema_name in ({marks})""",
+            list(SCHEMAS),
+        ).fetchall()
+        if kind.startswith(NUMERIC)
+    ]
+
+
+def test_rates_and_shares_are_fractions_and_say_so(demo_run):
+    """Every rate, share, fit, part or percentile column of the live warehouse says in its
+    COMMENT that it is a fraction (a lift: a ratio), and holds values like one; a `*_pct`
+    column holds percentages (none in the warehouse today: the exports have them)."""
+    unclear, percent_like, named_pct = [], [], []
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as conn:
+        for relation, column, comment in numeric_columns(conn):
+            if (relation, column) in NOT_FRACTIONS:
+                continue
+            if column.endswith("_pct"):
+                named_pct.append(f"{relation}.{column}")
+                low, high = conn.execute(
+                    f"select min({column}), max({column}) from {relation}"
+                ).fetchone()
+                assert high is None or (0 <= low and high <= 100 and high > 1), column
+                continue
+            says = SAYS_RATIO if RATIO_NAME.search(column) else SAYS_FRACTION
+            if not (FRACTION_NAME.search(column) or RATIO_NAME.search(column)):
+                continue
+            if not says.search(comment or ""):
+                unclear.append(f"{relation}.{column}: {comment}")
+            # a value above 1 (or 100 % written as 100) is a percentage in a fraction's name
+            high = conn.execute(f"select max(abs({column})) from {relation}").fetchone()[0]
+            limit = 1 if BOUNDED.search(column) else 0.5
+            if high is not None and high > limit and not RATIO_NAME.search(column):
+                percent_like.append(f"{relation}.{column}: max {high}")
+        checked = [c for r, c, _ in numeric_columns(conn) if FRACTION_NAME.search(c)]
+    assert unclear == []
+    assert percent_like == []
+    assert len(checked) > 40 and named_pct == []
+
+
+def test_the_exports_name_and_print_percentages_as_such(demo_run):
+    """The CSV export's percentages end in `_pct` and are the marts' fractions × 100; its
+    other rate-like columns stay fractions; the HTML report prints each ER with a `%`."""
+    import csv
+
+    exports = demo_run.data_dir / "exports"
+    with (exports / "candidates-2026-11-21.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with duckdb.connect(str(demo_run.warehouse), read_only=True) as conn:
+        marts = {
+            (scope, account): (rate, peer)
+            for scope, account, rate, peer in conn.execute(
+                """select scope, account_id, engagement_rate_30d_mean, peer_median_rate
+                   from marts.candidates where as_of = ?""",
+                [AS_OF],
+            ).fetchall()
+        }
+    assert rows and len(rows) == len(marts)
+    percents = [c for c in rows[0] if c.endswith("_pct")]
+    assert {"er_30d_pct", "peer_median_er_pct", "follower_growth_30d_pct"} <= set(percents)
+    for row in rows:
+        rate, peer = marts[(row["scope"], row["account_id"])]
+        assert float(row["er_30d_pct"]) == pytest.approx(100 * rate, abs=0.006)
+        assert float(row["peer_median_er_pct"]) == pytest.approx(100 * peer, abs=0.006)
+        for column in row:
+            if FRACTION_NAME.search(column) and not column.endswith("_pct") and row[column]:
+                assert 0 <= float(row[column]) <= 1, (column, row[column])
+    assert max(float(row["er_30d_pct"]) for row in rows) > 1  # percent, not a fraction
+
+    html = (exports / "candidates-2026-11-21.html").read_text()
+    printed = re.findall(r'<tr class="candidate">.*?<td class="num">([\d.]+)%</td>', html, re.S)
+    assert len(printed) == len(rows)
+    expected = sorted(100 * rate for rate, _ in marts.values())
+    assert sorted(float(p) for p in printed) == pytest.approx(expected, abs=0.006)
