@@ -110,7 +110,8 @@ def plant(
         )
 
 
-def build_planted_world(seed: int) -> tuple[World, dict[str, set[str]]]:
+def build_planted_world(seed: int, unrateable: bool = False) -> tuple[World, dict[str, set[str]]]:
+    """The world and its truth; ``unrateable`` adds ``plant_unrateable_cases``."""
     rng = random.Random(seed)
     world, truth = World(), {"true": set(), "fake": set(), "off_niche": set()}
     for n, niche in enumerate(NICHE_TEXTS):
@@ -210,6 +211,8 @@ def build_planted_world(seed: int) -> tuple[World, dict[str, set[str]]]:
             rate=(0.03, 0.04),
         )
     plant_harder_cases(world, random.Random(f"{seed}-harder"), truth)
+    if unrateable:
+        plant_unrateable_cases(world, random.Random(f"{seed}-unrateable"))
     return world, truth
 
 
@@ -251,3 +254,39 @@ def plant_harder_cases(world: World, rng: random.Random, truth: dict[str, set[st
             bought=True,
         )
         truth["fake"].add(fresh)
+
+
+def plant_unrateable_cases(world: World, rng: random.Random) -> None:
+    """Issue 17's, per niche, from their own generator: a focused micro account that
+    hides its follower count, and one with only 3 own posts in 30 days; neither can be
+    rated, so neither may rank."""
+    for n, niche in enumerate(NICHE_TEXTS):
+        platform = ("mastodon", "bluesky")[n % 2]
+        few = f"{niche}-few-posts"
+        plant(
+            world,
+            rng,
+            few,
+            platform,
+            niche,
+            followers=rng.randint(20_000, 60_000),
+            growth=0.002,
+            posts=3,
+            niche_probability=1.0,
+            rate=(0.05, 0.06),
+        )
+        hidden = f"{niche}-hidden-followers"
+        world.account(hidden, platform=platform)
+        for day in range(30, 0, -1):
+            world.snapshot(hidden, AS_OF - timedelta(days=day, hours=-6), None, platform=platform)
+        for i in range(12):
+            world.post(
+                hidden,
+                f"{hidden}-{i}",
+                AS_OF - timedelta(days=rng.uniform(0.5, 29.5)),
+                rng.choice(NICHE_TEXTS[niche]),
+                likes=rng.randint(400, 900),
+                comments=rng.randint(20, 60),
+                shares=rng.randint(10, 40),
+                platform=platform,
+            )
