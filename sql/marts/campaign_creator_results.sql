@@ -27,57 +27,159 @@ posts as (
     group by all
 ),
 
--- each click row once: the newest export of it
+-- one row per click row: the loader merges a later export of it; UTM values lowercase and
+-- short links as host/path, as in core.campaign_tracking
 clicks as (
-    select *, coalesce(clicked_at, clicked_on::timestamp) as clicked_time,
+    select
+        source,
+        click_key,
+        clicks,
+        sessions,
+        coalesce(clicked_at, clicked_on::timestamp) as clicked_time,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_content,
+        short_link,
     from core.link_clicks
     where coalesce(clicked_at, clicked_on::timestamp) < getvariable('as_of')
-    qualify row_number() over (partition by source, click_key order by observed_at desc) = 1
+        and clicked_on >= (select min(cr.window_start)::date from creators as cr)
+        and clicked_on < (select max(cr.attribution_end)::date from creators as cr)
 ),
 
--- a click counts for the creator whose UTM values or short link it carries, in the term's
--- version in force then and in the campaign's attribution span (the same span as orders)
-click_hits as (
+-- the creators' link terms with their campaign's attribution span
+link_terms as (
     select
-        c.source,
-        c.click_key,
-        c.clicks,
-        c.sessions,
+        row_number() over () as term_id,
+        t.kind,
+        t.valid_from,
+        coalesce(t.valid_to, 'infinity'::timestamp) as valid_to,
+        lower(t.utm_source) as utm_source,
+        lower(t.utm_medium) as utm_medium,
+        lower(t.utm_campaign) as utm_campaign,
+        lower(t.utm_content) as utm_content,
+        -- as the loader writes it (host/path); a scheme or a trailing / is tolerated
+        rtrim(regexp_replace(t.short_link, '(?i)^https?://(www\.)?', ''), '/') as short_link,
         cr.campaign,
         cr.platform,
         cr.handle,
-    from clicks as c
-    inner join core.campaign_tracking as t
-        on (
-            t.kind = 'utm'
-            and coalesce(t.utm_source, t.utm_medium, t.utm_campaign, t.utm_content) is not null
-            and (t.utm_source is null or lower(t.utm_source) = lower(c.utm_source))
-            and (t.utm_medium is null or lower(t.utm_medium) = lower(c.utm_medium))
-            and (t.utm_campaign is null or lower(t.utm_campaign) = lower(c.utm_campaign))
-            and (t.utm_content is null or lower(t.utm_content) = lower(c.utm_content))
-        )
-        or (
-            t.kind = 'short_link'
-            and lower(rtrim(regexp_replace(t.short_link, '(?i)^https?://(www\.)?', ''), '/'))
-            = lower(rtrim(regexp_replace(c.short_link, '(?i)^https?://(www\.)?', ''), '/'))
-        )
+        cr.window_start,
+        cr.attribution_end,
+    from core.campaign_tracking as t
     inner join creators as cr
         on t.campaign = cr.campaign
         and t.platform = cr.platform
         and lower(ltrim(trim(t.handle), '@')) = cr.handle
-    where c.clicked_time >= t.valid_from
-        and c.clicked_time < coalesce(t.valid_to, 'infinity'::timestamp)
-        and c.clicked_time >= cr.window_start
-        and c.clicked_time < cr.attribution_end
-    -- a click row two creators' terms match counts once: short links first, then by name
-    qualify row_number() over (
-        partition by c.source, c.click_key
-        order by t.kind = 'short_link' desc, cr.campaign asc, cr.platform asc, cr.handle asc
-    ) = 1
+    where t.kind in ('utm', 'short_link')
+),
+
+-- terms one click row could match both of (the same short link; UTM values no field of
+-- which differs), in force at once: only their clicks need settling one by one
+contested_terms as (
+    select distinct a.term_id,
+    from link_terms as a
+    inner join link_terms as b
+        on a.term_id != b.term_id
+        and a.kind = b.kind
+        and a.valid_from < b.valid_to
+        and a.valid_to > b.valid_from
+        and a.window_start < b.attribution_end
+        and a.attribution_end > b.window_start
+    where (a.kind = 'short_link' and a.short_link = b.short_link)
+        or (
+            a.kind = 'utm'
+            and (a.utm_source is null or b.utm_source is null or a.utm_source = b.utm_source)
+            and (a.utm_medium is null or b.utm_medium is null or a.utm_medium = b.utm_medium)
+            and (
+                a.utm_campaign is null or b.utm_campaign is null
+                or a.utm_campaign = b.utm_campaign
+            )
+            and (
+                a.utm_content is null or b.utm_content is null
+                or a.utm_content = b.utm_content
+            )
+        )
+),
+
+-- a click counts for the creator whose short link it is, or, a row without a short link
+-- (web analytics), whose UTM values it carries; in the term's version in force then and in
+-- the campaign's attribution span (the same span as orders). Equalities first (the short
+-- link, the UTM campaign), so that millions of clicks meet their terms by hash
+click_matches as (
+    select
+        c.source, c.click_key, c.clicks, c.sessions, t.term_id, t.kind, t.campaign,
+        t.platform, t.handle,
+    from clicks as c
+    inner join link_terms as t
+        on c.utm_campaign = t.utm_campaign
+        and (t.utm_source is null or c.utm_source = t.utm_source)
+        and (t.utm_medium is null or c.utm_medium = t.utm_medium)
+        and (t.utm_content is null or c.utm_content = t.utm_content)
+        and c.clicked_time >= t.valid_from
+        and c.clicked_time < t.valid_to
+        and c.clicked_time >= t.window_start
+        and c.clicked_time < t.attribution_end
+    where t.kind = 'utm' and c.short_link is null
+    union all
+    -- a UTM term without a campaign value (rare): every click is compared with it
+    select
+        c.source, c.click_key, c.clicks, c.sessions, t.term_id, t.kind, t.campaign,
+        t.platform, t.handle,
+    from clicks as c
+    inner join link_terms as t
+        on (t.utm_source is null or c.utm_source = t.utm_source)
+        and (t.utm_medium is null or c.utm_medium = t.utm_medium)
+        and (t.utm_content is null or c.utm_content = t.utm_content)
+        and c.clicked_time >= t.valid_from
+        and c.clicked_time < t.valid_to
+        and c.clicked_time >= t.window_start
+        and c.clicked_time < t.attribution_end
+    where t.kind = 'utm' and t.utm_campaign is null and c.short_link is null
+        and coalesce(t.utm_source, t.utm_medium, t.utm_content) is not null
+    union all
+    select
+        c.source, c.click_key, c.clicks, c.sessions, t.term_id, t.kind, t.campaign,
+        t.platform, t.handle,
+    from clicks as c
+    inner join link_terms as t
+        on c.short_link = t.short_link
+        and c.clicked_time >= t.valid_from
+        and c.clicked_time < t.valid_to
+        and c.clicked_time >= t.window_start
+        and c.clicked_time < t.attribution_end
+    where t.kind = 'short_link'
+),
+
+-- a click row of contested terms counts once: for the first creator by campaign, platform
+-- and handle (a group by over these rows only: over every click row it costs seconds)
+click_hits as (
+    select m.campaign, m.platform, m.handle, m.clicks, m.sessions,
+    from click_matches as m
+    anti join contested_terms as ct on m.term_id = ct.term_id
+    union all
+    select
+        creator.campaign, creator.platform, creator.handle, clicks, sessions,
+    from (
+        select
+            any_value(m.clicks) as clicks,
+            any_value(m.sessions) as sessions,
+            arg_min(
+                { 'campaign': m.campaign, 'platform': m.platform, 'handle': m.handle },
+                [m.campaign, m.platform, m.handle]
+            ) as creator,
+        from click_matches as m
+        semi join contested_terms as ct on m.term_id = ct.term_id
+        group by m.source, m.click_key
+    ) as settled
 ),
 
 creator_clicks as (
-    select campaign, platform, handle, sum(clicks) as clicks, sum(sessions) as sessions,
+    select
+        campaign,
+        platform,
+        handle,
+        sum(clicks) as clicks,
+        sum(sessions) as sessions,
     from click_hits
     group by all
 ),

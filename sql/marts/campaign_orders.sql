@@ -1,4 +1,4 @@
--- grain: one row per as-of instant per order before as_of that a campaign's code or tracked link matches, in its attribution span or not, or that carries a code no campaign knows and falls in a campaign's attribution span
+-- grain: one row per as-of instant per order before as_of that a campaign's code or tracked link matches (in its attribution span or not), or that carries a code no campaign knows and was placed between the first campaign's start and the last one's attribution end
 -- key: as_of, source, order_id
 -- not_null: as_of, source, order_id, ordered_at, order_currency, net_amount, discount_codes, is_attributed, is_converted, reason
 -- check: is_attributed = (campaign is not null)
@@ -35,35 +35,20 @@ orders as (
         o.cancelled_at,
         o.discount_codes,
         o.landing_url,
-        lower(regexp_replace(coalesce(o.landing_url, ''), '(?i)^https?://(www\.)?', ''))
-            as landing,
-        -- the export's UTM columns, else the landing URL's parameters
-        lower(coalesce(
-            nullif(trim(o.utm_source), ''),
-            nullif(url_decode(regexp_extract(o.landing_url, '[?&]utm_source=([^&#]*)', 1)), '')
-        )) as utm_source,
-        lower(coalesce(
-            nullif(trim(o.utm_medium), ''),
-            nullif(url_decode(regexp_extract(o.landing_url, '[?&]utm_medium=([^&#]*)', 1)), '')
-        )) as utm_medium,
-        lower(coalesce(
-            nullif(trim(o.utm_campaign), ''),
-            nullif(
-                url_decode(regexp_extract(o.landing_url, '[?&]utm_campaign=([^&#]*)', 1)), ''
-            )
-        )) as utm_campaign,
-        lower(coalesce(
-            nullif(trim(o.utm_content), ''),
-            nullif(url_decode(regexp_extract(o.landing_url, '[?&]utm_content=([^&#]*)', 1)), '')
-        )) as utm_content,
+        -- the landing URL's host/path, without scheme, www., query or a trailing /
+        rtrim(regexp_extract(
+            lower(regexp_replace(o.landing_url, '(?i)^https?://(www\.)?', '')), '^[^?#]*'
+        ), '/') as landing_link,
+        -- the loader took them from the landing URL, lowercase
+        o.utm_source,
+        o.utm_medium,
+        o.utm_campaign,
+        o.utm_content,
+    -- one row per order: the loader merges a later export of it (a refund) into it
     from core.orders as o
     where o.ordered_at < getvariable('as_of')
-        and (len(o.discount_codes) > 0 or o.landing_url is not null or o.utm_source is not null
-             or o.utm_medium is not null or o.utm_campaign is not null
-             or o.utm_content is not null)
-    qualify row_number() over (
-        partition by o.source, o.order_id order by o.observed_at desc
-    ) = 1
+        and (len(o.discount_codes) > 0 or o.landing_url is not null
+             or o.utm_campaign is not null)
 ),
 
 order_codes as (
@@ -87,6 +72,7 @@ tracking as (
         upper(trim(t.code)) as term_code,
         lower(rtrim(regexp_replace(t.short_link, '(?i)^https?://(www\.)?', ''), '/'))
             as term_link,
+        lower(t.utm_campaign) as term_utm_campaign,
     from core.campaign_tracking as t
     inner join creators as c
         on t.campaign = c.campaign
@@ -127,21 +113,42 @@ link_hits as (
         t.attribution_end,
     from orders as o
     inner join tracking as t
+        -- an equality first, so that a million orders meet their few terms by hash: the
+        -- UTM campaign, or the landing URL's host/path for a short link
         on (
-            t.kind = 'utm'
-            and coalesce(t.utm_source, t.utm_medium, t.utm_campaign, t.utm_content) is not null
-            -- a UTM value the term leaves out matches any
-            and (t.utm_source is null or lower(t.utm_source) = o.utm_source)
-            and (t.utm_medium is null or lower(t.utm_medium) = o.utm_medium)
-            and (t.utm_campaign is null or lower(t.utm_campaign) = o.utm_campaign)
-            and (t.utm_content is null or lower(t.utm_content) = o.utm_content)
+            o.utm_campaign = t.term_utm_campaign
+            and (t.utm_source is null or o.utm_source = lower(t.utm_source))
+            and (t.utm_medium is null or o.utm_medium = lower(t.utm_medium))
+            and (t.utm_content is null or o.utm_content = lower(t.utm_content))
         )
-        or (
-            t.kind = 'short_link'
-            and regexp_matches(
-                o.landing, '(^|[^\w.-])' || regexp_escape(t.term_link) || '/?($|[^\w/-])'
-            )
+    where t.kind = 'utm'
+    union all
+    -- a UTM term without a campaign value (rare): every order is compared with it
+    select
+        o.source, o.order_id, t.campaign, t.platform, t.creator_handle,
+        o.ordered_at >= t.window_start and o.ordered_at < t.attribution_end as in_span,
+        o.ordered_at >= t.valid_from
+            and o.ordered_at < coalesce(t.valid_to, 'infinity'::timestamp) as in_force,
+        t.window_start, t.attribution_end,
+    from orders as o
+    inner join tracking as t
+        on (
+            (t.utm_source is null or o.utm_source = lower(t.utm_source))
+            and (t.utm_medium is null or o.utm_medium = lower(t.utm_medium))
+            and (t.utm_content is null or o.utm_content = lower(t.utm_content))
         )
+    where t.kind = 'utm' and t.utm_campaign is null
+        and coalesce(t.utm_source, t.utm_medium, t.utm_content) is not null
+    union all
+    select
+        o.source, o.order_id, t.campaign, t.platform, t.creator_handle,
+        o.ordered_at >= t.window_start and o.ordered_at < t.attribution_end as in_span,
+        o.ordered_at >= t.valid_from
+            and o.ordered_at < coalesce(t.valid_to, 'infinity'::timestamp) as in_force,
+        t.window_start, t.attribution_end,
+    from orders as o
+    inner join tracking as t on o.landing_link = t.term_link
+    where t.kind = 'short_link'
 ),
 
 -- per order and creator, what matched in force and in the span
@@ -182,19 +189,22 @@ ranked as (
     from matches
 ),
 
-winners as (
+-- the creators an order also matched, who lost to the last touch
+losers as (
     select
-        w.*,
-        -- the creators the order also matched, who lost to the last touch
-        (
-            select list(
-                l.platform || ':' || l.creator_handle || ' (' || l.matched_by || ')'
-                order by l.touch_rank
-            )
-            from ranked as l
-            where l.source = w.source and l.order_id = w.order_id and l.touch_rank > 1
-        ) as lost_to_last_touch,
+        source,
+        order_id,
+        list(platform || ':' || creator_handle || ' (' || matched_by || ')' order by touch_rank)
+            as lost_to_last_touch,
+    from ranked
+    where touch_rank > 1
+    group by source, order_id
+),
+
+winners as (
+    select w.*, l.lost_to_last_touch,
     from ranked as w
+    left join losers as l on w.source = l.source and w.order_id = l.order_id
     where w.touch_rank = 1
 ),
 
@@ -204,15 +214,18 @@ misses as (
     select
         source,
         order_id,
-        string_agg(reason, '; ' order by reason) as reason,
+        -- sorted after the fact: an ordered string_agg over many orders is slow
+        array_to_string(list_sort(list(reason)), '; ') as reason,
     from (
         select distinct
             oc.source,
             oc.order_id,
             case
-                when h.code is null and not exists (
-                    select 1 from campaigns as c
-                    where oc.ordered_at >= c.window_start and oc.ordered_at < c.attribution_end
+                -- an unknown code is listed between the first campaign's start and the last
+                -- one's attribution end only: the shop's other promotions are no campaign's
+                when h.code is null and (
+                    oc.ordered_at < (select min(c.window_start) from campaigns as c)
+                    or oc.ordered_at >= (select max(c.attribution_end) from campaigns as c)
                 ) then null
                 when h.code is null then 'unknown code ' || oc.code
                 when not h.in_span then format(

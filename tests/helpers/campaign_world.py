@@ -7,13 +7,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect
 from tests.helpers.core_builder import World, insert_rows
 from transforms.runner import run_transforms
 
-LOADED = datetime(2026, 1, 15)  # when the terms were loaded: before every version starts
+LOADED = datetime(2026, 1, 15)
+UTM = (
+    "source",
+    "medium",
+    "campaign",
+    "content",
+)  # when the terms were loaded: before every version starts
 
 
 @dataclass
@@ -129,6 +136,9 @@ class CampaignWorld:
         cancelled_at: datetime | None = None,
         observed: datetime | None = None,
     ) -> None:
+        # as the loader writes an order: its UTM values read from the landing URL, lowercase
+        query = parse_qs(urlsplit(landing_url or "").query)
+        utm = {f"utm_{k}": query.get(f"utm_{k}", [None])[0] for k in UTM}
         self.orders.append(
             {
                 "source": "shopify",
@@ -142,6 +152,7 @@ class CampaignWorld:
                 "refunded": Decimal(refunded),
                 "cancelled_at": cancelled_at,
                 "observed_at": observed or at,
+                **{k: v and v.lower() for k, v in utm.items()},
             }
         )
 
