@@ -67,14 +67,16 @@ def _tag_char(char: str) -> bool:
 
 def caption_hashtags(caption: str | None) -> list[str]:
     """Instagram has no hashtag field: ``#tag`` runs of letters, digits and ``_`` in the
-    caption, not glued to a preceding word (``C#``, ``abc#def``), normalised and sorted.
+    caption, not glued to a preceding word (``C#``, ``abc#def``) or a link's ``/``,
+    normalised and sorted.
     An emoji ends a tag (the API does not support emoji hashtags)."""
     if not caption:
         return []
     tags = set()
     for match in re.finditer("#", caption):
         start = match.start() + 1
-        if start > 1 and _tag_char(caption[start - 2]):
+        # glued to a word (C#), or a link's fragment (shop.example/#ad): no tag
+        if start > 1 and (_tag_char(caption[start - 2]) or caption[start - 2] == "/"):
             continue
         end = start
         while end < len(caption) and _tag_char(caption[end]):

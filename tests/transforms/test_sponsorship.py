@@ -13,7 +13,8 @@ import yaml
 from radar.settings import RadarSettings
 from radar.warehouse import apply_schema, connect
 from tests.helpers.core_builder import World, build_and_transform, config_with, insert_rows
-from tests.helpers.warehouse_helpers import query
+from tests.helpers.feed_builder import page_line, write_pages
+from tests.helpers.warehouse_helpers import query, run_pipeline
 from transforms.config import ConfigError, load_sponsorship
 from transforms.runner import run_transforms
 
@@ -280,3 +281,138 @@ def test_an_edit_replaces_a_posts_evidence_and_a_new_term_rebuilds_the_hits(
     with connect(warehouse) as conn:
         run_transforms(conn, RadarSettings().sql_dir, config, AS_OF)
     assert set(_sponsorship(warehouse)) == {"added", "plural"}
+
+
+# --- YouTube's flag end to end: recorded answers → mapping → landing → load → model ------
+
+YT = "https://www.googleapis.com/youtube/v3/videos"
+CHANNEL = "UCoven" + "O" * 18
+
+
+def _videos_page(fetched: datetime, flag: bool | None) -> str:
+    def item(video_id: str, title: str, placement: dict | None) -> dict:
+        body = {
+            "kind": "youtube#video",
+            "id": video_id,
+            "snippet": {
+                "publishedAt": "2026-11-18T17:00:00Z",
+                "channelId": CHANNEL,
+                "title": title,
+                "defaultAudioLanguage": "en",
+            },
+            "statistics": {"viewCount": "900", "likeCount": "40", "commentCount": "3"},
+        }
+        if placement is not None:
+            body["paidProductPlacementDetails"] = placement
+        return body
+
+    placement = None if flag is None else {"hasPaidProductPlacement": flag}
+    items = [
+        item("ovenReview1", "My new oven", placement),
+        item("plainBake01", "Rye loaf", {"hasPaidProductPlacement": False}),
+    ]
+    parts = "snippet%2Cstatistics%2CpaidProductPlacementDetails"
+    url = f"{YT}?part={parts}&id=ovenReview1%2CplainBake01"
+    return page_line(url, fetched, {"kind": "youtube#videoListResponse", "items": items})
+
+
+def test_youtubes_flag_is_loaded_once_and_the_newest_answer_wins(
+    tmp_path: Path, radar_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    feed = tmp_path / "feed"
+    monkeypatch.setenv("RADAR_CONFIG_DIR", str(config_with(tmp_path)))
+    monkeypatch.setenv("RADAR_FEED_DIR", str(feed))
+    monkeypatch.setenv("RADAR_PLATFORMS", '["youtube"]')
+    first_day, fetched = datetime(2026, 11, 20), datetime(2026, 11, 20, 6)
+    write_pages(feed, "youtube", "videos", "2026-11-20", "videos", [_videos_page(fetched, True)])
+    warehouse = RadarSettings().warehouse
+    flags = "select post_id, kind, disclosed, load_id is not null from core.post_disclosures"
+
+    run_pipeline(first_day, first_day + timedelta(days=1))
+    once = sorted(query(warehouse, flags))
+    assert once == [
+        ("ovenReview1", "paid_product_placement", True, True),
+        ("plainBake01", "paid_product_placement", False, True),
+    ]
+    assert _sponsorship(warehouse) == {
+        "ovenReview1": (["platform:paid_product_placement"], True, False)
+    }
+    # a rerun of the day lands the same rows again: the table is as one run left it
+    run_pipeline(first_day, first_day + timedelta(days=1), run_id="manual__rerun")
+    assert sorted(query(warehouse, flags)) == once
+
+    # the next day the creator has taken the flag off; a day later the part is missing
+    # (unknown): the false stays
+    second_day = first_day + timedelta(days=1)
+    write_pages(
+        feed,
+        "youtube",
+        "videos",
+        "2026-11-21",
+        "videos",
+        [_videos_page(datetime(2026, 11, 21, 6), False)],
+    )
+    run_pipeline(second_day, second_day + timedelta(days=1), run_id="manual__day2")
+    third_day = second_day + timedelta(days=1)
+    write_pages(
+        feed,
+        "youtube",
+        "videos",
+        "2026-11-22",
+        "videos",
+        [_videos_page(datetime(2026, 11, 22, 6), None)],
+    )
+    run_pipeline(third_day, third_day + timedelta(days=1), run_id="manual__day3")
+    assert query(
+        warehouse,
+        """select disclosed, first_seen_at, observed_at from core.post_disclosures
+           where post_id = 'ovenReview1'""",
+    ) == [(False, fetched, datetime(2026, 11, 21, 6))]
+    assert _sponsorship(warehouse) == {}
+
+
+def test_the_demo_feed_flags_one_youtube_video(demo_run):
+    """fixtures/demo/MANIFEST.md, case 12: one video of 19 carries YouTube's flag."""
+    assert demo_run.states == ("success", "success")
+    flags = query(
+        demo_run.warehouse,
+        "select count(*), count(*) filter (where disclosed) from core.post_disclosures",
+    )
+    assert flags == [(19, 1)]
+    rows = query(
+        demo_run.warehouse,
+        """select platform, post_id, evidence, is_platform_flagged
+           from intermediate.int_post_sponsorship where platform = 'youtube'""",
+    )
+    assert rows == [("youtube", "tr4i06Vd2xQ", ["platform:paid_product_placement"], True)]
+
+
+def test_account_sponsorship_counts_the_own_posts_that_count_at_as_of(
+    warehouse: Path, tmp_path: Path
+):
+    """20 000 followers; of the own posts of 30 days, two are sponsored (ER 2 % and 1 %)
+    and two organic (0.5 % and 1.5 %). A sponsored reply, a sponsored post 40 days old and
+    one deleted before as_of do not count."""
+    world = World()
+    world.account("baker")
+    world.snapshot("baker", datetime(2026, 1, 1), 20_000)
+    day = AS_OF - timedelta(days=10)
+    world.post("baker", "ad", day, "New oven #ad", hashtags=["ad"], likes=400)
+    world.post("baker", "sponsored", day + timedelta(days=2), "Sponsored by Ovenly", likes=200)
+    world.post("baker", "rye", day, "Rye loaf", likes=100)
+    world.post("baker", "spelt", day + timedelta(days=1), "Spelt loaf", likes=300)
+    world.post("baker", "reply", day, "@fan sponsored by Ovenly", kind="reply", likes=900)
+    world.post("baker", "old", AS_OF - timedelta(days=40), "#ad", hashtags=["ad"], likes=900)
+    world.post("baker", "gone", day, "#ad", hashtags=["ad"], likes=900)
+    world.delete("gone", AS_OF - timedelta(days=1))
+    build_and_transform(world, warehouse, config_with(tmp_path), AS_OF)
+    (row,) = query(
+        warehouse,
+        """select own_posts_30d, sponsored_posts_30d, platform_flagged_posts_30d,
+                  sponsored_share_30d, last_sponsored_at, sponsored_engagement_rate_30d_mean,
+                  organic_engagement_rate_30d_mean
+           from marts.account_sponsorship where as_of = ? and account_id = 'baker'""",
+        [AS_OF],
+    )
+    assert row[:5] == (4, 2, 0, 0.5, day + timedelta(days=2))
+    assert row[5:] == (pytest.approx(0.015), pytest.approx(0.01))

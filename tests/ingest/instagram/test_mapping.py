@@ -196,6 +196,8 @@ def test_ids_sent_as_numbers_stay_exact_strings():
         ("C# and abc#def, mail@x.y", []),
         ("##double #ünïcode #सुबह #2024 #🍞 #", ["2024", "double", "ünïcode", "सुबह"]),
         ("line\n#one\t#two.", ["one", "two"]),
+        # a link's fragment is no #ad (issue #18: a disclosure tag must be written)
+        ("shop: https://shop.example/#ad or shop.example/oven#ad #gifted", ["gifted"]),
         (None, []),
     ],
 )
