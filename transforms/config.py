@@ -220,6 +220,7 @@ class CandidateSettings(_Strict):
     tier: str
     min_niche_share: float = Field(ge=0, le=1)
     full_niche_share: float = Field(gt=0, le=1)
+    full_engagement_lift: float = Field(gt=1)
     min_authenticity_score: float = Field(ge=0, le=100)
     target_posts_30d: int = Field(ge=1)
     weights: CandidateWeights

@@ -14,6 +14,14 @@ primary_niches as (
     where as_of = getvariable('as_of') and is_primary_niche
 ),
 
+-- accounts the authenticity rules doubt (any flag) set no peer median: bought likes or
+-- followers would otherwise raise the norm that honest accounts are measured against
+flagged as (
+    select platform, account_id, len(flags) > 0 as is_flagged,
+    from marts.account_authenticity
+    where as_of = getvariable('as_of')
+),
+
 niche_groups as (
     select platform, tier, niche, from marts.tier_benchmarks
     where as_of = getvariable('as_of') and niche <> '*'
@@ -24,7 +32,11 @@ with_group as (
         rated.*,
         primary_niches.niche as primary_niche,
         niche_groups.niche as peer_niche,
+        coalesce(flagged.is_flagged, false) as is_flagged,
     from rated
+    left join flagged
+        on rated.platform = flagged.platform
+        and rated.account_id = flagged.account_id
     left join primary_niches
         on rated.platform = primary_niches.platform
         and rated.account_id = primary_niches.account_id
@@ -39,10 +51,17 @@ positioned as (
         *,
         -- the platform × tier group, and the niche's group within it
         cume_dist() over (tier_peers order by engagement_rate_30d_mean) as tier_percentile,
-        median(engagement_rate_30d_mean) over tier_peers as tier_median,
+        -- the median of the unflagged peers, or of all when every peer is flagged
+        coalesce(
+            median(engagement_rate_30d_mean) filter (where not is_flagged) over tier_peers,
+            median(engagement_rate_30d_mean) over tier_peers
+        ) as tier_median,
         count(*) over tier_peers as tier_count,
         cume_dist() over (niche_peers order by engagement_rate_30d_mean) as niche_percentile,
-        median(engagement_rate_30d_mean) over niche_peers as niche_median,
+        coalesce(
+            median(engagement_rate_30d_mean) filter (where not is_flagged) over niche_peers,
+            median(engagement_rate_30d_mean) over niche_peers
+        ) as niche_median,
         count(*) over niche_peers as niche_count,
     from with_group
     window

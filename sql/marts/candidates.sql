@@ -53,7 +53,18 @@ parts as (
         a.flag_reasons,
         a.growth_judged,
         a.growth_reason,
-        p.engagement_percentile as engagement_part,
+        -- the lift over the peer median on a log scale, not the percentile: a percentile
+        -- compresses a peer group crowded at the top (fakes, off-niche stars), so twice
+        -- the median could buy less than a purer niche share; a lone peer gets 0.5
+        case
+            when p.engagement_lift is null
+                then if(e.engagement_rate_30d_mean > 0, 1.0, 0.5)
+            when p.engagement_lift = 0 then 0.0
+            else greatest(0.0, least(1.0,
+                0.5 + ln(p.engagement_lift)
+                / (2 * ln(config.setting('candidates.full_engagement_lift')))
+            ))
+        end as engagement_part,
         -- a niche part saturates at full_niche_share: beyond it purity earns nothing more,
         -- so among focused accounts engagement decides; a brand's fit counts as it is
         if(

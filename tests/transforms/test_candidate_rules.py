@@ -6,6 +6,7 @@ account that matched a scope is not a candidate."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -246,11 +247,24 @@ def test_a_focused_account_with_better_engagement_outranks_a_pure_middling_one(
         from marts.candidates where scope = 'sourdough_baking'""",
     )
     assert {a: r[0] for a, r in rows.items()} == {"focused": 1, "pure": 2, "partly": 3}
-    # 13 rated peers; the niche part saturates at 75 %: min(share / 0.75, 1)
-    assert rows["focused"][1:] == (1.0, 1.0, pytest.approx(0.45 + 0.40 + 0.15))
-    assert rows["pure"][1:] == (1.0, 12 / 13, pytest.approx(0.45 * 12 / 13 + 0.40 + 0.15))
+
+    # 13 rated peers, median 2.2 %; the engagement part is 0.5 + ln(lift) / (2 ln 4) and
+    # the niche part saturates at 75 %: min(share / 0.75, 1)
+    def part(rate: float) -> float:
+        return 0.5 + math.log(rate / 0.022) / (2 * math.log(4))
+
+    assert rows["focused"][1:] == (
+        1.0,
+        pytest.approx(part(0.040)),
+        pytest.approx(0.45 * part(0.040) + 0.40 + 0.15),
+    )
+    assert rows["pure"][1:] == (
+        1.0,
+        pytest.approx(part(0.030)),
+        pytest.approx(0.45 * part(0.030) + 0.40 + 0.15),
+    )
     assert rows["partly"][1] == pytest.approx(0.625 / 0.75)
-    assert rows["partly"][3] == pytest.approx(0.45 * 11 / 13 + 0.40 * 0.625 / 0.75 + 0.15)
+    assert rows["partly"][3] == pytest.approx(0.45 * part(0.029) + 0.40 * 0.625 / 0.75 + 0.15)
     # a brand's fit is not saturated: green_oven's part is its brand_fit, 6 of 8 posts in
     # its niches and 2 with a must-have term ("sourdough"): 0.7 × 0.75 + 0.3 × 0.25
     (brand,) = query(

@@ -146,6 +146,30 @@ def test_tier_benchmarks_percentiles_and_peer_position(warehouse: Path, tmp_path
     assert positions["a5"] == ("mastodon/micro", 5, pytest.approx(1.0), pytest.approx(0.05 / 0.03))
 
 
+def test_flagged_peers_set_no_peer_median(warehouse: Path, tmp_path: Path):
+    world = _peer_world(tmp_path)  # rates .01 … .05, unflagged
+    for i, rate in ((6, 0.09), (7, 0.10)):  # follow farms: following 2.5 × followers
+        world.account(f"farm{i}")
+        world.snapshot(f"farm{i}", datetime(2026, 2, 1), 20_000, following=50_000)
+        world.post(
+            f"farm{i}", f"farm{i}-post", datetime(2026, 2, 15), "tofu", likes=round(rate * 20_000)
+        )
+    config = config_with(tmp_path, engagement=EVERY_WINDOW_RATED)
+    build_and_transform(world, warehouse, config, AS_OF)
+    positions = {
+        r[0]: r[1:]
+        for r in query(
+            warehouse,
+            "select account_id, peer_count, peer_median_rate, engagement_percentile, "
+            "engagement_lift from marts.account_peer_position",
+        )
+    }
+    # all seven are peers (count, percentile), but the median is the five unflagged
+    # ones': .03, not the .04 of all seven
+    assert positions["a3"] == (7, pytest.approx(0.03), pytest.approx(3 / 7), pytest.approx(1.0))
+    assert positions["farm7"][1:] == (pytest.approx(0.03), 1.0, pytest.approx(0.10 / 0.03))
+
+
 def test_authenticity_flags_and_score(warehouse: Path, tmp_path: Path):
     world = World()
     start = AS_OF - timedelta(days=21)

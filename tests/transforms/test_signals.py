@@ -285,18 +285,18 @@ def test_candidate_score_parts_and_reason(world: Path):
         ("brand", "summit_fuel", f"alice@{INSTANCE}"),
         ("niche", "plant_based_cooking", f"alice@{INSTANCE}"),
     ]
-    # alice is the only rated micro peer (percentile 1), has 4 of the 8 target posts and
-    # one growth day (growth not yet judged: authenticity 90, × 0.9):
-    # (0.45 × 1 + 0.40 × fit + 0.15 × 0.5) × 0.9 (weights sum to 1)
+    # alice is the only rated micro peer (her own median: lift 1, engagement part 0.5),
+    # has 4 of the 8 target posts and one growth day (growth not yet judged:
+    # authenticity 90, × 0.9): (0.45 × 0.5 + 0.40 × fit + 0.15 × 0.5) × 0.9
     by_scope = {r[1]: r for r in rows}
     # 75 % on plant-based cooking is fully focused: the niche part saturates at 0.75
-    assert by_scope["plant_based_cooking"][3] == pytest.approx((0.45 + 0.40 + 0.075) * 0.9)
+    assert by_scope["plant_based_cooking"][3] == pytest.approx((0.225 + 0.40 + 0.075) * 0.9)
     # green_oven: all 4 posts in its niches, 1 ("sourdough") with a must-have term
     assert by_scope["green_oven"][3] == pytest.approx(
-        (0.45 + 0.40 * (0.7 + 0.3 * 0.25) + 0.075) * 0.9
+        (0.225 + 0.40 * (0.7 + 0.3 * 0.25) + 0.075) * 0.9
     )
     # summit_fuel: 3 of 4 in plant-based cooking, none about trail or running
-    assert by_scope["summit_fuel"][3] == pytest.approx((0.45 + 0.40 * (0.7 * 0.75) + 0.075) * 0.9)
+    assert by_scope["summit_fuel"][3] == pytest.approx((0.225 + 0.40 * (0.7 * 0.75) + 0.075) * 0.9)
     assert all(r[4] == 1 for r in rows)
     assert by_scope["plant_based_cooking"][5].endswith(
         "; 75% of 4 own posts in 30 days on plant-based cooking; growth not yet judged (1 day)"
@@ -337,12 +337,12 @@ def test_editing_taxonomy_and_weights_recomputes_without_fetching(world: Path, t
         "where account_id = ? and niche = 'plant_based_cooking'",
         [f"alice@{INSTANCE}"],
     ) == [(2,)]
-    # without the niche weight: (0.45 × percentile 1 + 0.15 × activity 0.5) / 0.60, × 0.9
+    # without the niche weight: (0.45 × engagement 0.5 + 0.15 × activity 0.5) / 0.60, × 0.9
     # for the growth not yet judged; 2 of 4 posts still meet the 50 % niche share
     (score,) = query(
         world, "select score from marts.candidates where scope = 'plant_based_cooking'"
     )[0]
-    assert score == pytest.approx((0.45 + 0.075) / 0.60 * 0.9)
+    assert score == pytest.approx((0.225 + 0.075) / 0.60 * 0.9)
 
 
 def test_failing_data_test_rolls_back_the_whole_run(world: Path, tmp_path: Path):
