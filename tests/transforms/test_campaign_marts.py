@@ -21,8 +21,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from radar.settings import RadarSettings
+from radar.warehouse import connect
 from tests.helpers.campaign_world import CampaignWorld, build_campaign_world
 from tests.helpers.core_builder import World, config_with
+from transforms.runner import run_transforms
 
 AS_OF = datetime(2026, 3, 1)
 EVERY_WINDOW_RATED = {"min_own_posts": {7: 1, 30: 1, 90: 1}}
@@ -285,3 +288,48 @@ def test_next_shortlist_looks_like_the_best_performers(spring: Path):
         "eve": ("ben", d("1.285714")),  # 0.03 / (0.07 / 3); anna (rank 3) also fits
         "gil": ("cara", d("1.6")),  # 0.008 / 0.005
     }
+
+
+CAMPAIGN_MARTS = [
+    "marts.campaign_orders",
+    "marts.campaign_creator_results",
+    "marts.campaign_results",
+    "marts.campaign_shortlist",
+]
+
+
+def mart_rows(warehouse: Path, as_of: datetime) -> dict[str, list]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return {
+            mart: conn.execute(
+                f"select * from {mart} where as_of = ? order by all", [as_of]
+            ).fetchall()
+            for mart in CAMPAIGN_MARTS
+        }
+
+
+def test_mid_campaign_as_of_sees_only_what_was_known_and_reruns_change_nothing(tmp_path: Path):
+    """As of 9 February: anna's flat fee is still 300, o5 and the later posts and clicks
+    are not there yet; a rerun of that day, and a run of a later one, leave it as it was."""
+    world, campaigns = spring_world()
+    warehouse = tmp_path / "warehouse.duckdb"
+    config = config_with(tmp_path, engagement=EVERY_WINDOW_RATED)
+    early = datetime(2026, 2, 9)
+    build_campaign_world(world, campaigns, warehouse, config, early)
+    results = rows_by(warehouse, "select * from marts.campaign_creator_results", "handle")
+    anna = {k: results["anna"][k] for k in ("sponsored_posts", "sponsored_er", "organic_er",
+                                             "paid_performance", "clicks", "orders", "revenue",
+                                             "cost", "cpc", "roi")}  # fmt: skip
+    assert anna == {
+        "sponsored_posts": 2, "sponsored_er": d("0.04"), "organic_er": d("0.02"),
+        "paid_performance": d("2"), "clicks": 40, "orders": 3, "revenue": d("230.00"),
+        "cost": d("300.00"), "cpc": d("7.5"), "roi": d("-0.233333"),
+    }  # fmt: skip
+    assert results["anna"]["cost_rule"] == "flat 300.00 (terms of 2026-01-15 00:00:00)"
+    assert (results["ben"]["per_post_fees"], results["ben"]["orders"]) == (d("100.00"), 1)
+    before = mart_rows(warehouse, early)
+    settings = RadarSettings()
+    with connect(warehouse) as conn:
+        run_transforms(conn, settings.sql_dir, config, early)
+        run_transforms(conn, settings.sql_dir, config, AS_OF)
+    assert mart_rows(warehouse, early) == before
