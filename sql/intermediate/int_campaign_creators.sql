@@ -5,17 +5,21 @@
 -- check: terms_at < window_end
 -- The campaign and creator tables of core keep every version of the terms (valid_from,
 -- valid_to; a row holds for [valid_from, valid_to)). Here the campaign's version is the one
--- in force just before as_of, and a creator is in the campaign once any version of theirs
--- started before as_of. The windows are half-open, in UTC:
+-- in force just before as_of (the last one, for a campaign taken out of the config since:
+-- what it returned stays reported), and a creator is in the campaign once any version of
+-- theirs started before as_of. The windows are half-open, in UTC:
 --   window      [starts_on 00:00, ends_on + 1 day 00:00): the posts and the clicks it counts
 --   attribution [starts_on 00:00, ends_on + 1 + attribution_window_days days 00:00): orders
-with campaign_terms as (
+with campaign_versions as (
     select * from core.campaigns
     where valid_from < getvariable('as_of')
-        and coalesce(valid_to, 'infinity'::timestamp) >= getvariable('as_of')
-        and starts_on < getvariable('as_of')
-    -- two versions in force at once (overlapping history): the later one speaks
     qualify row_number() over (partition by campaign order by valid_from desc) = 1
+),
+
+-- a campaign not started by as_of has nothing to report yet
+campaign_terms as (
+    select * from campaign_versions
+    where starts_on < getvariable('as_of')
 ),
 
 creator_versions as (

@@ -36,6 +36,8 @@ posts as (
         and p.created_at < c.window_end
     where p.is_own_post
         and p.created_at < getvariable('as_of')
+        -- a constant bound the scan can prune row groups by
+        and p.created_at >= (select min(w.window_start) from creators as w)
         -- as int_own_posts: what was known at as_of, and not yet deleted then
         and p.first_seen_at < getvariable('as_of')
         and (p.deleted_at is null or p.deleted_at >= getvariable('as_of'))

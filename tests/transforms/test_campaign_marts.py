@@ -75,8 +75,10 @@ def spring_world() -> tuple[World, CampaignWorld]:
             post(account, f"{account}{day}", feb(day, 9), "lentils tonight", likes)
 
     c = CampaignWorld()
-    c.campaign("spring", date(2026, 2, 1), date(2026, 2, 14), brand="greenpan",
-               label="Spring pans", budget=d("2000.00"))  # fmt: skip
+    # first planned to end on 12 Feb, extended to the 14th on the 9th at noon
+    spring = dict(brand="greenpan", label="Spring pans", budget=d("2000.00"))
+    c.campaign("spring", date(2026, 2, 1), date(2026, 2, 12), **spring, valid_to=feb(9, 12))
+    c.campaign("spring", date(2026, 2, 1), date(2026, 2, 14), **spring, valid_from=feb(9, 12))
     c.brand_handle("spring", "@greenpan")
     c.creator("spring", "anna", "flat", "300.00", valid_to=feb(10), account_id="anna")
     c.creator("spring", "anna", "flat", "400.00", valid_from=feb(10), account_id="anna")
@@ -326,6 +328,8 @@ def test_mid_campaign_as_of_sees_only_what_was_known_and_reruns_change_nothing(t
         "cost": d("300.00"), "cpc": d("7.5"), "roi": d("-0.233333"),
     }  # fmt: skip
     assert results["anna"]["cost_rule"] == "flat 300.00 (terms of 2026-01-15 00:00:00)"
+    # the campaign's terms then: the first version, ending on 12 Feb
+    assert "[2026-02-01, 2026-02-20)" in results["anna"]["attribution_rule"]
     assert (results["ben"]["per_post_fees"], results["ben"]["orders"]) == (d("100.00"), 1)
     before = mart_rows(warehouse, early)
     settings = RadarSettings()
