@@ -227,7 +227,7 @@ def judge(replay: Replay) -> Verdict:
     rows = query(
         warehouse,
         """select scope, scope_rank, platform, account_id, flags,
-                  format('score {:.3f}: ER {:.2f}% (percentile {:.2f}), fit {:.2f}, '
+                  format('score {:.3f}: ER {:.2f}% (engagement part {:.2f}), fit {:.2f}, '
                          || 'activity {:.2f}, authenticity {}',
                          score, engagement_rate_30d_mean * 100, engagement_part, fit_part,
                          activity_part, authenticity_score)
