@@ -40,7 +40,9 @@ TEXT_MODELS = (
     "intermediate.int_post_niche_matches",
     "intermediate.int_post_brand_terms",
 )
-INCREMENTAL = (*TEXT_MODELS, "intermediate.int_post_facts")
+# the text work of sponsored-post detection reads config/sponsorship.yaml only
+DISCLOSURES = "intermediate.int_post_disclosure_hits"
+INCREMENTAL = (*TEXT_MODELS, DISCLOSURES, "intermediate.int_post_facts")
 WEIGHTS = ("engagement", "niche", "activity")
 
 
@@ -229,6 +231,17 @@ EDITS = {
         _brands(lambda b: b["brands"]["green_oven"]["excluded_terms"].append("gambling")),
         {"int_post_term_hits", "int_post_niche_matches", "int_post_brand_terms"},
     ),
+    # what the sponsored-post text work reads: its terms and exclusions, or its switch
+    "sponsorship hashtag": (
+        lambda config: edit_yaml(
+            config / "sponsorship.yaml", lambda s: s["terms"]["any"]["hashtags"].append("ads")
+        ),
+        {"int_post_disclosure_hits"},
+    ),
+    "sponsorship off": (
+        lambda config: edit_yaml(config / "sponsorship.yaml", lambda s: s.update(enabled=False)),
+        {"int_post_disclosure_hits"},
+    ),
     # what only other models read
     "sources": (
         lambda config: edit_yaml(
@@ -277,7 +290,15 @@ def test_an_edit_changes_the_fingerprints_of_the_incremental_models_that_read_it
     ("macro", "rebuilt"),
     [
         # config.word_text: the text matching only
-        ("word_text", {"int_post_term_hits", "int_post_niche_matches", "int_post_brand_terms"}),
+        (
+            "word_text",
+            {
+                "int_post_term_hits",
+                "int_post_niche_matches",
+                "int_post_brand_terms",
+                "int_post_disclosure_hits",
+            },
+        ),
         # config.setting: marts only
         ("setting", set()),
         # quality.post_counts_problem: the metrics, so the facts only
