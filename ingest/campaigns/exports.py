@@ -483,45 +483,52 @@ def parse_short_links(lines: Iterable[str], read: _Reader) -> ParsedExport:
     read.header = header
     occurrences: dict[str, int] = {}
     for row in reader:
-        line = reader.line_num
-        value = _cells(columns, row)
-        if not "".join(row).strip():
-            continue
-        try:
-            clicked_at = _timestamp(value("timestamp"), "Timestamp", required=True)
-            link = value("short link") or (
-                f"{value('domain')}/{value('key')}" if value("domain") else ""
-            )
-            if not link:
-                raise _BadValue("Short Link is empty")
-        except _BadValue as exc:
-            read.reject(line, f"line {line}: {exc}", _record(header, row))
-            continue
-        key = value("click id")
-        if not key:
-            # the same click in two overlapping exports must get the same key: the row's
-            # content, and how often that content came before in the file
-            digest = hashlib.sha256("\x1f".join(c.strip() for c in row).encode()).hexdigest()
-            occurrences[digest] = occurrences.get(digest, 0) + 1
-            key = f"sha256:{digest[:32]}:{occurrences[digest]}"
-        read.add(
-            line,
-            row,
-            {
-                "source": read.source,
-                "click_key": key,
-                "clicked_on": clicked_at.date(),
-                "clicked_at": clicked_at,
-                **utm_of(value("destination url") or value("url")),
-                "short_link": normalize_short_link(link),
-                "clicks": 1,
-                "sessions": None,
-                "observed_at": read.observed_at,
-                "views": None,
-            },
-        )
+        short_link_click(read, columns, row, reader.line_num, occurrences)
     read.flush()
     return read.parsed
+
+
+def short_link_click(
+    read: _Reader, columns: dict[str, int], row: list[str], line: int, occurrences: dict
+) -> None:
+    """One line of a click export: its click, or its reject. ``occurrences`` counts the
+    rows without a click id seen so far, by content (their key)."""
+    value = _cells(columns, row)
+    if not "".join(row).strip():
+        return
+    try:
+        clicked_at = _timestamp(value("timestamp"), "Timestamp", required=True)
+        link = value("short link") or (
+            f"{value('domain')}/{value('key')}" if value("domain") else ""
+        )
+        if not link:
+            raise _BadValue("Short Link is empty")
+    except _BadValue as exc:
+        read.reject(line, f"line {line}: {exc}", _record(read.header, row))
+        return
+    key = value("click id")
+    if not key:
+        # the same click in two overlapping exports must get the same key: the row's
+        # content, and how often that content came before in the file
+        digest = hashlib.sha256("\x1f".join(c.strip() for c in row).encode()).hexdigest()
+        occurrences[digest] = occurrences.get(digest, 0) + 1
+        key = f"sha256:{digest[:32]}:{occurrences[digest]}"
+    read.add(
+        line,
+        row,
+        {
+            "source": read.source,
+            "click_key": key,
+            "clicked_on": clicked_at.date(),
+            "clicked_at": clicked_at,
+            **utm_of(value("destination url") or value("url")),
+            "short_link": normalize_short_link(link),
+            "clicks": 1,
+            "sessions": None,
+            "observed_at": read.observed_at,
+            "views": None,
+        },
+    )
 
 
 PARSERS: dict[str, Callable[[Iterable[str], _Reader], ParsedExport]] = {

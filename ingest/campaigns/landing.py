@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.campaigns.bulk import BULK_MIN_BYTES, parse_short_links_bulk
 from ingest.campaigns.exports import (
     MODEL_OF_ENTITY,
     entity_of,
@@ -58,9 +59,12 @@ def export_files(exports_dir: Path) -> list[tuple[str, Path]]:
     )
 
 
-def land_exports(exports_dir: Path, landing_dir: Path) -> LandingSummary:
+def land_exports(
+    exports_dir: Path, landing_dir: Path, bulk_min_bytes: int = BULK_MIN_BYTES
+) -> LandingSummary:
     """Land every export not landed yet; never raises for a bad file (it is named in
-    ``failed``, with its reject landed)."""
+    ``failed``, with its reject landed). A short-link export of ``bulk_min_bytes`` or more
+    is read by DuckDB (``ingest/campaigns/bulk.py``: the same rows, faster)."""
     summary = LandingSummary(str(exports_dir))
     unknown = sorted({source for source, _ in export_files(exports_dir) if kind_of(source) is None})
     for source in unknown:
@@ -82,7 +86,13 @@ def land_exports(exports_dir: Path, landing_dir: Path) -> LandingSummary:
         day = f"dt={observed_at_of(path).date().isoformat()}"
         target = landing_dir / source / entity / day / name
         with _ParquetStream(target, MODEL_OF_ENTITY[entity]) as rows:
-            parsed = parse_export(path, source, relative, on_rows=rows.write)
+            parsed = None
+            if kind_of(source) == "short_links" and path.stat().st_size >= bulk_min_bytes:
+                parsed = parse_short_links_bulk(path, source, relative, rows.tmp_bulk)
+            if parsed is None:
+                parsed = parse_export(path, source, relative, on_rows=rows.write)
+            else:
+                rows.take(rows.tmp_bulk)
             if parsed.file_error is not None:
                 rows.discard()
         if parsed.rejects:
@@ -122,8 +132,16 @@ class _ParquetStream:
     def __init__(self, path: Path, model) -> None:
         self.path, self.schema = path, arrow_schema(model)
         self.tmp = path.with_name(f".{path.name}.tmp")
+        # where the bulk path writes the whole file instead
+        self.tmp_bulk = path.with_name(f".{path.name}.bulk.tmp")
         self.writer: pq.ParquetWriter | None = None
         self.done = False
+
+    def take(self, written: Path) -> None:
+        """The file was written whole elsewhere (the bulk path): it becomes the stream's."""
+        self.writer.close()
+        os.replace(written, self.tmp)
+        self.writer = None
 
     def __enter__(self) -> _ParquetStream:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +158,8 @@ class _ParquetStream:
         os.replace(self.tmp, self.path)
 
     def __exit__(self, *exc) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
         if exc[0] is not None or self.done:
             self.tmp.unlink(missing_ok=True)
+        self.tmp_bulk.unlink(missing_ok=True)

@@ -1,0 +1,212 @@
+"""The bulk path for large short-link click exports: DuckDB reads the CSV and builds the
+rows, as the careful path (``exports.short_link_click``) would, for every line whose
+values are in a plain form both read alike; the other lines go through the careful path
+itself. So the landed rows and rejects are the same either way (tested on the same
+files). Measured on the shared 2-core machine under load: 2 M clicks land in 25-29 s, where
+the careful path takes 56 s to parse them alone; DuckDB's own ``read_csv`` to Parquet takes
+2.1-2.3 s, so this is still about 11 times that floor (the checks that keep both paths
+alike, and the line numbers, cost the rest).
+
+It is taken only for a file that keeps one record per line: no quote, no blank line, no
+carriage return, no NUL or \\x01 byte (DuckDB's NULL marker here), a ``Short Link``
+column, and as many cells on each line as in the header (else DuckDB refuses it and the
+careful path reads the file). Then a line's number is the header's plus its place.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ingest.campaigns.exports import (
+    SHORT_LINK_COLUMNS,
+    LinkClick,
+    ParsedExport,
+    _columns,
+    _lines,
+    _missing,
+    _Reader,
+    entity_of,
+    observed_at_of,
+    short_link_click,
+)
+from ingest.landing import arrow_schema
+from radar.warehouse import literal_file
+
+log = logging.getLogger(__name__)
+
+# smaller exports read quickly enough on the careful path
+BULK_MIN_BYTES = 8 * 1024 * 1024
+_NOT_PLAIN = (b'"', b"\r", b"\x00", b"\x01", b"\n\n")
+_CHUNK = 1 << 22
+
+# a value both DuckDB and Python's fromisoformat read the same way (years 1000-8999, so
+# that no zone shift leaves the range of Python's datetime)
+_PLAIN_TIME = (
+    r"[1-8]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?"
+)
+_PLAIN_LINK = r"(https?://)?[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~!$&()*,;=:@/-]*)?"
+# no space (Python strips more than DuckDB's trim), ASCII (lower() agrees), nothing encoded
+_PLAIN_TEXT = r"[!-~]*"
+_UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+
+
+def plain_file(path: Path) -> bool:
+    """Whether every record of ``path`` is one line, with nothing DuckDB and Python's
+    ``csv`` could split differently."""
+    tail = b""
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            joined = tail + chunk
+            if any(mark in joined for mark in _NOT_PLAIN):
+                return False
+            tail = chunk[-1:]
+    return True
+
+
+def parse_short_links_bulk(
+    path: Path, source: str, source_path: str, out: Path
+) -> ParsedExport | None:
+    """Write the export's clicks to the Parquet file ``out`` and return what was read
+    (its rejects, its row count); None when the bulk path does not apply (the careful path
+    reads the file then, and reports what is wrong with it)."""
+    if not plain_file(path):
+        return None
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header, reader = _lines(handle)
+        header_line = reader.line_num
+    columns = _columns(header or [])
+    if header is None or _missing(columns, SHORT_LINK_COLUMNS) or "short link" not in columns:
+        return None
+    read = _Reader(source, entity_of(source), source_path, observed_at_of(path))
+    read.header = header
+    try:
+        with duckdb.connect() as conn:
+            conn.execute("set TimeZone = 'UTC'")
+            conn.execute("set enable_progress_bar = false")
+            return _land(conn, path, read, columns, len(header), header_line, out)
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        # a line with more cells than the header, or not UTF-8: the careful path says which
+        log.info("%s: bulk path declined (%s); reading it line by line", source_path, exc)
+        out.unlink(missing_ok=True)
+        return None
+
+
+def _land(
+    conn: duckdb.DuckDBPyConnection,
+    path: Path,
+    read: _Reader,
+    columns: dict[str, int],
+    width: int,
+    header_line: int,
+    out: Path,
+) -> ParsedExport:
+    cells = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+    conn.execute(
+        f"""create temp view cells as
+            select ordinality + {int(header_line)} as line, * exclude (ordinality)
+            from read_csv('{_quoted(literal_file(path))}', header = false,
+                          skip = {int(header_line)}, all_varchar = true, delim = ',',
+                          quote = '"', escape = '"', auto_detect = false,
+                          columns = {{{cells}}}, null_padding = true, strict_mode = true,
+                          nullstr = '\x01') with ordinality"""
+    )
+
+    def cell(name: str) -> str:
+        i = columns.get(name)
+        return "''" if i is None else f"coalesce(c{i}, '')"
+
+    destination = (
+        f"case when {cell('destination url')} <> '' then {cell('destination url')} "
+        f"else {cell('url')} end"
+    )
+    plain = " and ".join(
+        [
+            f"regexp_full_match({cell('timestamp')}, '{_PLAIN_TIME}')",
+            "at_utc is not null",
+            f"regexp_full_match({cell('click id')}, '[!-~]+')",
+            f"regexp_full_match({cell('short link')}, '{_PLAIN_LINK}')",
+            f"regexp_full_match({cell('destination url')}, '{_PLAIN_TEXT}')",
+            f"regexp_full_match({cell('url')}, '{_PLAIN_TEXT}')",
+            "not contains(destination, '%') and not contains(destination, '+')",
+            # each utm_* parameter at most once: then its value is the first non-empty one
+            *(
+                f"length(query) - length(replace(query, '&{name}=', '')) <= {len(name) + 2}"
+                for name in _UTM
+            ),
+        ]
+    )
+    # once: the CSV read, the checks and what the rows need are most of the work
+    conn.execute(
+        f"""create temp table marked as
+            select *, {plain} as plain
+            from (select *,
+                         try_cast({cell("timestamp")} as timestamptz) at time zone 'UTC'
+                             as at_utc,
+                         {destination} as destination,
+                         -- Python's url.partition('?')[2].partition('#')[0]
+                         '&' || split_part(substr({destination},
+                                                  strpos({destination}, '?') + 1), '#', 1)
+                             as query
+                  from cells)"""
+    )
+    # the careful path for the other lines, in order (rows without a click id count)
+    line_of: dict[int, int] = {}
+    others: list[tuple[dict, int]] = []
+    read.on_rows = lambda rows: others.extend((r, line_of.pop(id(r))) for r in rows)
+    occurrences: dict[str, int] = {}
+    found = conn.execute(
+        "select * exclude (plain, at_utc, destination, query) from marked "
+        "where not plain order by line"
+    )
+    while batch := found.fetchmany(10_000):
+        for line, *row in batch:
+            while row and row[-1] is None:  # a short line: csv gives fewer cells
+                row.pop()
+            pending = len(read._pending)
+            short_link_click(read, columns, [c or "" for c in row], line, occurrences)
+            if len(read._pending) > pending:
+                line_of[id(read._pending[-1][2])] = line
+    read.flush()
+    schema = arrow_schema(LinkClick)
+    careful = pa.Table.from_pylist([r for r, _ in others], schema=schema).append_column(
+        "line", pa.array([line for _, line in others], pa.int64())
+    )
+    conn.register("careful", careful)
+    utm = ", ".join(
+        f"case when contains(destination, '?') then "
+        f"lower(nullif(split_part(split_part(query, '&{name}=', 2), '&', 1), '')) end as {name}"
+        for name in _UTM
+    )
+    parts = (
+        f"regexp_extract({cell('short link')}, '^(?:https?://)?([^/]+)(/.*)?$', ['host', 'path'])"
+    )
+    names = ", ".join(schema.names)
+    conn.execute(
+        f"""copy (
+                select {names} from (
+                    select line, ? as source, {cell("click id")} as click_key,
+                           at_utc::date as clicked_on, at_utc as clicked_at, {utm},
+                           lower(link.host) || rtrim(link.path, '/') as short_link,
+                           1::bigint as clicks,
+                           null::bigint as sessions, ?::timestamp as observed_at,
+                           null::bigint as views
+                    from (select *, {parts} as link from marked where plain)
+                    union all by name
+                    select * from careful
+                ) order by line
+            ) to '{_quoted(str(out))}' (format parquet, compression zstd)""",
+        [read.source, read.observed_at],
+    )
+    read.parsed.row_count = conn.execute(
+        f"select count(*) from read_parquet('{_quoted(literal_file(out))}')"
+    ).fetchone()[0]
+    return read.parsed
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")

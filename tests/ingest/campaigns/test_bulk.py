@@ -1,0 +1,82 @@
+"""The bulk path (DuckDB) lands exactly what the careful path lands from a click export:
+the same rows in the same order and the same rejects, whatever each line holds; and it
+steps aside for a file it cannot read line for line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.campaigns.bulk import parse_short_links_bulk
+from ingest.campaigns.landing import land_exports
+
+HEADER = "Timestamp,Click ID,Short Link,Destination URL,URL,Country"
+D = "https://shop.example/w?utm_source=Bluesky&utm_medium=social&utm_campaign=winter"
+LINES = [
+    f"2026-11-08T17:35:12Z,c1,https://grnov.en/ofen,{D}&utm_content=ofen,,DE",
+    f"2026-11-08 17:35:12,c2,grnov.en/Ofen/,{D},,AT",
+    f"2026-11-08T17:35:12.5+01:00,c3,http://GRNOV.EN:8080/x,{D}#utm_content=no,,CH",
+    "2026-11-08T17:35:12.123456-05:30,c4,https://grnov.en/lena,,https://u.example/?utm_source=u,DE",
+    f"2026-11-08T17:35:12Z,c5,HTTPS://grnov.en/ofen,{D},,DE",  # a scheme in capitals
+    "2026-11-08T17:35:12Z,c6,https://grnov.en/ofen,https://s.example/?utm_source=a%20b,,DE",
+    "2026-11-08T17:35:12Z,c7,https://grnov.en/ofen,https://s.example/?utm_source=a+b,,DE",
+    "2026-11-08T17:35:12Z,c8,https://grnov.en/ofen,https://s.example/?utm_source=&utm_source=Two,,DE",
+    "2026-11-08T17:35:12Z,,https://grnov.en/ofen,,,DE",  # no click id: a key from the row
+    "2026-11-08T17:35:12Z,,https://grnov.en/ofen,,,DE",  # the same row again: another click
+    "2026-11-08T24:00:00Z,c11,https://grnov.en/ofen,,,DE",
+    "2026-02-30T10:00:00Z,c12,https://grnov.en/ofen,,,DE",
+    "0001-01-01T00:00:00+01:00,c13,https://grnov.en/ofen,,,DE",
+    "9999-12-31T23:59:59-05:00,c14,https://grnov.en/ofen,,,DE",
+    "yesterday,c15,https://grnov.en/ofen,,,DE",
+    ",c16,https://grnov.en/ofen,,,DE",
+    "2026-11-08T17:35:12Z,c17,,,,DE",
+    "2026-11-08T17:35:12Z,c18,https://grnov.en/ofen",  # fewer cells
+    "2026-11-08T17:35:12Z, c19 ,https://grnov.en/ofen,,,DE",  # padded
+    "2026-11-08T17:35:12Z,c20,https://grnov.en/ofen,https://s.example/?utm_source=Über,,DE",
+    "2026-11-08T17:35:12Z,c1,https://grnov.en/other,,,DE",  # c1 again, later in the file
+    "2026-11-08T17:35:12Z,c22,https://grnov.en/a?b,,,DE",
+    "2026-11-08T17:35:12,c23,grnov.en,,,DE",
+    "2026-11-08T17:35:12Z,c24,https://grnov.en/ofen,https://s.example/#f?utm_source=x,,DE",
+    "2026-11-08T17:35:12Z,c25,https://grnov.en/ofen,https://s.example/utm_source=x,,DE",
+    "2026-11-08T17:35:12Z,c26,https://grnov.en/ofen,https://s.example/?xutm_source=y&utm_content=,,DE",
+]
+
+
+def _land(exports: Path, landing: Path, bulk_min_bytes: int) -> tuple[list, list, dict]:
+    summary = land_exports(exports, landing, bulk_min_bytes=bulk_min_bytes)
+    with duckdb.connect() as conn:
+        rows = conn.execute(
+            f"select * from read_parquet('{landing}/short_links/link_clicks/*/*.parquet')"
+        ).fetchall()
+        rejects = conn.execute(
+            f"select * from read_parquet('{landing}/short_links/rejects/*/*.parquet')"
+        ).fetchall()
+    return rows, rejects, {"landed": summary.landed, "rows": summary.rows}
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        LINES,
+        # a quote: records may span lines, so the careful path reads it
+        [*LINES, '2026-11-08T17:35:12Z,c30,https://grnov.en/q,"https://s.example/?a=1,2",,DE'],
+        # a line with more cells than the header: DuckDB refuses, the careful path reads it
+        [*LINES, "2026-11-08T17:35:12Z,c31,https://grnov.en/q,,,DE,extra"],
+    ],
+    ids=["plain", "quoted", "long line"],
+)
+def test_bulk_and_careful_paths_land_the_same(tmp_path: Path, lines: list[str]):
+    exports = tmp_path / "exports" / "short_links"
+    exports.mkdir(parents=True)
+    (exports / "clicks_2026-11-21.csv").write_text("\n".join([HEADER, *lines]) + "\n")
+    taken = parse_short_links_bulk(
+        exports / "clicks_2026-11-21.csv", "short_links", "x", tmp_path / "probe.parquet"
+    )
+    assert (taken is not None) == (lines is LINES)  # the others are not for the bulk path
+    careful = _land(tmp_path / "exports", tmp_path / "careful", bulk_min_bytes=1 << 40)
+    bulk = _land(tmp_path / "exports", tmp_path / "bulk", bulk_min_bytes=0)
+    assert bulk == careful
+    rows, rejects, _ = careful
+    assert len(rows) > 15 and len(rejects) >= 5
