@@ -76,9 +76,12 @@ def parse_short_links_bulk(
     reads the file then, and reports what is wrong with it)."""
     if not plain_file(path):
         return None
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header, reader = _lines(handle)
-        header_line = reader.line_num
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header, reader = _lines(handle)
+            header_line = reader.line_num
+    except UnicodeDecodeError:
+        return None  # the careful path names the file's fault
     columns = _columns(header or [])
     if header is None or _missing(columns, SHORT_LINK_COLUMNS) or "short link" not in columns:
         return None
@@ -89,8 +92,8 @@ def parse_short_links_bulk(
             conn.execute("set TimeZone = 'UTC'")
             conn.execute("set enable_progress_bar = false")
             return _land(conn, path, read, columns, len(header), header_line, out)
-    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-        # a line with more cells than the header, or not UTF-8: the careful path says which
+    except duckdb.Error as exc:
+        # a line with more cells than the header, not UTF-8, …: the careful path says which
         log.info("%s: bulk path declined (%s); reading it line by line", source_path, exc)
         out.unlink(missing_ok=True)
         return None

@@ -46,13 +46,16 @@ LINES = [
 
 def _land(exports: Path, landing: Path, bulk_min_bytes: int) -> tuple[list, list, dict]:
     summary = land_exports(exports, landing, bulk_min_bytes=bulk_min_bytes)
+    found = {}
     with duckdb.connect() as conn:
-        rows = conn.execute(
-            f"select * from read_parquet('{landing}/short_links/link_clicks/*/*.parquet')"
-        ).fetchall()
-        rejects = conn.execute(
-            f"select * from read_parquet('{landing}/short_links/rejects/*/*.parquet')"
-        ).fetchall()
+        for entity in ("link_clicks", "rejects"):
+            files = sorted((landing / "short_links" / entity).glob("*/*.parquet"))
+            found[entity] = (
+                conn.execute("select * from read_parquet(?)", [[str(f) for f in files]]).fetchall()
+                if files
+                else []
+            )
+    rows, rejects = found["link_clicks"], found["rejects"]
     return rows, rejects, {"landed": summary.landed, "rows": summary.rows}
 
 
@@ -64,13 +67,17 @@ def _land(exports: Path, landing: Path, bulk_min_bytes: int) -> tuple[list, list
         [*LINES, '2026-11-08T17:35:12Z,c30,https://grnov.en/q,"https://s.example/?a=1,2",,DE'],
         # a line with more cells than the header: DuckDB refuses, the careful path reads it
         [*LINES, "2026-11-08T17:35:12Z,c31,https://grnov.en/q,,,DE,extra"],
+        # not UTF-8: one reject for the file either way
+        [*LINES, "2026-11-08T17:35:12Z,c32,https://grnov.en/café,,,DE"],
     ],
-    ids=["plain", "quoted", "long line"],
+    ids=["plain", "quoted", "long line", "latin-1"],
 )
 def test_bulk_and_careful_paths_land_the_same(tmp_path: Path, lines: list[str]):
     exports = tmp_path / "exports" / "short_links"
     exports.mkdir(parents=True)
-    (exports / "clicks_2026-11-21.csv").write_text("\n".join([HEADER, *lines]) + "\n")
+    (exports / "clicks_2026-11-21.csv").write_text(
+        "\n".join([HEADER, *lines]) + "\n", encoding="latin-1" if "é" in lines[-1] else "utf-8"
+    )
     taken = parse_short_links_bulk(
         exports / "clicks_2026-11-21.csv", "short_links", "x", tmp_path / "probe.parquet"
     )
@@ -79,4 +86,4 @@ def test_bulk_and_careful_paths_land_the_same(tmp_path: Path, lines: list[str]):
     bulk = _land(tmp_path / "exports", tmp_path / "bulk", bulk_min_bytes=0)
     assert bulk == careful
     rows, rejects, _ = careful
-    assert len(rows) > 15 and len(rejects) >= 5
+    assert len(rejects) >= 5 if rows else len(rejects) == 1
