@@ -30,6 +30,8 @@ DEFAULT_ARGS = {
 
 # new rows committed to core.*; the signals DAG runs on it
 WAREHOUSE_CORE = Asset("radar_warehouse_core", uri="file://radar/warehouse/core")
+# new campaign terms, orders or clicks committed; the signals DAG runs on it too
+CAMPAIGN_RESULTS = Asset("radar_campaign_results", uri="file://radar/warehouse/campaigns")
 
 # the one-slot pool every writer of a DuckDB file takes (one writing process at a time)
 WAREHOUSE_POOL = "radar_warehouse"

@@ -27,12 +27,17 @@ from __future__ import annotations
 
 import os
 
-from _radar import DEFAULT_ARGS, START_DATE, fail_fast, run_interval, warehouse_pool
-from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+from _radar import (
+    CAMPAIGN_RESULTS,
+    DEFAULT_ARGS,
+    START_DATE,
+    fail_fast,
+    run_interval,
+    warehouse_pool,
+)
+from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 CAMPAIGN_CRON = os.environ.get("RADAR_CAMPAIGN_CRON", "0 0 * * *")
-# new campaign terms, orders or clicks committed; campaign marts may run on it
-CAMPAIGN_RESULTS = Asset("radar_campaign_results", uri="file://radar/warehouse/campaigns")
 
 
 @dag(

@@ -4,8 +4,10 @@
 Rebuild the signal and candidate marts from the warehouse. The run then tests the data,
 writes the candidates out and logs the top candidates per niche.
 
-The DAG is scheduled on the asset `radar_warehouse_core`, which each `social_ingest` load
-marks. Every loaded interval is computed as of its own end. When a backfill loads several
+The DAG is scheduled on either asset: `radar_warehouse_core`, which each `social_ingest`
+load marks, or `radar_campaign_results`, which each `campaign_ingest` load marks (so new
+orders and clicks reach the campaign marts without waiting for the next social load).
+Every loaded interval is computed as of its own end. When a backfill loads several
 days before this DAG runs, each day still gets its own marts, oldest first.
 
 A manual run can set `as_of` in the DAG params. Without it, and with no asset events, it
@@ -25,6 +27,7 @@ readers query the last committed snapshot, and the marts of a run appear in one 
 from __future__ import annotations
 
 from _radar import (
+    CAMPAIGN_RESULTS,
     DEFAULT_ARGS,
     START_DATE,
     WAREHOUSE_CORE,
@@ -37,7 +40,8 @@ from airflow.sdk import Param, dag, task
 
 @dag(
     dag_id="signals",
-    schedule=[WAREHOUSE_CORE],
+    # either load: the day's social data or the day's campaign data
+    schedule=(WAREHOUSE_CORE | CAMPAIGN_RESULTS),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

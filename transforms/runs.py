@@ -33,7 +33,10 @@ def as_of_instants(
         return sorted(ends, key=datetime.fromisoformat)
     if fallback is not None:
         return [fallback.isoformat()]
-    raise ValueError("no as_of: set params.as_of, or let the radar_warehouse_core asset start it")
+    raise ValueError(
+        "no as_of: set params.as_of, or let a load's asset "
+        "(radar_warehouse_core, radar_campaign_results) start it"
+    )
 
 
 def build_signals(as_of: datetime, run_id: str) -> dict[str, int]:
