@@ -13,8 +13,9 @@
 -- the hits the post had.
 with changed as (
     select platform, post_id, account_id, created_at, text, hashtags, is_own_post,
-           -- a term under a language matches that language's posts: de for de-AT, pt_BR
-           regexp_extract(lower(language), '^[a-z]+') as post_language,
+           -- a term under a language matches that language's posts: de for de-AT, pt_BR;
+           -- a code that is no language tag counts as none
+           nullif(regexp_extract(lower(language), '^[a-z]+'), '') as post_language,
     from staging.stg_posts
     where getvariable('since_load') is null or load_id > getvariable('since_load')
 ),

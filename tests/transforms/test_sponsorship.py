@@ -89,6 +89,8 @@ CASES = [
     ("mastodon", "fr", "Nouvelle recette #pub #levain", ["pub", "levain"], ["hashtag:#pub"]),
     ("mastodon", "fr-CA", "Partenariat rémunéré avec Ovenly", [], ["phrase:partenariat rémunéré"]),
     ("mastodon", "en", "Best #pub in town", ["pub"], []),
+    # a language code that is no tag counts as none: every term applies
+    ("bluesky", "1337", "Neuer Ofen. Werbung", [], ["phrase:werbung"]),
     # false friends
     ("instagram", None, "Weekend #adventure in my #adidas", ["adventure", "adidas"], []),
     ("mastodon", "en", "An ad hoc bake, road trip snacks, add salt", [], []),
