@@ -59,7 +59,10 @@ def test_running_the_same_interval_twice_changes_no_core_or_mart_table(
 ):
     assert demo_run.states == ("success", "success")
     first = table_contents(demo_run.warehouse, CORE_AND_MARTS)
-    assert all(first[t] for t in CORE_AND_MARTS), "every table should have rows"
+    # the campaign marts need campaign_ingest's orders and clicks, which this DAG pair does
+    # not load (tests/ingest/campaigns and tests/transforms/test_campaign_marts rerun them)
+    social = [t for t in CORE_AND_MARTS if not t.startswith("marts.campaign_")]
+    assert all(first[t] for t in social), "every table should have rows"
     # the second run, on a copy of the first's data dir (the shared run stays as it was)
     shutil.copytree(demo_run.data_dir, tmp_path / "data")
     monkeypatch.setenv("RADAR_DATA_DIR", str(tmp_path / "data"))
