@@ -5,7 +5,12 @@ tier, engagement rate against the peer group's band, authenticity with its reaso
 score's parts as a bar) and the accounts that matched the scope but were kept out, each
 with its exclusion reason (``marts.candidate_exclusions``). Per candidate: follower
 history with spike and jump days marked, engagement per post against the peer band, niche
-share over the as-of values already computed, and the top recent posts.
+share over the as-of values already computed, and the top recent posts, the sponsored ones
+marked with their evidence (a disclosure tag or phrase, a platform's paid flag, a campaign's
+hashtag, code, link or brand mention) beside the account's disclosed sponsored share. Per
+campaign with results at the as-of (``marts.campaign_results``): its totals, the creators
+ranked by ROI with their reasons, cost and attribution rules, a revenue and cost chart,
+each creator's sponsored posts with their evidence, and the next shortlist.
 
 Charts are Vega-Lite specs (Altair) rendered to SVG by vl-convert, which carries the Vega
 engine: no browser, no network, no script in the page. The only external URLs in the file
@@ -14,7 +19,8 @@ are the accounts' own profile and post links.
 Everything is read as it was known at the as-of: the marts of that as-of, snapshots
 observed before it, and the own posts the ``int_own_posts`` model counts at that instant
 (its SQL is run with the as-of set, so a report for an older as-of is not read off the
-intermediate tables of the newest run).
+intermediate tables of the newest run); a campaign's posts likewise (``int_campaign_posts``
+over ``int_campaign_creators``, both run at the as-of).
 """
 
 from __future__ import annotations
@@ -105,7 +111,13 @@ def render_html_report(
     excluded = _records(conn, EXCLUDED_SQL, [as_of])
     scopes = _scopes(candidates, excluded)
     detailed = _detailed_accounts(candidates, detail_per_scope)
+    tables = _tables(conn)
+    campaign_posts = _campaign_posts(conn, as_of, tables, sql_dir)
     details = _candidate_details(conn, as_of, candidates, detailed, sql_dir)
+    _mark_sponsored(conn, as_of, details, campaign_posts, tables)
+    campaigns = _campaigns(conn, as_of, tables, campaign_posts, details)
+    for campaign in campaigns:
+        campaign["chart"] = _svg(campaign_chart(campaign), f"campaign-{campaign['key']}")
     for scope in scopes:
         scope["score_chart"] = _svg(score_parts_chart(scope), f"score-{scope['key']}")
     for detail in details:
@@ -120,11 +132,20 @@ def render_html_report(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, count=_count, web_url=_web_url, day=_day)
+    env.filters.update(
+        pct=_pct,
+        count=_count,
+        web_url=_web_url,
+        day=_day,
+        money=_money,
+        ratio=_ratio,
+        evidence=_evidence_label,
+    )
     return env.get_template("candidate_report.html.j2").render(
         as_of=as_of,
         scopes=scopes,
         details=details,
+        campaigns=campaigns,
         detail_per_scope=detail_per_scope,
         colours=PART_COLOURS,
     )
@@ -347,6 +368,229 @@ def _own_posts(
     )
 
 
+def _tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The warehouse's relations as ``schema.name``: a warehouse built before campaigns
+    or sponsored posts existed has neither section, and no error."""
+    rows = conn.execute(
+        """select table_schema || '.' || table_name from information_schema.tables
+           where table_catalog = current_database()"""
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def _campaign_posts(
+    conn: duckdb.DuckDBPyConnection, as_of: datetime, tables: set[str], sql_dir: Path | None
+) -> list[Record]:
+    """Each campaign's posts as ``int_campaign_posts`` finds them at ``as_of``, over the
+    terms ``int_campaign_creators`` holds then: both models' SQL run with the as-of set
+    (the intermediate tables hold the newest run's). Nothing without campaign results."""
+    if "marts.campaign_results" not in tables:
+        return []
+    (results,) = conn.execute(
+        "select count(*) from marts.campaign_results where as_of = ?", [as_of]
+    ).fetchone()
+    if not results:
+        return []
+    models = (sql_dir or RadarSettings().sql_dir) / "intermediate"
+    creators = parse_model("intermediate", models / "int_campaign_creators.sql")
+    posts = parse_model("intermediate", models / "int_campaign_posts.sql")
+    conn.execute("set variable as_of = ?::timestamp", [as_of])
+    return _records(
+        conn,
+        f"""
+        with campaign_creators_at_as_of as (
+        {creators.sql}
+        ),
+        campaign_posts as (
+        {posts.sql.replace("intermediate.int_campaign_creators", "campaign_creators_at_as_of")}
+        )
+        select cp.* exclude (engagement_rate), cp.engagement_rate::double as engagement_rate,
+               posts.text
+        from campaign_posts as cp
+        left join core.posts as posts
+            on cp.platform = posts.platform and cp.post_id = posts.post_id
+        order by cp.campaign, cp.created_at, cp.post_id
+        """,
+        [],
+    )
+
+
+SPONSORSHIP_SQL = """
+select s.platform, s.post_id, s.evidence
+from intermediate.int_post_sponsorship as s
+semi join (select unnest(?::struct(p varchar, a varchar)[], recursive := true)) as k
+    on s.platform = k.p and s.account_id = k.a
+"""
+
+
+def _mark_sponsored(
+    conn: duckdb.DuckDBPyConnection,
+    as_of: datetime,
+    details: list[Record],
+    campaign_posts: list[Record],
+    tables: set[str],
+) -> None:
+    """Give each candidate page's posts their sponsorship badges, list the sponsored posts
+    of the 30 days that are not among the top ones, and add the account's disclosed
+    sponsored share at ``as_of`` (``marts.account_sponsorship``) when there is one."""
+    keys = [{"p": d["platform"], "a": d["account_id"]} for d in details]
+    disclosed = {}
+    if keys and "intermediate.int_post_sponsorship" in tables:
+        disclosed = {
+            (r["platform"], r["post_id"]): r["evidence"]
+            for r in _records(conn, SPONSORSHIP_SQL, [keys])
+        }
+    in_campaigns = defaultdict(list)
+    for post in campaign_posts:
+        if post["is_sponsored"]:
+            in_campaigns[(post["platform"], post["post_id"])].append(post)
+    shares = {}
+    if "marts.account_sponsorship" in tables:
+        shares = {
+            (r["platform"], r["account_id"]): r
+            for r in _records(
+                conn, "select * from marts.account_sponsorship where as_of = ?", [as_of]
+            )
+        }
+    for detail in details:
+        for post in detail["posts"]:
+            key = (post["platform"], post["post_id"])
+            post["badges"] = [
+                {"label": f"campaign: {c['campaign']}", "evidence": c["campaign_evidence"]}
+                for c in in_campaigns.get(key, [])
+            ] + [{"label": _evidence_label(e), "evidence": []} for e in disclosed.get(key, [])]
+        top = {p["post_id"] for p in detail["top_posts"]}
+        detail["other_sponsored_posts"] = sorted(
+            (p for p in detail["posts"] if p["in_30d"] and p["badges"] and p["post_id"] not in top),
+            key=lambda p: p["created_at"],
+            reverse=True,
+        )[:10]
+        detail["sponsorship"] = shares.get((detail["platform"], detail["account_id"]))
+        detail["campaigns"] = []
+
+
+CAMPAIGN_CREATORS_SQL = """
+with profiles as (
+    select platform, account_id, display_name, url from core.accounts
+    qualify row_number() over (
+        partition by platform, account_id order by observed_at desc) = 1
+)
+select r.*, p.display_name, p.url as profile_url
+from marts.campaign_creator_results as r
+left join profiles as p on r.platform = p.platform and r.account_id = p.account_id
+where r.as_of = ?
+order by r.campaign, r.roi_rank
+"""
+
+CAMPAIGN_SHORTLIST_SQL = """
+with profiles as (
+    select platform, account_id, display_name, url from core.accounts
+    qualify row_number() over (
+        partition by platform, account_id order by observed_at desc) = 1
+)
+select s.*, p.display_name, p.url as profile_url
+from marts.campaign_shortlist as s
+left join profiles as p on s.platform = p.platform and s.account_id = p.account_id
+where s.as_of = ?
+order by s.campaign, s.shortlist_rank
+"""
+
+
+def _campaigns(
+    conn: duckdb.DuckDBPyConnection,
+    as_of: datetime,
+    tables: set[str],
+    campaign_posts: list[Record],
+    details: list[Record],
+) -> list[Record]:
+    """One record per campaign with results at ``as_of``: its totals, its creators by ROI
+    rank with their sponsored posts, its attribution rules and its next shortlist; each
+    creator with a candidate page gets a link to it, and that page one back."""
+    if "marts.campaign_results" not in tables:
+        return []
+    results = _records(
+        conn,
+        "select * from marts.campaign_results where as_of = ? order by starts_on, campaign",
+        [as_of],
+    )
+    if not results:
+        return []
+    creators = defaultdict(list)
+    for row in _records(conn, CAMPAIGN_CREATORS_SQL, [as_of]):
+        creators[row["campaign"]].append(row)
+    shortlist = defaultdict(list)
+    if "marts.campaign_shortlist" in tables:
+        for row in _records(conn, CAMPAIGN_SHORTLIST_SQL, [as_of]):
+            shortlist[row["campaign"]].append(row)
+    posts = defaultdict(list)
+    for post in campaign_posts:
+        if post["is_sponsored"]:
+            posts[(post["campaign"], post["platform"], post["handle"])].append(post)
+    pages = {(d["platform"], d["account_id"]): d for d in details}
+    campaigns = []
+    for result in results:
+        name = result["campaign"]
+        campaign = dict(result, key=f"campaign-{_slug(name)}")
+        rules: dict[str, list[str]] = defaultdict(list)
+        for creator in creators[name]:
+            page = pages.get((creator["platform"], creator["account_id"]))
+            creator["detail_key"] = page["key"] if page else None
+            creator["sponsored"] = posts[(name, creator["platform"], creator["handle"])]
+            rules[creator["attribution_rule"]].append(creator["handle"])
+            if page:
+                page["campaigns"].append(
+                    {"campaign": campaign, "creator": creator, "count": len(creators[name])}
+                )
+        for row in shortlist[name]:
+            page = pages.get((row["platform"], row["account_id"]))
+            row["detail_key"] = page["key"] if page else None
+        campaign["creators"] = creators[name]
+        campaign["rules"] = list(rules.items())
+        campaign["shortlist"] = shortlist[name]
+        campaigns.append(campaign)
+    return campaigns
+
+
+def campaign_chart(campaign: Record) -> alt.TopLevelMixin:
+    """Revenue (net of refunds) beside cost for each creator, in ROI rank order."""
+    values = []
+    for creator in campaign["creators"]:
+        roi = "no ROI" if creator["roi"] is None else f"ROI {_ratio(creator['roi'])}"
+        label = f"#{creator['roi_rank']} {creator['handle']} · {roi}"
+        for measure in ("revenue", "cost"):
+            values.append(
+                {
+                    "creator": label,
+                    "rank": creator["roi_rank"],
+                    "measure": measure,
+                    "amount": float(creator[measure]),
+                }
+            )
+    return (
+        alt.Chart(alt.Data(values=values))
+        .mark_bar()
+        .encode(
+            x=alt.X("amount:Q", title=campaign["currency"]),
+            y=alt.Y("creator:N", title=None, sort=alt.SortField("rank")),
+            yOffset=alt.YOffset("measure:N", sort=["revenue", "cost"]),
+            color=alt.Color(
+                "measure:N",
+                title=None,
+                scale=alt.Scale(domain=["revenue", "cost"], range=["#59a14f", "#e15759"]),
+                legend=alt.Legend(orient="top"),
+            ),
+        )
+        .properties(
+            width=360,
+            height=alt.Step(11),
+            title=alt.Title(
+                "Revenue and cost per creator",
+                subtitle=f"{campaign['currency']}, by ROI rank; revenue net of refunds",
+            ),
+        )
+    )
+
+
 def score_parts_chart(scope: Record) -> alt.TopLevelMixin:
     """One stacked bar per ranked candidate: what each part adds to the score, and the
     grey share authenticity took off."""
@@ -562,3 +806,30 @@ def _web_url(value: str | None) -> str | None:
     if value and re.match(r"https?://", value):
         return value
     return None
+
+
+def _money(value: Any) -> str:
+    return "–" if value is None else f"{value:,.2f}"
+
+
+def _ratio(value: Any) -> str:
+    # 3 significant digits: ROI 4.5, 0.236, -1; the marts keep 6 decimals
+    return "–" if value is None else f"{float(value):.3g}"
+
+
+def _evidence_label(item: str) -> str:
+    """An evidence item of the sponsorship models as a reader would say it: ``hashtag:#ad``
+    is #ad, ``phrase:paid partnership`` is "paid partnership", ``code:ANNA10`` code
+    ANNA10, ``platform:paid_product_placement`` the platform's flag."""
+    kind, _, value = item.partition(":")
+    if kind in ("hashtag", "mention"):
+        return value
+    if kind == "phrase":
+        return f"“{value}”"
+    if kind == "platform":
+        return f"platform flag: {value.replace('_', ' ')}"
+    if kind in ("code", "link"):
+        return f"{kind} {value}"
+    if kind == "utm":
+        return f"UTM {value}"
+    return item
