@@ -15,7 +15,7 @@ from ops.report_screenshots import Chromium
 from radar.settings import RadarSettings
 from radar.warehouse import connect
 from tests.helpers.campaign_world import CampaignWorld, build_campaign_world
-from tests.helpers.core_builder import config_with
+from tests.helpers.core_builder import config_with, insert_rows
 from tests.report.test_html_report import RequestRecorder, browser
 from tests.transforms.test_campaign_marts import AS_OF, EVERY_WINDOW_RATED, spring_world
 from transforms.html_report import render_html_report, write_html_report
@@ -36,13 +36,20 @@ def linked_world():
 
 @pytest.fixture(scope="module")
 def spring(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Computed mid-campaign, then on 1 March: the intermediate tables hold 1 March's run."""
+    """Computed mid-campaign, then on 1 March: the intermediate tables hold 1 March's run.
+    Before that run, the platform flags eve's post of 12 February as a paid placement (as
+    YouTube's paidProductPlacementDetails would)."""
     tmp = tmp_path_factory.mktemp("campaign-report")
     world, campaigns = linked_world()
     warehouse = tmp / "warehouse.duckdb"
     config = config_with(tmp, engagement=EVERY_WINDOW_RATED)
     build_campaign_world(world, campaigns, warehouse, config, MID_CAMPAIGN)
     with connect(warehouse) as conn:
+        flagged = datetime(2026, 2, 20)
+        insert_rows(conn, "core.post_disclosures", [
+            {"platform": "mastodon", "post_id": "eve12", "kind": "paid_product_placement",
+             "disclosed": True, "first_seen_at": flagged, "observed_at": flagged},
+        ])  # fmt: skip
         run_transforms(conn, RadarSettings().sql_dir, config, AS_OF)
     return warehouse
 
@@ -119,6 +126,11 @@ def test_campaign_page_and_sponsored_posts_render_offline(spring: Path, tmp_path
     assert re.findall(r'class="badge paid">([^<]+)<', post_row(dan, "d2")) == [
         "“paid partnership”"  # another brand's deal: disclosed, not the campaign's
     ]
+    eve = section(dom, "article", "account-mastodon-eve")
+    assert re.findall(r'class="badge paid">([^<]+)<', eve) == [
+        "platform flag: paid product placement"
+    ]
+    assert "badge paid" in post_row(eve, "eve12") and "1 flagged by the platform" in eve
     anna = section(dom, "article", "account-mastodon-anna")
     # a6 is not among her top five: listed after them as a sponsored post of the 30 days
     assert "not among the top" in anna and "@greenpan" in post_row(anna, "a6")
