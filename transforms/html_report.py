@@ -685,12 +685,13 @@ def follower_chart(detail: Record) -> alt.TopLevelMixin:
 
 def engagement_chart(detail: Record) -> alt.TopLevelMixin:
     """Each own post's engagement rate over time, against the peer group's p25-p75 band
-    and median."""
+    and median; sponsored posts in their own colour when there are any."""
     points = [
         {
             "created": p["created_at"].isoformat(),
             "rate": p["engagement_rate"],
             "window": "30 days" if p["in_30d"] else "older",
+            "post": "sponsored" if p.get("badges") else "other",
         }
         for p in detail["posts"]
         if p["engagement_rate"] is not None
@@ -709,13 +710,21 @@ def engagement_chart(detail: Record) -> alt.TopLevelMixin:
             .mark_rule(color="#555555", strokeDash=[4, 3])
             .encode(y="median:Q")
         )
+    encoding = {
+        "x": alt.X("created:T", title=None, axis=alt.Axis(format="%b %d", tickCount=5)),
+        "y": alt.Y("rate:Q", title="engagement rate", axis=alt.Axis(format=".1%")),
+    }
+    if any(p["post"] == "sponsored" for p in points):
+        encoding["color"] = alt.Color(
+            "post:N",
+            title=None,
+            scale=alt.Scale(domain=["other", "sponsored"], range=["#4c78a8", "#8250df"]),
+            legend=alt.Legend(orient="bottom"),
+        )
     layers.append(
         alt.Chart(alt.Data(values=points))
         .mark_circle(size=40, color="#4c78a8", opacity=0.85)
-        .encode(
-            x=alt.X("created:T", title=None, axis=alt.Axis(format="%b %d", tickCount=5)),
-            y=alt.Y("rate:Q", title="engagement rate", axis=alt.Axis(format=".1%")),
-        )
+        .encode(**encoding)
     )
     return alt.layer(*layers).properties(
         width=250,

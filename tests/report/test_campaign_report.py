@@ -134,6 +134,10 @@ def test_campaign_page_and_sponsored_posts_render_offline(spring: Path, tmp_path
     anna = section(dom, "article", "account-mastodon-anna")
     # a6 is not among her top five: listed after them as a sponsored post of the 30 days
     assert "not among the top" in anna and "@greenpan" in post_row(anna, "a6")
+    # her engagement chart draws the three sponsored posts in their own colour
+    chart = re.search(r'class="chart engagement-chart">(.*?)</svg>', anna, re.S).group(1)
+    sponsored = re.findall(r'aria-label="created: (\w+ \d+); [^"]*; post: sponsored"', chart)
+    assert sorted(sponsored) == ["Feb 03", "Feb 05", "Feb 14"]
     assert "badge" not in post_row(anna, "a7")  # #greenspringtime, ANNA100, @greenpanda
 
 
