@@ -337,22 +337,29 @@ def parse_shopify(lines: Iterable[str], read: _Reader) -> ParsedExport:
     read.header = header
     seen: set[str] = set()
     for row in reader:
-        line = reader.line_num
-        value = _cells(columns, row)
-        name = value("name")
-        if not name:
-            if "".join(row).strip():
-                read.reject(line, f"line {line}: Name is empty", _record(header, row))
-            continue
-        if name in seen:
-            continue  # another line item of an order read at its first line
-        seen.add(name)
-        try:
-            read.add(line, row, _shopify_order(value, read, name))
-        except _BadValue as exc:
-            read.reject(line, f"line {line}: order {name}: {exc}", _record(header, row))
+        shopify_line(read, columns, row, reader.line_num, seen)
     read.flush()
     return read.parsed
+
+
+def shopify_line(
+    read: _Reader, columns: dict[str, int], row: list[str], line: int, seen: set[str]
+) -> None:
+    """One line of an orders export: its order (at the order's first line), or its reject.
+    ``seen``: the names of the orders read so far."""
+    value = _cells(columns, row)
+    name = value("name")
+    if not name:
+        if "".join(row).strip():
+            read.reject(line, f"line {line}: Name is empty", _record(read.header, row))
+        return
+    if name in seen:
+        return  # another line item of an order read at its first line
+    seen.add(name)
+    try:
+        read.add(line, row, _shopify_order(value, read, name))
+    except _BadValue as exc:
+        read.reject(line, f"line {line}: order {name}: {exc}", _record(read.header, row))
 
 
 def _shopify_order(value: Callable[[str], str], read: _Reader, name: str) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.campaigns.bulk import BULK_MIN_BYTES, parse_short_links_bulk
+from ingest.campaigns.bulk import BULK_MIN_BYTES, parse_shopify_bulk, parse_short_links_bulk
 from ingest.campaigns.exports import (
     MODEL_OF_ENTITY,
     entity_of,
@@ -33,6 +33,9 @@ from ingest.loader import checksum
 from radar.canonical import Reject
 
 log = logging.getLogger(__name__)
+
+# the layouts DuckDB reads in bulk (``ingest/campaigns/bulk.py``); GA4 reports are small
+_BULK = {"short_links": parse_short_links_bulk, "shopify": parse_shopify_bulk}
 
 
 @dataclass
@@ -63,8 +66,9 @@ def land_exports(
     exports_dir: Path, landing_dir: Path, bulk_min_bytes: int = BULK_MIN_BYTES
 ) -> LandingSummary:
     """Land every export not landed yet; never raises for a bad file (it is named in
-    ``failed``, with its reject landed). A short-link export of ``bulk_min_bytes`` or more
-    is read by DuckDB (``ingest/campaigns/bulk.py``: the same rows, faster)."""
+    ``failed``, with its reject landed). A short-link or orders export of ``bulk_min_bytes``
+    or more is read by DuckDB (``ingest/campaigns/bulk.py``: the same rows and rejects,
+    faster)."""
     summary = LandingSummary(str(exports_dir))
     unknown = sorted({source for source, _ in export_files(exports_dir) if kind_of(source) is None})
     for source in unknown:
@@ -87,8 +91,9 @@ def land_exports(
         target = landing_dir / source / entity / day / name
         with _ParquetStream(target, MODEL_OF_ENTITY[entity]) as rows:
             parsed = None
-            if kind_of(source) == "short_links" and path.stat().st_size >= bulk_min_bytes:
-                parsed = parse_short_links_bulk(path, source, relative, rows.tmp_bulk)
+            bulk = _BULK.get(kind_of(source))
+            if bulk is not None and path.stat().st_size >= bulk_min_bytes:
+                parsed = bulk(path, source, relative, rows.tmp_bulk)
             if parsed is None:
                 parsed = parse_export(path, source, relative, on_rows=rows.write)
             else:

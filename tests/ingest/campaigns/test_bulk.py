@@ -4,13 +4,17 @@ steps aside for a file it cannot read line for line."""
 
 from __future__ import annotations
 
+import csv
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from ingest.campaigns.bulk import parse_short_links_bulk
+from ingest.campaigns.bulk import parse_shopify_bulk, parse_short_links_bulk
+from ingest.campaigns.exports import SHOPIFY_COLUMNS
 from ingest.campaigns.landing import land_exports
+from tests.helpers.paths import ROOT
 
 HEADER = "Timestamp,Click ID,Short Link,Destination URL,URL,Country"
 D = "https://shop.example/w?utm_source=Bluesky&utm_medium=social&utm_campaign=winter"
@@ -95,3 +99,122 @@ def test_bulk_and_careful_paths_land_the_same(tmp_path: Path, lines: list[str]):
         assert [r[1] for r in rows] == ["c1", "c2", "c3", "c4", "c1", "c23"]
     else:
         assert len(rejects) >= 5 if rows else len(rejects) == 1
+
+
+ORDER_HEADER = [*SHOPIFY_COLUMNS, "Lineitem name", "Landing Site"]
+GOOD = {
+    "Financial Status": "paid",
+    "Currency": "EUR",
+    "Subtotal": "30.00",
+    "Shipping": "4.90",
+    "Taxes": "2.10",
+    "Total": "37.00",
+    "Created at": "2026-11-05 14:03:22 +0100",
+    "Refunded Amount": "0.00",
+    "Lineitem name": "Rye loaf",
+}
+# (Name, the values that differ from GOOD): plain orders, odd ones DuckDB leaves to the
+# careful path, bad ones (rejects), extra line items and lines without a name
+ORDERS = [
+    ("#1", {"Discount Code": "lena10, Winter5,,lena10", "Discount Amount": "3.00"}),
+    ("#1", {"Lineitem name": "Seeded rolls", "Total": "999.00", "Currency": "XX"}),
+    ("#2", {"Landing Site": "/p?utm_source=Bluesky&utm_campaign=W&utm_source=x#utm_content=n"}),
+    ("#3", {"Landing Site": "/p?utm_source=a%20b&utm_medium=c+d"}),
+    ("#4", {"Created at": "2026-11-05T14:03:22Z", "Cancelled at": "2026-11-06 01:00:00 -0530"}),
+    ("#5", {"Created at": "2026-11-05 14:03:22.5 +0100", "Currency": "usd"}),
+    (
+        "#6",
+        {"Subtotal": "7", "Total": "0007.5", "Shipping": "", "Taxes": "", "Refunded Amount": ""},
+    ),
+    ("#7", {"Subtotal": "12,50"}),
+    ("#8", {"Total": ""}),
+    ("#9", {"Refunded Amount": "-5.00"}),
+    ("#10", {"Shipping": "4.999"}),
+    ("#11", {"Created at": "05/11/2026"}),
+    ("#12", {"Cancelled at": "soon"}),
+    ("#13", {"Currency": "Euro"}),
+    ("#14", {"Created at": "2026-02-30 10:00:00 +0100"}),
+    ("#15", {"Total": "99999999999999999.00"}),
+    ("#16", {"Financial Status": "Partially_Refunded", "Discount Code": " Ofen10 "}),
+    ("#17", {"Financial Status": "Über"}),
+    ("", {"Lineitem name": "a line without its order"}),
+    ("", {key: "" for key in GOOD}),
+    ("#7", {}),  # the bad order's next line item: not read
+    ("#18", {"Lineitem name": "Brot, 500 g"}),  # a quoted cell
+]
+
+
+def _orders_file(path: Path, orders=ORDERS, header=ORDER_HEADER, end: str = "\n") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator=end)
+        writer.writerow(header)
+        for name, values in orders:
+            row = {**GOOD, "Name": name, **values}
+            writer.writerow([row.get(column, "") for column in header])
+
+
+def _land_orders(exports: Path, landing: Path, bulk_min_bytes: int) -> tuple[list, list, dict]:
+    summary = land_exports(exports, landing, bulk_min_bytes=bulk_min_bytes)
+    found = {}
+    with duckdb.connect() as conn:
+        for entity in ("orders", "rejects"):
+            files = sorted((landing / "shopify" / entity).glob("*/*.parquet"))
+            found[entity] = (
+                conn.execute(
+                    "select * from read_parquet(?, hive_partitioning = false)",
+                    [[str(f) for f in files]],
+                ).fetchall()
+                if files
+                else []
+            )
+    return found["orders"], found["rejects"], {"landed": summary.landed, "rows": summary.rows}
+
+
+@pytest.mark.parametrize(
+    ("case", "bulk_taken"),
+    [
+        ("mixed", True),
+        ("crlf", True),
+        ("plain", True),
+        ("recorded", True),
+        ("multi-line cell", False),
+        ("name padded", False),
+        ("lone cr", False),
+        ("missing column", False),
+        ("latin-1", False),
+    ],
+)
+def test_orders_bulk_and_careful_paths_land_the_same(tmp_path: Path, case: str, bulk_taken):
+    export = tmp_path / "exports" / "shopify" / "orders_export_2026-11-22.csv"
+    if case == "recorded":
+        for fixture in (ROOT / "fixtures" / "campaigns" / "exports" / "shopify").glob("*.csv"):
+            export.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(fixture, export.parent / fixture.name)
+        export = export.parent / "orders_export_2026-11-20.csv"
+    elif case == "plain":
+        _orders_file(export, [o for o in ORDERS if o[0] in ("#1", "#2", "#4", "#6", "#16")])
+    elif case == "crlf":
+        _orders_file(export, end="\r\n")
+    elif case == "multi-line cell":
+        _orders_file(export, [*ORDERS, ("#19", {"Lineitem name": "two\nlines"})])
+    elif case == "name padded":
+        _orders_file(export, [*ORDERS, ("#1 ", {})])
+    elif case == "lone cr":
+        _orders_file(export, [*ORDERS, ("#19", {"Lineitem name": "a\rb"})])
+    elif case == "missing column":
+        _orders_file(export, header=[c for c in ORDER_HEADER if c != "Total"])
+    else:
+        _orders_file(export)
+    if case == "latin-1":
+        export.write_bytes(export.read_text().replace("Über", "Üb").encode("latin-1"))
+    taken = parse_shopify_bulk(export, "shopify", "x", tmp_path / "probe.parquet")
+    assert (taken is not None) == bulk_taken
+    careful = _land_orders(tmp_path / "exports", tmp_path / "careful", bulk_min_bytes=1 << 40)
+    bulk = _land_orders(tmp_path / "exports", tmp_path / "bulk", bulk_min_bytes=0)
+    assert bulk == careful
+    rows, rejects, _ = careful
+    if case in ("mixed", "crlf"):
+        assert len(rows) == 9 and len(rejects) == 10
+    elif case == "plain":
+        assert len(rows) == 5 and not rejects
