@@ -69,17 +69,18 @@ _PLAIN_TEXT = r"[!-~]*"
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
 
 
-def plain_file(path: Path) -> bool:
-    """Whether every record of ``path`` is one line, with nothing DuckDB and Python's
-    ``csv`` could split differently."""
-    tail = b""
+def plain_lines(path: Path) -> int | None:
+    """The lines of ``path`` when every record is one line, with nothing DuckDB and
+    Python's ``csv`` could split differently; else None."""
+    tail, lines, last = b"", 0, b"\n"
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             joined = tail + chunk
             if any(mark in joined for mark in _NOT_PLAIN):
-                return False
-            tail = chunk[-1:]
-    return True
+                return None
+            lines += chunk.count(b"\n")
+            tail = last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 def parse_short_links_bulk(
@@ -88,7 +89,8 @@ def parse_short_links_bulk(
     """Write the export's clicks to the Parquet file ``out`` and return what was read
     (its rejects, its row count); None when the bulk path does not apply (the careful path
     reads the file then, and reports what is wrong with it)."""
-    if not plain_file(path):
+    lines = plain_lines(path)
+    if lines is None:
         return None
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -105,7 +107,7 @@ def parse_short_links_bulk(
         with duckdb.connect() as conn:
             conn.execute("set TimeZone = 'UTC'")
             conn.execute("set enable_progress_bar = false")
-            return _land(conn, path, read, columns, len(header), header_line, out)
+            return _land(conn, path, read, columns, len(header), header_line, lines, out)
     except duckdb.Error as exc:
         # a line with more cells than the header, not UTF-8, …: the careful path says which
         log.info("%s: bulk path declined (%s); reading it line by line", source_path, exc)
@@ -120,6 +122,7 @@ def _land(
     columns: dict[str, int],
     width: int,
     header_line: int,
+    lines: int,
     out: Path,
 ) -> ParsedExport:
     cells = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
@@ -154,11 +157,7 @@ def _land(
             f"regexp_full_match({cell('destination url')}, '{_PLAIN_TEXT}')",
             f"regexp_full_match({cell('url')}, '{_PLAIN_TEXT}')",
             "not contains(destination, '%') and not contains(destination, '+')",
-            # each utm_* parameter at most once: then its value is the first non-empty one
-            *(
-                f"length(query) - length(replace(query, '&{name}=', '')) <= {len(name) + 2}"
-                for name in _UTM
-            ),
+            _once_sql("query"),
         ]
     )
     marked = f"""select *, {plain} as plain
@@ -173,8 +172,46 @@ def _land(
                   from @CELLS@)"""
     for view, cells_view in (("marked", "cells"), ("marked_numbered", "numbered")):
         conn.execute(f"create temp view {view} as {marked.replace('@CELLS@', cells_view)}")
-    # most exports are plain throughout: counted on all threads, then read once more
-    not_plain = conn.execute("select count(*) from marked where not plain").fetchone()[0]
+    utm = ", ".join(
+        f"case when contains(destination, '?') then "
+        f"lower(nullif(split_part(split_part(query, '&{name}=', 2), '&', 1), '')) end as {name}"
+        for name in _UTM
+    )
+    link = cell("short link")
+    # the link without its scheme: host up to the first '/', then the path (a plain link
+    # has no query, fragment or user)
+    rest = (
+        f"case when starts_with({link}, 'https://') then substr({link}, 9) "
+        f"when starts_with({link}, 'http://') then substr({link}, 8) else {link} end"
+    )
+    schema = arrow_schema(LinkClick)
+    names = ", ".join(schema.names)
+
+    def copy(plain_rows: str, line: str, careful: str = "", order: str = "") -> int:
+        """The plain rows (and ``careful``'s) to ``out``; returns the rows written."""
+        return conn.execute(
+            f"""copy (
+                    select {names} from (
+                        select {line}, ? as source, {cell("click id")} as click_key,
+                               at_utc::date as clicked_on, at_utc as clicked_at, {utm},
+                               lower(split_part(rest, '/', 1))
+                                   || rtrim(substr(rest, strpos(rest || '/', '/')), '/')
+                                   as short_link,
+                               1::bigint as clicks,
+                               null::bigint as sessions, ?::timestamp as observed_at,
+                               null::bigint as views
+                        from (select *, {rest} as rest from {plain_rows})
+                        {careful}
+                    ){order}
+                ) to '{_quoted(str(out))}' (format parquet, compression zstd)""",
+            [read.source, read.observed_at],
+        ).fetchone()[0]
+
+    # most exports are plain throughout: their rows written in one parallel read, without
+    # line numbers; when a record was left out, the file is read again, numbered
+    read.parsed.row_count = copy("marked where plain", "0 as line")
+    if read.parsed.row_count == lines - header_line:
+        return read.parsed
     # the careful path for the other lines, in order (rows without a click id count)
     line_of: dict[int, int] = {}
     others: list[tuple[dict, int]] = []
@@ -182,7 +219,7 @@ def _land(
     occurrences: dict[str, int] = {}
     found = conn.execute(
         "select * exclude (plain, at_utc, destination, query) from marked_numbered "
-        "where not plain order by line" + ("" if not_plain else " limit 0")
+        "where not plain order by line"
     )
     while batch := found.fetchmany(10_000):
         for line, *row in batch:
@@ -193,42 +230,16 @@ def _land(
             if len(read._pending) > pending:
                 line_of[id(read._pending[-1][2])] = line
     read.flush()
-    schema = arrow_schema(LinkClick)
     careful = pa.Table.from_pylist([r for r, _ in others], schema=schema).append_column(
         "line", pa.array([line for _, line in others], pa.int64())
     )
     conn.register("careful", careful)
-    utm = ", ".join(
-        f"case when contains(destination, '?') then "
-        f"lower(nullif(split_part(split_part(query, '&{name}=', 2), '&', 1), '')) end as {name}"
-        for name in _UTM
+    read.parsed.row_count = copy(
+        "marked_numbered where plain",
+        "line",
+        "union all by name select * from careful",
+        " order by line",
     )
-    parts = (
-        f"regexp_extract({cell('short link')}, '^(?:https?://)?([^/]+)(/.*)?$', ['host', 'path'])"
-    )
-    names = ", ".join(schema.names)
-    careful_part = "union all by name select * from careful" if others else ""
-    order = " order by line" if others else ""
-    plain_rows = "marked_numbered where plain" if not_plain else "marked"
-    line = "line" if not_plain else "0 as line"
-    conn.execute(
-        f"""copy (
-                select {names} from (
-                    select {line}, ? as source, {cell("click id")} as click_key,
-                           at_utc::date as clicked_on, at_utc as clicked_at, {utm},
-                           lower(link.host) || rtrim(link.path, '/') as short_link,
-                           1::bigint as clicks,
-                           null::bigint as sessions, ?::timestamp as observed_at,
-                           null::bigint as views
-                    from (select *, {parts} as link from {plain_rows})
-                    {careful_part}
-                ){order}
-            ) to '{_quoted(str(out))}' (format parquet, compression zstd)""",
-        [read.source, read.observed_at],
-    )
-    read.parsed.row_count = conn.execute(
-        f"select count(*) from read_parquet('{_quoted(literal_file(out))}')"
-    ).fetchone()[0]
     return read.parsed
 
 
@@ -288,11 +299,18 @@ def _plain_url_sql(destination: str, query: str) -> list[str]:
     return [
         f"regexp_full_match({destination}, '{_PLAIN_TEXT}')",
         f"not contains({destination}, '%') and not contains({destination}, '+')",
-        *(
-            f"length({query}) - length(replace({query}, '&{name}=', '')) <= {len(name) + 2}"
-            for name in _UTM
-        ),
+        _once_sql(query),
     ]
+
+
+def _once_sql(query: str) -> str:
+    """Each utm_* parameter at most once in ``query``: then its value is the first
+    non-empty one, as ``utm_of`` takes it (counted only where a utm_ parameter is)."""
+    counts = " and ".join(
+        f"length({query}) - length(replace({query}, '&{name}=', '')) <= {len(name) + 2}"
+        for name in _UTM
+    )
+    return f"case when contains({query}, '&utm_') then {counts} else true end"
 
 
 def parse_shopify_bulk(path: Path, source: str, source_path: str, out: Path) -> ParsedExport | None:
