@@ -96,7 +96,11 @@ def test_two_demos_at_once_take_turns(tmp_path: Path):
     # a successful run logs no error: reading the mapped extracts' results is one request
     # each, not a walk past their end that Airflow logs as "XCom not found"
     logs = sorted(home.glob("demo-*-2026-11-14.log"))
-    assert [log.name.split("-")[1] for log in logs] == ["signals", "social_ingest"]
+    assert [log.name.split("-")[1] for log in logs] == [
+        "campaign_ingest",
+        "signals",
+        "social_ingest",
+    ]
     for log in logs:
         text = log.read_text()
         assert "[error" not in text, [ln for ln in text.splitlines() if "[error" in ln][:3]

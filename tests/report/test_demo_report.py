@@ -101,3 +101,9 @@ def test_the_demo_report_draws_five_weeks_of_history_offline(demo: Path, tmp_pat
     assert len(posted) > 30
     shares = re.findall(r'aria-label="as_of: (\w+ \d+); niche share', charts["niche"])
     assert list(dict.fromkeys(shares)) == ["Oct 24", "Oct 31", "Nov 07", "Nov 14", "Nov 21"]
+    # the demo campaigns (campaign_ingest ran first): a section each, with its chart drawn
+    campaigns = re.findall(r'<section id="[^"]+" class="campaign">(.*?)</section>', dom, re.S)
+    assert len(campaigns) == 2
+    for campaign in campaigns:
+        (svg,) = re.findall(r'class="chart campaign-chart">(.*?)</svg>', campaign, re.S)
+        assert re.search(r"<path[^>]+d=\"M", svg) or "<rect" in svg, "an empty campaign chart"

@@ -88,6 +88,10 @@ class RequestRecorder:
                     line = client.recv(4096).split(b"\r\n")[0].decode("latin-1")
                 except OSError:
                     line = "? unreadable"
+            if not line:
+                # a connection closed without a request line asked for nothing: Chromium
+                # opens such spare connections to its proxy ahead of need
+                continue
             # "CONNECT host:443 HTTP/1.1" or "GET http://host/path HTTP/1.1"
             target = line.split(" ")[1] if " " in line else line
             self.hosts.append(re.sub(r"^https?://|/.*$", "", target))
