@@ -60,7 +60,7 @@ test: $(VENV)/.synced-bench
 	$(BIN)/sqlfluff lint sql/
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
-## every benchmark at full size (about 60 minutes, 15 GB of disk); appends to docs/benchmarks.md
+## every benchmark at full size (about 70 minutes, 17 GB of disk); appends to docs/benchmarks.md
 bench: bench-ingest bench-transforms bench-extract bench-demo bench-lake bench-campaigns
 
 ## ingest at 0.5 M and 5 M Mastodon posts: DuckDB's read_json floor, ours, dlt (at 0.5 M)

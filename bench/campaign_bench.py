@@ -24,6 +24,7 @@ import argparse
 import json
 import shutil
 import sys
+import textwrap
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -268,7 +269,7 @@ def bench(
 
 def report(runs: list[dict]) -> str:
     lines = [
-        f"### Campaigns, exports → attributed marts ({machine()}, duckdb {duckdb.__version__})",
+        f"### Campaigns ({machine()}, duckdb {duckdb.__version__})",
         "",
         "| orders, click rows | step | anchor (s) | ours (s) | × anchor | ours peak RSS (MB) |",
         "|---|---|---|---|---|---|",
@@ -305,7 +306,11 @@ def report(runs: list[dict]) -> str:
                 f"{attr['attribute_s']:.1f}–{attr['slowest_s']:.1f} s (peak RSS: the largest)"
             )
     lines.append("")
-    return "\n".join(lines)
+    # bullets wrapped as the docs are (100 characters)
+    return "\n".join(
+        textwrap.fill(line, 100, subsequent_indent="  ") if line.startswith("- ") else line
+        for line in lines
+    )
 
 
 def main() -> None:
