@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.campaigns.bulk import BULK_MIN_BYTES
 from ingest.campaigns.history import load_terms
 from ingest.campaigns.landing import land_exports
 from ingest.campaigns.runs import landed_sources
@@ -76,8 +77,11 @@ def add_post(world: World, post, post_id: str) -> None:
     )
 
 
-def ingest_and_attribute(planted, world, tmp_path: Path) -> tuple[Path, datetime]:
-    """The exports and the terms through the campaign ingest, then the transform run."""
+def ingest_and_attribute(
+    planted, world, tmp_path: Path, bulk_min_bytes: int
+) -> tuple[Path, datetime]:
+    """The exports and the terms through the campaign ingest, then the transform run;
+    exports of ``bulk_min_bytes`` or more land by the DuckDB bulk path."""
     config = config_with(tmp_path)
     write_config(planted, config)
     exports, data = tmp_path / "exports", tmp_path / "data"
@@ -95,21 +99,27 @@ def ingest_and_attribute(planted, world, tmp_path: Path) -> tuple[Path, datetime
         ]:
             insert_rows(conn, table, rows)
         load_terms(conn, read_campaigns(config), planted.first_start)
-        landed = land_exports(exports, data / "landing")
+        landed = land_exports(exports, data / "landing", bulk_min_bytes)
         assert not landed.failed and landed.rejects == 0, landed
         load_pending(conn, data, "planted-1", platforms=landed_sources(data / "landing"))
         # the same exports again: landed once, nothing loaded twice
-        again = land_exports(exports, data / "landing")
+        again = land_exports(exports, data / "landing", bulk_min_bytes)
         assert again.landed == [] and again.already_landed == len(landed.landed)
         assert load_pending(conn, data, "planted-2").files_loaded == 0
         run_transforms(conn, settings.sql_dir, config, as_of)
     return warehouse, as_of
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_marts_recover_every_planted_creators_returns_exactly(seed: int, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("seed", "bulk_min_bytes"),
+    [(3, BULK_MIN_BYTES), (11, 0)],
+    ids=["careful-path", "bulk-path"],
+)
+def test_marts_recover_every_planted_creators_returns_exactly(
+    seed: int, bulk_min_bytes: int, tmp_path: Path
+):
     planted, world = planted_world(seed)
-    warehouse, as_of = ingest_and_attribute(planted, world, tmp_path)
+    warehouse, as_of = ingest_and_attribute(planted, world, tmp_path, bulk_min_bytes)
     with connect(warehouse, read_only=True) as conn:
         rows = conn.execute(
             """select campaign, platform, handle, sponsored_posts, orders, cancelled_orders,
