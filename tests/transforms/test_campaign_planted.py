@@ -143,6 +143,7 @@ def test_marts_recover_every_planted_creators_returns_exactly(
     # every seller sold and every kind of order was planted: the check is not vacuous
     sellers = [c for c in planted.creators if not c.zero_sales]
     assert all(c.orders > 0 and c.revenue > 0 for c in sellers)
+    assert {c.fee_type for c in sellers} == {"flat", "per_post", "commission"}
     assert sum(c.cancelled_orders for c in planted.creators) > 0
     assert listed_unknown == planted.unattributed_in_span > 0
     for campaign in planted.campaigns:
