@@ -63,10 +63,17 @@ positioned as (
             median(engagement_rate_30d_mean) over niche_peers
         ) as niche_median,
         count(*) over niche_peers as niche_count,
+        -- every tier of the platform: the score's yardstick (see docs/signals.md)
+        coalesce(
+            median(engagement_rate_30d_mean) filter (where not is_flagged) over platform_peers,
+            median(engagement_rate_30d_mean) over platform_peers
+        ) as platform_median_rate,
+        count(*) filter (where not is_flagged) over platform_peers as platform_count,
     from with_group
     window
         tier_peers as (partition by platform, tier),
-        niche_peers as (partition by platform, tier, primary_niche)
+        niche_peers as (partition by platform, tier, primary_niche),
+        platform_peers as (partition by platform)
 ),
 
 final as (
@@ -82,6 +89,9 @@ final as (
         if(peer_niche is null, tier_median, niche_median) as peer_median_rate,
         if(peer_niche is null, tier_percentile, niche_percentile) as engagement_percentile,
         engagement_rate_30d_mean / nullif(peer_median_rate, 0) as engagement_lift,
+        platform_median_rate,
+        platform_count,
+        engagement_rate_30d_mean / nullif(platform_median_rate, 0) as platform_lift,
     from positioned
 )
 

@@ -53,15 +53,19 @@ parts as (
         a.flag_reasons,
         a.growth_judged,
         a.growth_reason,
-        -- the lift over the peer median on a log scale, not the percentile: a percentile
-        -- compresses a peer group crowded at the top (fakes, off-niche stars), so twice
-        -- the median could buy less than a purer niche share; a lone peer gets 0.5
+        p.platform_median_rate,
+        p.platform_count,
+        p.platform_lift,
+        -- the lift over the platform's median on a log scale, not the tier percentile: the
+        -- micro tier is mostly the very candidates being ranked, so its median and
+        -- percentiles move with who is in it, and a niche ranks accounts of several
+        -- platforms against each other (docs/signals.md, "Engagement part")
         case
-            when p.engagement_lift is null
+            when p.platform_lift is null
                 then if(e.engagement_rate_30d_mean > 0, 1.0, 0.5)
-            when p.engagement_lift = 0 then 0.0
+            when p.platform_lift = 0 then 0.0
             else greatest(0.0, least(1.0,
-                0.5 + ln(p.engagement_lift)
+                0.5 + ln(p.platform_lift)
                 / (2 * ln(config.setting('candidates.full_engagement_lift')))
             ))
         end as engagement_part,
@@ -106,12 +110,14 @@ final as (
         ) as scope_rank,
         concat_ws('; ',
             format(
-                'ER {:.2f}% = {}× the {} median ({} {})',
+                'ER {:.2f}% = {}× the {} median ({} {}), {}× the {} median',
                 engagement_rate_30d_mean * 100,
                 coalesce(round(engagement_lift, 1)::varchar, 'n/a'),
                 peer_group,
                 peer_count,
-                if(peer_count = 1, 'peer', 'peers')
+                if(peer_count = 1, 'peer', 'peers'),
+                coalesce(round(platform_lift, 1)::varchar, 'n/a'),
+                platform
             ),
             fit_reason,
             -- growth as far as it was judged (account_authenticity's growth_reason)

@@ -114,7 +114,7 @@ def test_every_table_and_column_of_the_demo_warehouse_has_a_comment(demo_run):
     # the score's parts and the rates say what they are
     parts = {c: columns[("marts.candidates", c)] for c in ("fit_part", "engagement_part")}
     assert "niche_share / candidates.full_niche_share" in parts["fit_part"]
-    assert "ln(engagement_lift)" in parts["engagement_part"]
+    assert "ln(platform_lift)" in parts["engagement_part"]
     assert "target_posts_30d" in columns[("marts.candidates", "activity_part")]
     assert "authenticity_score / 100" in columns[("marts.candidates", "authenticity_part")]
     rates = [key for key in columns if re.search(r"(^|_)rate(_|$)", key[1])]

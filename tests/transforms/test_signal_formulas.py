@@ -154,6 +154,9 @@ def test_flagged_peers_set_no_peer_median(warehouse: Path, tmp_path: Path):
         world.post(
             f"farm{i}", f"farm{i}-post", datetime(2026, 2, 15), "tofu", likes=round(rate * 20_000)
         )
+    world.account("small")  # a nano account: a peer of the platform, not of the tier
+    world.snapshot("small", datetime(2026, 2, 1), 5_000)
+    world.post("small", "small-post", datetime(2026, 2, 15), "tofu", likes=25)  # .005
     config = config_with(tmp_path, engagement=EVERY_WINDOW_RATED)
     build_and_transform(world, warehouse, config, AS_OF)
     positions = {
@@ -164,6 +167,14 @@ def test_flagged_peers_set_no_peer_median(warehouse: Path, tmp_path: Path):
             "engagement_lift from marts.account_peer_position",
         )
     }
+    # the score's yardstick: every unflagged rated account of the platform, all tiers:
+    # .005, .01, .02, .03, .04, .05 → median .025
+    platform = query(
+        warehouse,
+        "select platform_median_rate, platform_count, platform_lift "
+        "from marts.account_peer_position where account_id = 'a3'",
+    )
+    assert platform == [(pytest.approx(0.025), 6, pytest.approx(0.03 / 0.025))]
     # all seven are peers (count, percentile), but the median is the five unflagged
     # ones': .03, not the .04 of all seven
     assert positions["a3"] == (7, pytest.approx(0.03), pytest.approx(3 / 7), pytest.approx(1.0))
