@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -106,13 +107,27 @@ def parse_short_links_bulk(
         return None
     read = _Reader(source, entity_of(source), source_path, observed_at_of(path))
     read.header = header
+    return _declining(
+        source_path,
+        out,
+        lambda conn: _land(conn, path, read, columns, len(header), header_line, lines, out),
+    )
+
+
+def _declining(
+    source_path: str,
+    out: Path,
+    land: Callable[[duckdb.DuckDBPyConnection], ParsedExport | None],
+) -> ParsedExport | None:
+    """``land`` on a fresh in-memory DuckDB; ``None`` (the careful path's turn) when DuckDB
+    refuses the file: a line with more cells than the header, not UTF-8, … The careful path
+    then says which line."""
     try:
         with duckdb.connect() as conn:
             conn.execute("set TimeZone = 'UTC'")
             conn.execute("set enable_progress_bar = false")
-            return _land(conn, path, read, columns, len(header), header_line, lines, out)
+            return land(conn)
     except duckdb.Error as exc:
-        # a line with more cells than the header, not UTF-8, …: the careful path says which
         log.info("%s: bulk path declined (%s); reading it line by line", source_path, exc)
         out.unlink(missing_ok=True)
         return None
@@ -336,15 +351,11 @@ def parse_shopify_bulk(path: Path, source: str, source_path: str, out: Path) -> 
         return None
     read = _Reader(source, entity_of(source), source_path, observed_at_of(path))
     read.header = header
-    try:
-        with duckdb.connect() as conn:
-            conn.execute("set TimeZone = 'UTC'")
-            conn.execute("set enable_progress_bar = false")
-            return _land_orders(conn, path, read, columns, header_line, lines, out)
-    except duckdb.Error as exc:
-        log.info("%s: bulk path declined (%s); reading it line by line", source_path, exc)
-        out.unlink(missing_ok=True)
-        return None
+    return _declining(
+        source_path,
+        out,
+        lambda conn: _land_orders(conn, path, read, columns, header_line, lines, out),
+    )
 
 
 def _land_orders(
