@@ -151,18 +151,22 @@ def render_html_report(
     )
 
 
-CANDIDATES_SQL = """
+# each account's newest profile row, joined by every listing below
+PROFILES = """
+profiles as (
+    select platform, account_id, display_name, bio, url from core.accounts
+    qualify row_number() over (
+        partition by platform, account_id order by observed_at desc) = 1
+)"""
+
+CANDIDATES_SQL = f"""
 with settings as (
     select
         config.setting('candidates.weights.engagement') as w_engagement,
         config.setting('candidates.weights.niche') as w_fit,
         config.setting('candidates.weights.activity') as w_activity,
 ),
-profiles as (
-    select platform, account_id, display_name, bio, url from core.accounts
-    qualify row_number() over (
-        partition by platform, account_id order by observed_at desc) = 1
-)
+{PROFILES}
 select
     c.*,
     p.display_name,
@@ -194,12 +198,8 @@ where c.as_of = ?
 order by c.scope_type desc, c.scope, c.scope_rank
 """
 
-EXCLUDED_SQL = """
-with profiles as (
-    select platform, account_id, display_name, url from core.accounts
-    qualify row_number() over (
-        partition by platform, account_id order by observed_at desc) = 1
-)
+EXCLUDED_SQL = f"""
+with {PROFILES}
 select e.*, p.display_name, p.url as profile_url
 from marts.candidate_exclusions as e
 left join profiles as p on e.platform = p.platform and e.account_id = p.account_id
@@ -469,12 +469,8 @@ def _mark_sponsored(
         detail["campaigns"] = []
 
 
-CAMPAIGN_CREATORS_SQL = """
-with profiles as (
-    select platform, account_id, display_name, url from core.accounts
-    qualify row_number() over (
-        partition by platform, account_id order by observed_at desc) = 1
-)
+CAMPAIGN_CREATORS_SQL = f"""
+with {PROFILES}
 select r.*, p.display_name, p.url as profile_url
 from marts.campaign_creator_results as r
 left join profiles as p on r.platform = p.platform and r.account_id = p.account_id
@@ -482,12 +478,8 @@ where r.as_of = ?
 order by r.campaign, r.roi_rank
 """
 
-CAMPAIGN_SHORTLIST_SQL = """
-with profiles as (
-    select platform, account_id, display_name, url from core.accounts
-    qualify row_number() over (
-        partition by platform, account_id order by observed_at desc) = 1
-)
+CAMPAIGN_SHORTLIST_SQL = f"""
+with {PROFILES}
 select s.*, p.display_name, p.url as profile_url
 from marts.campaign_shortlist as s
 left join profiles as p on s.platform = p.platform and s.account_id = p.account_id
