@@ -39,19 +39,19 @@ def test_ingest_benchmark_runs_all_three_paths_at_a_tiny_size(tmp_path: Path):
 
     run = ingest_bench(posts=600, workdir=tmp_path, with_dlt=True, workers=2)
     paths = [r["path"].split(" ")[0] for r in run["results"]]
-    assert paths == ["floor:", "ours", "dlt"]
+    assert paths == ["floor:", "same-work", "ours", "dlt"]
     # every path put the same statuses in its tables: a boost is one status everywhere
     # (ours keys it as a repost row; the original it carries is its author's post)
-    floor, ours, dlt = (r["posts"] for r in run["results"])
-    assert floor == ours == dlt > run["posts"] > 0
+    floor, same_work, ours, dlt = (r["posts"] for r in run["results"])
+    assert floor == same_work == ours == dlt > run["posts"] > 0
     assert all(r["wall_s"] > 0 and r["peak_rss_mb"] > 0 for r in run["results"])
     text = ingest_report([run])
-    assert "faster than dlt" in text and "× floor" in text
+    assert "faster than dlt" in text and "× floor" in text and "× same-work" in text
 
     repeated = ingest_bench(posts=600, workdir=tmp_path, with_dlt=False, workers=2, repeat=2)
-    floor, ours = repeated["results"]
-    assert floor["tries"] == ours["tries"] == 2
-    assert 0 < ours["wall_s"] <= ours["slowest_s"] and ours["posts"] == run["results"][1]["posts"]
+    floor, same_work, ours = repeated["results"]
+    assert floor["tries"] == same_work["tries"] == ours["tries"] == 2
+    assert 0 < ours["wall_s"] <= ours["slowest_s"] and ours["posts"] == run["results"][2]["posts"]
     assert "fastest of 2 alternated tries" in ingest_report([repeated])
 
 
