@@ -101,24 +101,6 @@ def pending_comments(
     ).fetchall()
     # DuckLake keeps table, view and table-column comments, not a view's column comments
     lake = is_lake_connection(conn)
-    # DuckDB 1.5 writes a column comment on a table with a `default nextval(…)` column to
-    # its write-ahead log but cannot replay it ("GetDefaultDatabase with no default
-    # database set", as sql/schema/0005 tells of its ALTERs): a kill before the next
-    # checkpoint would leave a file that does not open. Those columns stay uncommented
-    # (their table's comment replays fine); docs/data-model.md describes them.
-    unreplayable = (
-        set()
-        if lake
-        else {
-            relation
-            for (relation,) in conn.execute(
-                f"""select distinct schema_name || '.' || table_name from duckdb_columns()
-                where database_name = current_database() and schema_name in ({marks})
-                    and column_default ilike 'nextval(%'""",
-                schemas,
-            ).fetchall()
-        }
-    )
     kinds: dict[str, str] = {}
     statements = []
     for schema, name, kind, comment in relations:
@@ -131,7 +113,7 @@ def pending_comments(
     for relation, column, comment in columns:
         wanted = descriptions.get(relation)
         text = wanted.columns.get(column) if wanted else None
-        if text is None or comment == text or relation in unreplayable:
+        if text is None or comment == text:
             continue
         if lake and kinds.get(relation) == "view":
             continue

@@ -11,7 +11,7 @@ import pyarrow as pa
 import yaml
 
 from radar.settings import RadarSettings
-from radar.warehouse import apply_schema, connect
+from radar.warehouse import apply_schema, connect, next_load_id, table_columns
 from transforms.runner import run_transforms
 
 T0 = datetime(2026, 1, 1)
@@ -111,7 +111,12 @@ class World:
 
 
 def insert_rows(conn, table: str, rows: list[dict]) -> None:
-    """Rows in one Arrow scan per set of columns: row by row, a world takes seconds."""
+    """Rows in one Arrow scan per set of columns: row by row, a world takes seconds.
+    Into a table with ``load_id``, rows that bring none are stamped with a new
+    ``meta.load_seq`` value, one per call, as a load stamps what it merges."""
+    if any("load_id" not in row for row in rows) and "load_id" in table_columns(conn, table):
+        load_id = next_load_id(conn)
+        rows = [row if "load_id" in row else {**row, "load_id": load_id} for row in rows]
     shapes: dict[tuple[str, ...], list[dict]] = {}
     for row in rows:
         shapes.setdefault(tuple(row), []).append(row)

@@ -204,15 +204,19 @@ def _v4_with_rows(path: Path, schema_dir: Path) -> None:
 def test_0005_gives_the_schema_and_rows_its_alters_gave(tmp_path: Path):
     """A v4 warehouse with rows, migrated by 0005 as it is and by the ALTERs it first
     held: the same tables, columns, defaults, constraints, dependencies and rows."""
-    altered_sql = tmp_path / "altered"
-    (altered_sql / "schema").mkdir(parents=True)
-    for _version, file in schema_files(SQL_DIR):
+    altered_sql, current_sql = tmp_path / "altered", tmp_path / "current"
+    for sql_dir in (altered_sql, current_sql):
+        (sql_dir / "schema").mkdir(parents=True)
+    for version, file in schema_files(SQL_DIR):
+        if version > 5:  # v10 drops the defaults both ways made: compared below
+            continue
         text = file.read_text()
+        (current_sql / "schema" / file.name).write_text(text)
         if file.name.startswith("0005_"):
             text = _0005_with_alters(text)
         (altered_sql / "schema" / file.name).write_text(text)
     results = []
-    for name, sql_dir in (("altered", altered_sql), ("current", SQL_DIR)):
+    for name, sql_dir in (("altered", altered_sql), ("current", current_sql)):
         warehouse = tmp_path / f"{name}.duckdb"
         _v4_with_rows(warehouse, tmp_path / f"{name}-dirs")
         with connect(warehouse, memory_limit="256MB") as conn:
@@ -247,3 +251,62 @@ def test_0005_gives_the_schema_and_rows_its_alters_gave(tmp_path: Path):
     catalog, rows, stamped, _ = results[1]
     assert all(row[-1] is None for table in rows.values() for row in table)  # load_id NULL
     assert stamped == [(1,)]  # the default still takes the sequence's next value
+
+
+def test_0010_keeps_every_row_and_load_id_and_drops_the_defaults(tmp_path: Path):
+    """A v9 warehouse whose four load_id tables hold rows (stamped by a load and by the
+    v5 default), migrated to v10: the same rows, load_ids included, no nextval default
+    left, and every column of the four tables commented (which a default prevented)."""
+    v9 = tmp_path / "v9" / "schema"
+    v9.mkdir(parents=True)
+    for version, file in schema_files(SQL_DIR):
+        if version <= 9:
+            (v9 / file.name).write_text(file.read_text())
+    warehouse = tmp_path / "w.duckdb"
+    tables = ("core.posts", "core.post_metric_snapshots", "core.account_snapshots",
+              "core.post_deletions")  # fmt: skip
+    with connect(warehouse, memory_limit="256MB") as conn:
+        assert apply_schema(conn, v9.parent) == 9
+        conn.execute(
+            "insert into core.posts (platform, post_id, account_id, created_at, kind, "
+            "first_seen_at, observed_at) values ('m', 'p1', 'a', '2026-11-19', 'reply', "
+            "'2026-11-20', '2026-11-20'), ('m', 'p2', 'a', '2026-11-19', 'original', "
+            "'2026-11-20', '2026-11-21')"
+        )
+        conn.execute(
+            "insert into core.post_metric_snapshots values "
+            "('m', 'p1', '2026-11-20', 5, 1, null, null, null, 41)"
+        )
+        conn.execute(
+            "insert into core.account_snapshots values "
+            "('m', 'a', '2026-11-20', 20000, 10, 5, 'exact', 42)"
+        )
+        conn.execute("insert into core.post_deletions values ('m', 'p3', '2026-11-20', now(), 43)")
+        before = {t: conn.execute(f"select * from {t} order by all").fetchall() for t in tables}
+        defaults = conn.execute(
+            "select count(*) from duckdb_columns() where column_default ilike 'nextval(%'"
+        ).fetchone()[0]
+        assert defaults == 4
+    assert [row[-1] for row in before["core.posts"]] == [1, 2]  # the v5 default's values
+    with connect(warehouse, memory_limit="256MB") as conn:
+        assert apply_schema(conn, SQL_DIR) >= 10
+        after = {t: conn.execute(f"select * from {t} order by all").fetchall() for t in tables}
+        assert after == before
+        assert conn.execute(
+            "select count(*) from duckdb_columns() where column_default ilike 'nextval(%'"
+        ).fetchone() == (0,)
+        undescribed = conn.execute(
+            "select table_name, column_name from duckdb_columns() "
+            "where schema_name = 'core' and coalesce(comment, '') = '' "
+            "and table_name in ('posts', 'post_metric_snapshots', 'account_snapshots', "
+            "'post_deletions')"
+        ).fetchall()
+        assert undescribed == []
+        # a row inserted by hand without a load_id is NULL: loads always stamp their own
+        conn.execute(
+            "insert into core.posts (platform, post_id, account_id, created_at, kind, "
+            "first_seen_at, observed_at) values ('m', 'p9', 'a', now(), 'reply', now(), now())"
+        )
+        assert conn.execute("select load_id from core.posts where post_id = 'p9'").fetchone() == (
+            None,
+        )

@@ -361,9 +361,9 @@ def test_text_features_are_computed_once_per_post_and_rebuilt_on_config_change(
     with connect(warehouse) as conn:
         conn.execute(
             "insert into core.posts (platform, post_id, account_id, created_at, text, "
-            "hashtags, mentions, kind, first_seen_at, observed_at) values ('mastodon', "
-            "'second', 'i', '2026-03-01 10:00', 'tofu bowl', [], [], 'original', "
-            "'2026-03-01 10:00', '2026-03-01 10:00')"
+            "hashtags, mentions, kind, first_seen_at, observed_at, load_id) values "
+            "('mastodon', 'second', 'i', '2026-03-01 10:00', 'tofu bowl', [], [], 'original', "
+            "'2026-03-01 10:00', '2026-03-01 10:00', nextval('meta.load_seq'))"
         )
         conn.execute("create table marts.left_over as select 1 as x")  # a stale relation
         again = run_transforms(conn, settings.sql_dir, config, AS_OF + timedelta(days=1))
