@@ -35,7 +35,10 @@ CHUNK_BYTES = 128 * 1024 * 1024
 MACROS = r"""
 create or replace temp macro radar_iso_ok(v) as v is null or regexp_full_match(v,
     '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)');
-create or replace temp macro radar_ts(v) as try_cast(v as timestamptz)::timestamp;
+-- A UTC instant ('...Z') reads the same as a plain timestamp, 4x cheaper than the
+-- timestamptz cast that other offsets need
+create or replace temp macro radar_ts(v) as case when ends_with(v, 'Z')
+    then try_cast(v as timestamp) else try_cast(v as timestamptz)::timestamp end;
 -- NFC without NULs, as radar.text.clean_text. Text made only of characters that are
 -- NFC on their own and never compose with a neighbour (Latin up to U+02FF, punctuation,
 -- symbols, emoji, variation selectors; checked against Python's unicodedata in the tests)

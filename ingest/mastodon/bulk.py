@@ -62,7 +62,7 @@ create or replace temp macro masto_url_odd(v) as v is not null and (radar_host(v
 create or replace temp macro masto_count(v) as
     case when regexp_full_match(v, '-?[0-9]+') then try_cast(v as bigint) end;
 create or replace temp macro masto_count_odd(v, least) as v is not null
-    and (masto_count(v) is null or masto_count(v) < least);
+    and coalesce(not regexp_full_match(v, '-?[0-9]+') or try_cast(v as bigint) < least, true);
 create or replace temp macro masto_flag_odd(v) as v is not null and v not in ('true', 'false');
 -- the ISO form, with a UTC instant Python's datetime holds (years 1-9999)
 -- (never NULL: a NULL here would read as "not careful")
@@ -190,34 +190,39 @@ _STATUS_PAGE_COLUMNS = f"""
              radar_host(url), 'unknown') as instance,
     {_PAGE_CAREFUL} as careful"""
 
-# One row per status; a boost's post columns are those of the original it carries.
+# One row per status; a boost's post columns are those of the original it carries. The
+# inner projection picks each field of ``p`` (the status or its original) once, as a
+# column; the outer one maps those columns (copying whole structs, coalesce(s.reblog, s),
+# is several times slower).
 _STATUSES_PREPARE = """
 create or replace temp table mapped as
-select filename, page_key, observed_at, s.reblog is not null as boosted,
-       case when s.reblog is not null then s.uri end as status_uri,
-       case when s.reblog is not null then s.url end as status_url,
-       case when s.reblog is not null then radar_ts(s.created_at) end as status_created,
-       case when s.reblog is not null then masto_akey(s.account.acct, s.account.url, instance)
-       end as status_account,
-       POST_FIELDS,
-       -- a null item is a reject in Python: the file is mapped there
-       careful or (s is null and not empty_page)
-           or (s is not null and (masto_status_odd(s)
-                                  or (s.reblog is not null and masto_status_odd(s.reblog))))
-           as careful
-from (select filename, fetched_at || ' ' || url as page_key,
-             radar_ts(fetched_at) as observed_at, instance, careful,
-             coalesce(len(body), 0) = 0 as empty_page,
-             -- a page with no statuses keeps one row: it is counted, and may be careful
-             unnest(case when len(body) > 0 then body else [null] end) as s
-      from {pages});
+select filename, page_key, observed_at, boosted, status_uri, status_url, status_created,
+       status_account, POST_FIELDS, careful
+from (
+    select filename, page_key, observed_at, instance, s.reblog is not null as boosted,
+           case when s.reblog is not null then s.uri end as status_uri,
+           case when s.reblog is not null then s.url end as status_url,
+           case when s.reblog is not null then radar_ts(s.created_at) end as status_created,
+           case when s.reblog is not null
+                then masto_akey(s.account.acct, s.account.url, instance) end as status_account,
+           P_COLUMNS,
+           -- a null item is a reject in Python: the file is mapped there
+           careful or (s is null and not empty_page)
+               or (s is not null and (masto_status_odd(s)
+                                      or (s.reblog is not null and masto_status_odd(s.reblog))))
+               as careful
+    from (select filename, fetched_at || ' ' || url as page_key,
+                 radar_ts(fetched_at) as observed_at, instance, careful,
+                 coalesce(len(body), 0) = 0 as empty_page,
+                 -- a page with no statuses keeps one row: it is counted, and may be careful
+                 unnest(case when len(body) > 0 then body else [null] end) as s
+          from {pages}));
 
 update mapped set careful = true where masto_text_odd(text);
 """
 
 # The canonical post columns of status ``p``: the status itself, or the original a boost
-# carries. Each ``p.field`` becomes a choice between the two fields, as copying whole
-# structs (coalesce(s.reblog, s)) is several times slower.
+# carries.
 _POST_FIELDS = """
     p.uri as post_id, masto_akey(p.account.acct, p.account.url, instance) as account_id,
     radar_ts(p.created_at) as created_at,
@@ -235,15 +240,20 @@ _POST_FIELDS = """
     masto_count(p.favourites_count) as likes, masto_count(p.replies_count) as comments,
     masto_count(p.reblogs_count) as shares, masto_count(p.quotes_count) as quotes"""
 
+_P_FIELD = r"\bp\.([a-z_]+(?:\.[a-z_]+)*)"
+
+
+def _p_column(field: str) -> str:
+    return "p_" + field.replace(".", "_")
+
 
 _STATUSES_PREPARE = _STATUSES_PREPARE.replace(
-    "POST_FIELDS",
-    re.sub(
-        r"\bp\.([a-z_]+(?:\.[a-z_]+)*)",
-        r"(case when s.reblog is null then s.\1 else s.reblog.\1 end)",
-        _POST_FIELDS,
+    "P_COLUMNS",
+    ",\n           ".join(
+        f"case when s.reblog is null then s.{f} else s.reblog.{f} end as {_p_column(f)}"
+        for f in sorted(set(re.findall(_P_FIELD, _POST_FIELDS)))
     ),
-)
+).replace("POST_FIELDS", re.sub(_P_FIELD, lambda m: _p_column(m.group(1)), _POST_FIELDS))
 
 _POSTS = """
 select 'mastodon' as platform, post_id, account_id, created_at, null as client_created_at,
