@@ -302,6 +302,8 @@ def _divert_rows_missing_required_values(
     required = [c for c in table_columns(conn, spec.table, required_only=True) if c in staged]
     if not required:
         return 0
+    if _statistics_say_no_nulls(conn, [literal_file(str(f.path)) for f in files], required):
+        return 0
     missing = " or ".join(f"{c} is null" for c in required)
     named = ", ".join(f"case when {c} is null then '{c}' end" for c in required)
     bad = conn.execute(f"select count(*) from staged where {missing}").fetchone()[0]
@@ -324,6 +326,23 @@ def _divert_rows_missing_required_values(
     conn.execute(f"create or replace temp table staged_kept as from staged where not ({missing})")
     conn.execute("create or replace temp view staged as from staged_kept")
     return bad
+
+
+def _statistics_say_no_nulls(
+    conn: duckdb.DuckDBPyConnection, paths: list[str], required: list[str]
+) -> bool:
+    """Whether every row group of every file states a null count of 0 for every required
+    column: then no row needs diverting, without reading the rows (a scan of every landing
+    row was ~8 % of a load). A row group without statistics, or a column missing from
+    them, means reading the rows after all."""
+    groups, clean = conn.execute(
+        """select count(distinct (file_name, row_group_id)),
+                  count(*) filter (where path_in_schema in (select unnest(?))
+                                   and stats_null_count = 0)
+           from parquet_metadata(?)""",
+        [required, paths],
+    ).fetchone()
+    return groups > 0 and clean == groups * len(required)
 
 
 def _groups(files: list[PendingFile]) -> list[list[PendingFile]]:

@@ -184,9 +184,9 @@ ACCOUNTS_LOOKUP = BulkMapping(
 
 # the instance that served the page: a local account's own URL names it
 _STATUS_PAGE_COLUMNS = f"""
-    coalesce(radar_host(list_filter(body, lambda s: strpos(s.account.acct, '@') = 0
-                                              and coalesce(s.account.url, '') <> ''
-                                    )[1].account.url),
+    coalesce(radar_host([s.account.url for s in body
+                         if strpos(s.account.acct, '@') = 0
+                            and coalesce(s.account.url, '') <> ''][1]),
              radar_host(url), 'unknown') as instance,
     {_PAGE_CAREFUL} as careful"""
 

@@ -309,3 +309,28 @@ def test_meta_runs_counts_what_a_killed_attempt_committed(
     runs.load("run-a", "social_ingest", start, end)
     assert query(uninterrupted.warehouse, recorded) == query(two_days.warehouse, recorded)
     assert query(two_days.warehouse, recorded) == [(5, 4, 1)]
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_a_row_without_a_required_value_is_diverted_with_or_without_file_statistics(
+    two_days: RadarSettings, statistics: bool
+):
+    """The loader skips its scan for missing values only when every row group's statistics
+    say there are none; a landing file written without statistics is read row by row."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    _extract(datetime(2026, 11, 20), "run-a")
+    (path,) = (two_days.landing_dir / "mastodon" / "posts").rglob("*.parquet")
+    table = pq.read_table(path)
+    nulled = pc.if_else(pc.equal(table["kind"], "original"), None, table["observed_at"])
+    table = table.set_column(table.schema.get_field_index("observed_at"), "observed_at", nulled)
+    pq.write_table(table, path, compression="zstd", write_statistics=statistics)
+
+    summary = _load(two_days)
+
+    assert summary.failed == [] and summary.rows["posts"] == 1
+    assert query(two_days.warehouse, "select count(*) from core.posts") == [(0,)]
+    assert query(
+        two_days.warehouse, "select reason from meta.rejects where reason like 'loader:%'"
+    ) == [("loader: no value for observed_at",)]
