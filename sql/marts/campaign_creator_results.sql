@@ -5,6 +5,8 @@
 -- check: cost = flat_fee + per_post_fees + commission
 -- check: roi is null or cost > 0
 -- check: roi_rank >= 1
+-- let: clicks_from = (select min(window_start)::date from intermediate.int_campaign_creators)
+-- let: clicks_until = (select max(attribution_end)::date from intermediate.int_campaign_creators)
 -- The formulas and the attribution rule: docs/campaigns.md. Money is in the campaign's
 -- currency (fees are stated in it; orders are converted in campaign_orders); rates and
 -- ratios are rounded to 6 decimals, engagement rates to 12 as elsewhere.
@@ -28,8 +30,10 @@ posts as (
 ),
 
 -- one row per click row: the loader merges a later export of it; UTM values lowercase and
--- short links as host/path, as in core.campaign_tracking
-clicks as (
+-- short links as host/path, as in core.campaign_tracking. Not materialized: each join below
+-- streams the rows and columns it needs from the table (a stored copy of 10 M rows cost
+-- seconds)
+clicks as not materialized (
     select
         source,
         click_key,
@@ -43,8 +47,8 @@ clicks as (
         short_link,
     from core.link_clicks
     where coalesce(clicked_at, clicked_on::timestamp) < getvariable('as_of')
-        and clicked_on >= (select min(cr.window_start)::date from creators as cr)
-        and clicked_on < (select max(cr.attribution_end)::date from creators as cr)
+        and clicked_on >= getvariable('clicks_from')
+        and clicked_on < getvariable('clicks_until')
 ),
 
 -- the creators' link terms with their campaign's attribution span
@@ -101,16 +105,23 @@ contested_terms as (
         )
 ),
 
+terms as (
+    select
+        t.*,
+        t.term_id in (select ct.term_id from contested_terms as ct) as is_contested,
+    from link_terms as t
+),
+
 -- a click counts for the creator whose short link it is, or, a row without a short link
 -- (web analytics), whose UTM values it carries; in the term's version in force then and in
 -- the campaign's attribution span (the same span as orders). Equalities first (the short
 -- link, the UTM campaign), so that millions of clicks meet their terms by hash
-click_matches as (
+click_matches as not materialized (
     select
-        c.source, c.click_key, c.clicks, c.sessions, t.term_id, t.kind, t.campaign,
-        t.platform, t.handle,
+        c.source, c.click_key, c.clicks, c.sessions, t.is_contested, t.campaign, t.platform,
+        t.handle,
     from clicks as c
-    inner join link_terms as t
+    inner join terms as t
         on c.utm_campaign = t.utm_campaign
         and (t.utm_source is null or c.utm_source = t.utm_source)
         and (t.utm_medium is null or c.utm_medium = t.utm_medium)
@@ -123,10 +134,10 @@ click_matches as (
     union all
     -- a UTM term without a campaign value (rare): every click is compared with it
     select
-        c.source, c.click_key, c.clicks, c.sessions, t.term_id, t.kind, t.campaign,
-        t.platform, t.handle,
+        c.source, c.click_key, c.clicks, c.sessions, t.is_contested, t.campaign, t.platform,
+        t.handle,
     from clicks as c
-    inner join link_terms as t
+    inner join terms as t
         on (t.utm_source is null or c.utm_source = t.utm_source)
         and (t.utm_medium is null or c.utm_medium = t.utm_medium)
         and (t.utm_content is null or c.utm_content = t.utm_content)
@@ -138,10 +149,10 @@ click_matches as (
         and coalesce(t.utm_source, t.utm_medium, t.utm_content) is not null
     union all
     select
-        c.source, c.click_key, c.clicks, c.sessions, t.term_id, t.kind, t.campaign,
-        t.platform, t.handle,
+        c.source, c.click_key, c.clicks, c.sessions, t.is_contested, t.campaign, t.platform,
+        t.handle,
     from clicks as c
-    inner join link_terms as t
+    inner join terms as t
         on c.short_link = t.short_link
         and c.clicked_time >= t.valid_from
         and c.clicked_time < t.valid_to
@@ -150,12 +161,15 @@ click_matches as (
     where t.kind = 'short_link'
 ),
 
--- a click row of contested terms counts once: for the first creator by campaign, platform
--- and handle (a group by over these rows only: over every click row it costs seconds)
+-- a click row of a term no other contests counts for its creator, summed as the join
+-- streams; a click row of contested terms counts once, for the first creator by campaign,
+-- platform and handle (grouped by row: only these rows, since over every row it costs
+-- seconds)
 click_hits as (
-    select m.campaign, m.platform, m.handle, m.clicks, m.sessions,
+    select m.campaign, m.platform, m.handle, sum(m.clicks) as clicks, sum(m.sessions) as sessions,
     from click_matches as m
-    anti join contested_terms as ct on m.term_id = ct.term_id
+    where not m.is_contested
+    group by all
     union all
     select
         creator.campaign, creator.platform, creator.handle, clicks, sessions,
@@ -168,7 +182,7 @@ click_hits as (
                 [m.campaign, m.platform, m.handle]
             ) as creator,
         from click_matches as m
-        semi join contested_terms as ct on m.term_id = ct.term_id
+        where m.is_contested
         group by m.source, m.click_key
     ) as settled
 ),
