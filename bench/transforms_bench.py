@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -190,6 +191,10 @@ def run_transforms_at(path, as_of: datetime) -> dict:
         "slowest": [f"{name.split('.')[1]} {seconds:.1f} s" for name, seconds in slowest],
         # the models and their tests; the rest of the run is config tables, locks, commit
         "models_s": round(sum(summary.seconds.values()), 2),
+        "tests_s": round(sum(summary.test_seconds.values()), 2),
+        # every model's seconds (its tests' part in test_seconds), for --results-json
+        "seconds": summary.seconds,
+        "test_seconds": summary.test_seconds,
         "run_s": round(ran - connected, 2),
         "connect_s": round(connected - started, 2),
         **written,
@@ -261,12 +266,13 @@ STEPS = {
 def measured(step: str, *args: str, env: dict[str, str] | None = None) -> dict:
     """Run one step in a fresh process (``env``: added to its environment); its wall time
     and peak RSS."""
+    load = os.getloadavg()[0]  # others' work on a shared machine: noted beside the figures
     started = time.perf_counter()
     with lake_catalog.environment(env or {}):
         proc = start_step("bench.transforms_bench", step, *args)
     result = finish_step(proc, step)
     wall = time.perf_counter() - started
-    return {"step": step, "wall_s": round(wall, 2), **result}
+    return {"step": step, "wall_s": round(wall, 2), "load_1m": round(load, 2), **result}
 
 
 def _step_main(step: str, args: list[str]) -> None:
@@ -394,14 +400,21 @@ def report(results: list[dict], posts: int, days: int, accounts: int) -> str:
         f"### Transforms, {posts:,} posts, {accounts:,} accounts, {days} days "
         f"{'on a DuckLake ' if on_lake else ''}({machine()}, duckdb {duckdb.__version__})",
         "",
-        "| step | wall (s) | peak RSS (MB) | slowest models |",
-        "|---|---|---|---|",
+        "| step | wall (s) | in models / their data tests (s) | peak RSS (MB) | slowest models |",
+        "|---|---|---|---|---|",
         *[
-            f"| {r['step']} | {r['wall_s']} | {r['peak_rss_mb']} | {slowest} |"
+            f"| {r['step']} | {_seconds(r)} | {models} | {r['peak_rss_mb']} | {slowest} |"
             for r in results
             for slowest in [", ".join(r.get("slowest", []))]
+            for models in [f"{r['models_s']} / {r['tests_s']}" if "tests_s" in r else ""]
         ],
         "",
+        f"- load average (1 min) at the steps' starts: {_load_range(results)}"
+        + (
+            f"; each step the fastest of {results[0]['tries']} tries (the slowest in brackets)"
+            if results[0].get("tries", 1) > 1
+            else ""
+        ),
         f"- full rebuild of every model / anchor query: {full['wall_s'] / floor['wall_s']:.1f}×",
         f"- incremental day / full rebuild: {day['wall_s'] / full['wall_s']:.2f}× "
         f"(the new day is {1 / days:.1%} of the posts)",
@@ -476,6 +489,11 @@ def report_side_by_side(results: list[dict], posts: int, days: int, accounts: in
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def _load_range(results: list[dict]) -> str:
+    loads = [r["load_1m"] for r in results if "load_1m" in r]
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not recorded"
 
 
 def _seconds(row: dict) -> str:
