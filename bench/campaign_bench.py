@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import sys
 import textwrap
@@ -46,6 +48,13 @@ CAMPAIGN_MODELS = (
 
 
 # --- the steps, each run in its own process by --step ------------------------------------
+
+
+def cpu_s() -> float:
+    """This process's CPU seconds so far, every thread's: on a machine others share, the
+    wall time of a step grows with their load, its CPU time much less."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
 
 
 def generate(cache: str, orders: str, clicks: str, campaigns: str, creators: str) -> dict:
@@ -91,7 +100,7 @@ def generate(cache: str, orders: str, clicks: str, campaigns: str, creators: str
 def anchor(cache: str, db: str) -> dict:
     exports, truth = Path(cache) / "exports", json.loads((Path(cache) / "truth.json").read_text())
     with duckdb.connect(db) as conn:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_s()
         conn.execute(f"create table orders as select * from read_csv('{exports}/shopify/*.csv')")
         conn.execute(
             f"create table clicks as select * from read_csv('{exports}/short_links/*.csv')"
@@ -99,14 +108,14 @@ def anchor(cache: str, db: str) -> dict:
         conn.execute(
             f"create table ga4 as select * from read_csv('{exports}/ga4/*.csv', comment = '#')"
         )
-        load_s = time.perf_counter() - started
+        load_s, load_cpu_s = time.perf_counter() - started, cpu_s() - cpu
         codes = list(truth["codes"].items())
         links = list(truth["links"].items())
         conn.execute("create table codes (code varchar, creator varchar)")
         conn.executemany("insert into codes values (?, ?)", codes)
         conn.execute("create table links (link varchar, creator varchar)")
         conn.executemany("insert into links values (?, ?)", links)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_s()
         # the plainest attribution: an order's one code, a click's short link, summed
         conn.execute(
             """create table anchor_results as
@@ -123,9 +132,15 @@ def anchor(cache: str, db: str) -> dict:
                )
                select * from o full join k using (creator)"""
         )
-        attribute_s = time.perf_counter() - started
+        attribute_s, attribute_cpu_s = time.perf_counter() - started, cpu_s() - cpu
         rows = conn.execute("select count(*) from orders").fetchone()[0]
-    return {"load_s": load_s, "attribute_s": attribute_s, "order_lines": rows}
+    return {
+        "load_s": load_s,
+        "load_cpu_s": load_cpu_s,
+        "attribute_s": attribute_s,
+        "attribute_cpu_s": attribute_cpu_s,
+        "order_lines": rows,
+    }
 
 
 def ours_load(cache: str, data_dir: str) -> dict:
@@ -140,9 +155,9 @@ def ours_load(cache: str, data_dir: str) -> dict:
     cache_dir, data = Path(cache), Path(data_dir)
     truth = json.loads((cache_dir / "truth.json").read_text())
     settings = RadarSettings()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_s()
     landed = land_exports(cache_dir / "exports", data / "landing")
-    land_s = time.perf_counter() - started
+    land_s, land_cpu_s = time.perf_counter() - started, cpu_s() - cpu
     if landed.failed or landed.rejects:
         raise RuntimeError(f"exports did not land cleanly: {landed}")
     # the terms first, untimed, as the DAG's load_terms task writes them
@@ -150,11 +165,19 @@ def ours_load(cache: str, data_dir: str) -> dict:
         apply_schema(conn, settings.sql_dir)
         config = read_campaigns(cache_dir / "config")
         load_terms(conn, config, datetime.fromisoformat(truth["first_start"]))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_s()
     with connect(data / "warehouse.duckdb", memory_limit=settings.load_memory_limit) as conn:
         loaded = load_pending(conn, data, "bench", platforms=landed_sources(data / "landing"))
-    load_s = time.perf_counter() - started
-    return {"land_s": land_s, "merge_s": load_s, "load_s": land_s + load_s, "rows": loaded.rows}
+    load_s, merge_cpu_s = time.perf_counter() - started, cpu_s() - cpu
+    return {
+        "land_s": land_s,
+        "merge_s": load_s,
+        "load_s": land_s + load_s,
+        "land_cpu_s": land_cpu_s,
+        "merge_cpu_s": merge_cpu_s,
+        "load_cpu_s": land_cpu_s + merge_cpu_s,
+        "rows": loaded.rows,
+    }
 
 
 def ours_attribute(cache: str, data_dir: str) -> dict:
@@ -167,9 +190,9 @@ def ours_attribute(cache: str, data_dir: str) -> dict:
     as_of = datetime.fromisoformat(truth["as_of"])
     settings = RadarSettings()
     with connect(data / "warehouse.duckdb") as conn:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_s()
         summary = run_transforms(conn, settings.sql_dir, cache_dir / "config", as_of)
-        run_s = time.perf_counter() - started
+        run_s, run_cpu_s = time.perf_counter() - started, cpu_s() - cpu
         found = conn.execute(
             """select campaign || '|' || platform || '|' || handle, orders, revenue, clicks
                from marts.campaign_creator_results where as_of = ?""",
@@ -187,6 +210,7 @@ def ours_attribute(cache: str, data_dir: str) -> dict:
     return {
         "attribute_s": sum(seconds.values()),
         "run_s": run_s,
+        "run_cpu_s": run_cpu_s,
         "model_s": seconds,
         "creators_checked": len(got),
         "revenue": str(sum((Decimal(v[1]) for v in got.values()), Decimal(0))),
@@ -243,6 +267,7 @@ def bench(
 ) -> dict:
     cache, generated = cache_for(workdir, orders, clicks, campaigns, creators)
     anchors, loads, attributes = [], [], []
+    load_average = [os.getloadavg()[0]]
     for _ in range(repeat):  # alternated, so a slow spell of the machine hits both paths
         run = workdir / f"run-campaigns-{time.time_ns()}"
         run.mkdir()
@@ -252,7 +277,9 @@ def bench(
             attributes.append(_run("ours_attribute", str(cache), str(run / "ours")))
         finally:
             shutil.rmtree(run, ignore_errors=True)
+        load_average.append(os.getloadavg()[0])
     return {
+        "load_average": load_average,
         "orders": orders,
         "clicks": clicks,
         "campaigns": campaigns,
@@ -297,6 +324,16 @@ def report(runs: list[dict]) -> str:
             + f"), the whole transform run {attr['run_s']:.1f} s; all "
             f"{attr['creators_checked']:,} creators' orders, revenue and clicks equal the "
             "planted truth"
+        )
+        anchor = run["anchor"]
+        lines.append(
+            f"- CPU seconds (every thread) of the fastest tries: load ours "
+            f"{load['load_cpu_s']:.1f} (landing {load['land_cpu_s']:.1f}, merge "
+            f"{load['merge_cpu_s']:.1f}) against the anchor's {anchor['load']['load_cpu_s']:.1f}; "
+            f"the transform run {attr['run_cpu_s']:.1f} against the anchor's join "
+            f"{anchor['attribute']['attribute_cpu_s']:.2f}; 1-minute load average "
+            + ", ".join(f"{a:.1f}" for a in run["load_average"])
+            + " (before the run, after each try)"
         )
         tries = load["tries"]
         if tries > 1:

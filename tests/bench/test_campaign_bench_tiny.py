@@ -19,9 +19,12 @@ def test_campaign_benchmark_runs_both_paths_and_checks_the_truth(tmp_path: Path)
     assert run["load"]["rows"]["orders"] == 3_000
     for step in (run["anchor"]["load"], run["load"], run["attribute"]):
         assert step["wall_s"] > 0 and step["peak_rss_mb"] > 0
+    assert run["load"]["load_cpu_s"] > 0 and run["attribute"]["run_cpu_s"] > 0
+    assert len(run["load_average"]) == 2
     # generated once: a second run reads the cache
     cached = sorted(p.name for p in tmp_path.iterdir())
     assert cached == ["campaigns-3000-20000-3x4"]
     text = report([run])
     assert "| 3,000, 20,000 | load |" in text and "| 3,000, 20,000 | attribute |" in text
     assert "equal the planted truth" in text
+    assert "CPU seconds (every thread)" in text
