@@ -21,8 +21,7 @@ with changed as (
 ),
 
 own_words as (
-    select platform, post_id, account_id, created_at, post_language, hashtags,
-           config.word_text(text) as words,
+    select platform, post_id, post_language, hashtags, config.word_text(text) as words,
     from changed
     where is_own_post
 ),
@@ -47,25 +46,26 @@ terms as (
     from config.sponsorship_terms
 ),
 
+-- each distinct word and hashtag of a post once
 tokens as (
-    select platform, post_id, account_id, created_at, post_language,
-           unnest(string_split(trim(words), ' ')) as token,
+    select platform, post_id, post_language,
+           unnest(list_distinct(string_split(trim(words), ' '))) as token,
     from words
 ),
 
 post_tags as (
-    select platform, post_id, account_id, created_at, post_language, unnest(hashtags) as tag,
+    select platform, post_id, post_language, unnest(list_distinct(hashtags)) as tag,
     from words
 ),
 
 -- equi-joins on hashtags and one-word phrases; only longer phrases need a substring scan
 term_hits as (
-    select t.platform, t.post_id, t.account_id, t.created_at, t.post_language,
+    select t.platform, t.post_id, t.post_language,
            terms.language as term_language, terms.term_type, '#' || terms.term as matched_term,
     from post_tags as t
     inner join terms on terms.term_type = 'hashtag' and t.tag = terms.term
     union all
-    select t.platform, t.post_id, t.account_id, t.created_at, t.post_language,
+    select t.platform, t.post_id, t.post_language,
            terms.language as term_language, terms.term_type, terms.term as matched_term,
     from tokens as t
     inner join terms
@@ -73,7 +73,7 @@ term_hits as (
         and not contains(terms.term_words, ' ')
         and t.token = terms.term_words
     union all
-    select w.platform, w.post_id, w.account_id, w.created_at, w.post_language,
+    select w.platform, w.post_id, w.post_language,
            terms.language as term_language, terms.term_type, terms.term as matched_term,
     from words as w
     inner join terms
@@ -82,28 +82,27 @@ term_hits as (
         and contains(w.words, ' ' || terms.term_words || ' ')
 ),
 
+-- distinct: one phrase may be listed under several languages
 hits as (
-    select distinct platform, post_id, account_id, created_at, term_type, matched_term,
+    select distinct platform, post_id, term_type, matched_term,
     from term_hits
     -- a term of one language ("pub", "werbung") is an ordinary word in others; a post with
     -- no language on record (Instagram) is matched by every term
     where term_language is null or post_language is null or post_language = term_language
 ),
 
-no_hits as (
-    select platform, post_id, account_id, created_at, null as term_type,
-           null as matched_term,
-    from changed
-    where not exists (
-        select 1 from hits
-        where hits.platform = changed.platform and hits.post_id = changed.post_id
-    )
-),
-
+-- one join gives every hit its post's account and time, and a post without hits its
+-- NULL row
 final as (
-    select * from hits
-    union all
-    select * from no_hits
+    select
+        changed.platform,
+        changed.post_id,
+        changed.account_id,
+        changed.created_at,
+        hits.term_type,
+        hits.matched_term,
+    from changed
+    left join hits on changed.platform = hits.platform and changed.post_id = hits.post_id
 )
 
 select * from final

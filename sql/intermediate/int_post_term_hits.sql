@@ -22,43 +22,55 @@ with changed as (
 ),
 
 words as (
-    select platform, post_id, text_hash, created_at, language, hashtags,
-           config.word_text(text) as words,
+    select platform, post_id, language, hashtags, config.word_text(text) as words,
     from changed
     where is_own_post
 ),
 
+-- each distinct word and hashtag of a post once, and each term once: then every hit below
+-- is one row already, with no DISTINCT over millions of hits
 tokens as (
-    select platform, post_id, text_hash, created_at, language,
-           unnest(string_split(trim(words), ' ')) as token,
+    select platform, post_id, language,
+           unnest(list_distinct(string_split(trim(words), ' '))) as token,
     from words
 ),
 
 post_tags as (
-    select platform, post_id, text_hash, created_at, language, unnest(hashtags) as tag,
+    select platform, post_id, language, unnest(list_distinct(hashtags)) as tag,
     from words
 ),
 
+-- a niche limited to some languages lists them (NULL: any language)
+niche_languages as (
+    select niche, list(language) as languages,
+    from config.niche_languages
+    group by niche
+),
+
 niche_terms as (
-    select niche, term_type, term, trim(config.word_text(term)) as term_words,
-    from config.niche_terms
+    select terms.niche, terms.term_type, terms.term, terms.term_words, langs.languages,
+    from (
+        select distinct niche, term_type, term, trim(config.word_text(term)) as term_words,
+        from config.niche_terms
+    ) as terms
+    left join niche_languages as langs on terms.niche = langs.niche
 ),
 
 -- equi-joins on single words and hashtags; only multi-word terms need a substring scan
 niche_term_hits as (
-    select t.platform, t.post_id, t.text_hash, t.created_at, t.language, terms.niche,
-           terms.term_type, '#' || terms.term as matched_term,
+    select t.platform, t.post_id, t.language, terms.languages, terms.niche, terms.term_type,
+           '#' || terms.term as matched_term,
     from post_tags as t
     inner join niche_terms as terms on terms.term_type = 'hashtag' and t.tag = terms.term
     union all
-    select t.platform, t.post_id, t.text_hash, t.created_at, t.language, terms.niche,
-           terms.term_type, terms.term as matched_term,
+    select t.platform, t.post_id, t.language, terms.languages, terms.niche, terms.term_type,
+           terms.term as matched_term,
     from tokens as t
     inner join niche_terms as terms
         on terms.term_type = 'keyword' and t.token = terms.term_words
     union all
-    select w.platform, w.post_id, w.text_hash, w.created_at, w.language, terms.niche,
-           terms.term_type, terms.term as matched_term,
+    select w.platform, w.post_id, w.language, terms.languages, terms.niche, terms.term_type,
+           terms.term as matched_term,
     from words as w
     inner join niche_terms as terms
         on terms.term_type = 'keyword'
@@ -67,36 +79,25 @@ niche_term_hits as (
 ),
 
 niche_hits as (
-    select hits.platform, hits.post_id, hits.text_hash, hits.created_at, 'niche' as hit_kind,
-           hits.niche as scope, hits.term_type, hits.matched_term,
-    from niche_term_hits as hits
+    select platform, post_id, 'niche' as hit_kind, niche as scope, term_type, matched_term,
+    from niche_term_hits
     -- a niche limited to some languages ignores posts tagged with another one
-    where hits.language is null
-        or not exists (
-            select 1 from config.niche_languages as l
-            where l.niche = hits.niche
-        )
-        or exists (
-            select 1 from config.niche_languages as l
-            where l.niche = hits.niche and l.language = hits.language
-        )
+    where language is null or languages is null or list_contains(languages, language)
 ),
 
 brand_terms as (
-    select brand, term_type, term, trim(config.word_text(term)) as term_words,
+    select distinct brand, term_type, term, trim(config.word_text(term)) as term_words,
     from config.brand_terms
 ),
 
 brand_hits as (
-    select t.platform, t.post_id, t.text_hash, t.created_at, 'brand' as hit_kind,
-           terms.brand as scope,
-           terms.term_type, terms.term as matched_term,
+    select t.platform, t.post_id, 'brand' as hit_kind, terms.brand as scope, terms.term_type,
+           terms.term as matched_term,
     from tokens as t
     inner join brand_terms as terms on t.token = terms.term_words
     union all
-    select w.platform, w.post_id, w.text_hash, w.created_at, 'brand' as hit_kind,
-           terms.brand as scope,
-           terms.term_type, terms.term as matched_term,
+    select w.platform, w.post_id, 'brand' as hit_kind, terms.brand as scope, terms.term_type,
+           terms.term as matched_term,
     from words as w
     inner join brand_terms as terms
         on contains(terms.term_words, ' ')
@@ -105,24 +106,24 @@ brand_hits as (
 
 hits as (
     select * from niche_hits
-    union
+    union all
     select * from brand_hits
 ),
 
-no_hits as (
-    select platform, post_id, text_hash, created_at, 'none' as hit_kind, null as scope,
-           null as term_type, null as matched_term,
-    from changed
-    where not exists (
-        select 1 from hits
-        where hits.platform = changed.platform and hits.post_id = changed.post_id
-    )
-),
-
+-- one join gives every hit its post's version and time, and a post without hits its
+-- 'none' row
 final as (
-    select * from hits
-    union all
-    select * from no_hits
+    select
+        changed.platform,
+        changed.post_id,
+        changed.text_hash,
+        changed.created_at,
+        coalesce(hits.hit_kind, 'none') as hit_kind,
+        hits.scope,
+        hits.term_type,
+        hits.matched_term,
+    from changed
+    left join hits on changed.platform = hits.platform and changed.post_id = hits.post_id
 )
 
 select * from final
