@@ -17,13 +17,19 @@ with facts as (
 ),
 
 -- the facts hold the newest counts on record; a post counted again at or after as_of (a
--- backfill, or a rerun of an earlier day) takes its newest counts from before as_of
+-- backfill, or a rerun of an earlier day, or a post of the last hours counted after
+-- midnight) takes its newest counts from before as_of. Materialized and inner-joined
+-- (one row per post): as a semi join, DuckDB built its hash table on every count on record
+recounted as materialized (
+    select platform, post_id from facts
+    where metrics_observed_at >= getvariable('as_of')
+),
+
 earlier_metrics as (
     select metrics.*
-    from staging.stg_post_metrics as metrics
-    semi join (select platform, post_id from facts
-               where metrics_observed_at >= getvariable('as_of')) as recounted
-        on metrics.platform = recounted.platform and metrics.post_id = recounted.post_id
+    from recounted
+    inner join staging.stg_post_metrics as metrics
+        on recounted.platform = metrics.platform and recounted.post_id = metrics.post_id
     where metrics.observed_at < getvariable('as_of')
     qualify row_number() over (
         partition by metrics.platform, metrics.post_id order by metrics.observed_at desc
