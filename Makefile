@@ -63,7 +63,7 @@ test: $(VENV)/.synced-bench
 ## every benchmark at full size (about 70 minutes, 17 GB of disk); appends to docs/benchmarks.md
 bench: bench-ingest bench-transforms bench-extract bench-demo bench-lake bench-campaigns
 
-## ingest at 0.5 M and 5 M Mastodon posts: DuckDB's read_json floor, ours, dlt (at 0.5 M)
+## ingest at 0.5 M and 5 M Mastodon posts: read_json floor, same-work floor, ours, dlt (0.5 M)
 bench-ingest: $(VENV)/.synced-bench
 	$(BIN)/python -m bench.ingest_bench --posts 500000 5000000 --dlt-max-posts 500000 --repeat 2 \
 		--append-to docs/benchmarks.md
