@@ -28,6 +28,7 @@ import csv
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 # smaller exports read quickly enough on the careful path
 BULK_MIN_BYTES = 8 * 1024 * 1024
 _NOT_PLAIN = (b'"', b"\r", b"\x00", b"\x01", b"\n\n")
+_PRINTABLE = bytes(range(0x20, 0x7F)) + b"\n"
 _CHUNK = 1 << 22
 # zstd's fastest level: at the default, writing 10 M clicks in line order took ~30 s,
 # at level 1 ~16 s, for a file about as small (the loader reads it once)
@@ -73,18 +75,26 @@ _PLAIN_TEXT = r"[!-~]*"
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
 
 
-def plain_lines(path: Path) -> int | None:
+class PlainFile(NamedTuple):
+    lines: int
+    # every byte printable ASCII or a line end: then "no space" is all a text check needs
+    printable: bool
+
+
+def plain_lines(path: Path) -> PlainFile | None:
     """The lines of ``path`` when every record is one line, with nothing DuckDB and
     Python's ``csv`` could split differently; else None."""
-    tail, lines, last = b"", 0, b"\n"
+    tail, lines, last, printable = b"", 0, b"\n", True
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             joined = tail + chunk
             if any(mark in joined for mark in _NOT_PLAIN):
                 return None
+            # 0.07 s per 225 MB; saves ~0.2 s of regular expressions per million lines
+            printable = printable and not chunk.translate(None, _PRINTABLE)
             lines += chunk.count(b"\n")
             tail = last = chunk[-1:]
-    return lines + (last != b"\n")
+    return PlainFile(lines + (last != b"\n"), printable)
 
 
 def parse_short_links_bulk(
@@ -93,8 +103,8 @@ def parse_short_links_bulk(
     """Write the export's clicks to the Parquet file ``out`` and return what was read
     (its rejects, its row count); None when the bulk path does not apply (the careful path
     reads the file then, and reports what is wrong with it)."""
-    lines = plain_lines(path)
-    if lines is None:
+    plain = plain_lines(path)
+    if plain is None:
         return None
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -110,7 +120,7 @@ def parse_short_links_bulk(
     return _declining(
         source_path,
         out,
-        lambda conn: _land(conn, path, read, columns, len(header), header_line, lines, out),
+        lambda conn: _land(conn, path, read, columns, len(header), header_line, plain, out),
     )
 
 
@@ -140,7 +150,7 @@ def _land(
     columns: dict[str, int],
     width: int,
     header_line: int,
-    lines: int,
+    plain_file: PlainFile,
     out: Path,
 ) -> ParsedExport:
     cells = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
@@ -166,14 +176,23 @@ def _land(
         f"case when {cell('destination url')} <> '' then {cell('destination url')} "
         f"else {cell('url')} end"
     )
+
+    def text(value: str) -> str:
+        """``_PLAIN_TEXT`` in a printable file: no space (a plain string test, not a
+        regular expression over every character)."""
+        if plain_file.printable:
+            return f"not contains({value}, ' ')"
+        return f"regexp_full_match({value}, '{_PLAIN_TEXT}')"
+
     plain = " and ".join(
         [
             f"regexp_full_match({cell('timestamp')}, '{_PLAIN_TIME}')",
             "at_utc is not null",
-            f"regexp_full_match({cell('click id')}, '[!-~]+')",
+            f"{cell('click id')} <> ''",
+            text(cell("click id")),
             f"regexp_full_match({cell('short link')}, '{_PLAIN_LINK}')",
-            f"regexp_full_match({cell('destination url')}, '{_PLAIN_TEXT}')",
-            f"regexp_full_match({cell('url')}, '{_PLAIN_TEXT}')",
+            text(cell("destination url")),
+            text(cell("url")),
             "not contains(destination, '%') and not contains(destination, '+')",
             _once_sql("query"),
         ]
@@ -228,7 +247,7 @@ def _land(
     # most exports are plain throughout: their rows written in one parallel read, without
     # line numbers; when a record was left out, the file is read again, numbered
     read.parsed.row_count = copy("marked where plain", "0 as line")
-    if read.parsed.row_count == lines - header_line:
+    if read.parsed.row_count == plain_file.lines - header_line:
         return read.parsed
     # the careful path for the other lines, in order (rows without a click id count)
     line_of: dict[int, int] = {}
@@ -404,13 +423,11 @@ def _land_orders(
         return f"try_cast({joined} as timestamptz) at time zone 'UTC'"
 
     def time_plain(name: str) -> str:
-        return (
-            f"""(regexp_full_match("{name}", '{_PLAIN_TIME}') or """
-            f"""regexp_full_match("{name}", '{_SHOPIFY_TIME}'))"""
-        )
+        # one expression with both forms: half the cost of two
+        return f"""regexp_full_match("{name}", '({_PLAIN_TIME})|({_SHOPIFY_TIME})')"""
 
     landing = '"landing site"'
-    query = _query_sql(landing)
+    query = "query"  # worked out once per order in ``firsts``: its four utm_* read it
     plain = " and ".join(
         [
             time_plain("created at"),
@@ -436,7 +453,8 @@ def _land_orders(
         f"""create temp table firsts as
             select *, {plain} as plain
             from (select *, {time_sql("created at")} as ordered_at,
-                         {time_sql("cancelled at")} as cancelled_at
+                         {time_sql("cancelled at")} as cancelled_at,
+                         {_query_sql(landing)} as query
                   from items where name <> ''
                   qualify row_number() over (partition by name order by line) = 1)"""
     )

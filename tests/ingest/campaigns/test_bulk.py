@@ -49,6 +49,11 @@ LINES = [
 
 # lines DuckDB reads as Python does: a file of them only is read without line numbers
 PLAIN = [line for line in LINES if line.split(",")[1] in {"c1", "c2", "c3", "c4", "c23"}]
+# printable ASCII throughout: the text checks are "no space" instead of a regular expression
+ASCII = [line for line in LINES if line.isascii()]
+# a tab is not printable: the regular expressions again
+TAB = [*ASCII, "2026-11-08T17:35:12Z,c40\t,https://grnov.en/ofen,,,DE"]
+BULK = (LINES, PLAIN, ASCII, TAB)
 
 
 def _land(exports: Path, landing: Path, bulk_min_bytes: int) -> tuple[list, list, dict]:
@@ -71,6 +76,8 @@ def _land(exports: Path, landing: Path, bulk_min_bytes: int) -> tuple[list, list
     [
         LINES,
         PLAIN,
+        ASCII,
+        TAB,
         # a quote: records may span lines, so the careful path reads it
         [*LINES, '2026-11-08T17:35:12Z,c30,https://grnov.en/q,"https://s.example/?a=1,2",,DE'],
         # a line with more cells than the header: DuckDB refuses, the careful path reads it
@@ -78,7 +85,7 @@ def _land(exports: Path, landing: Path, bulk_min_bytes: int) -> tuple[list, list
         # not UTF-8: one reject for the file either way
         [*LINES, "2026-11-08T17:35:12Z,c32,https://grnov.en/café,,,DE"],
     ],
-    ids=["mixed", "plain", "quoted", "long line", "latin-1"],
+    ids=["mixed", "plain", "ascii", "tab", "quoted", "long line", "latin-1"],
 )
 def test_bulk_and_careful_paths_land_the_same(tmp_path: Path, lines: list[str]):
     exports = tmp_path / "exports" / "short_links"
@@ -89,7 +96,7 @@ def test_bulk_and_careful_paths_land_the_same(tmp_path: Path, lines: list[str]):
     taken = parse_short_links_bulk(
         exports / "clicks_2026-11-21.csv", "short_links", "x", tmp_path / "probe.parquet"
     )
-    assert (taken is not None) == (lines in (LINES, PLAIN))  # the others are not for the bulk path
+    assert (taken is not None) == (lines in BULK)  # the others are not for the bulk path
     careful = _land(tmp_path / "exports", tmp_path / "careful", bulk_min_bytes=1 << 40)
     bulk = _land(tmp_path / "exports", tmp_path / "bulk", bulk_min_bytes=0)
     assert bulk == careful
