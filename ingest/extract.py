@@ -17,7 +17,8 @@ from ingest.connector import FixtureBatch
 from ingest.fixture_source import endpoint_of, feed_files
 from ingest.landing import land_batch
 from ingest.pages import BadLine, scan_pages
-from ingest.registry import connectors
+from ingest.registry import connector
+from radar.platforms import platform_names
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,11 @@ def mappers(platform: str, discovery: bool = False) -> Mapping[str, Mapper]:
     """The platform's mappers (guarded by its connector: whatever one page makes a mapper
     raise is that page's reject, never a failed batch): the ingest endpoints, or the ones
     niche_discovery reads."""
-    found = connectors()
-    if platform not in found:
-        raise ValueError(f"no mapping for platform {platform!r}; known: {sorted(found)}")
-    connector = found[platform]
-    return connector.discovery_mappers if discovery else connector.mappers
+    names = platform_names()
+    if platform not in names:
+        raise ValueError(f"no mapping for platform {platform!r}; known: {names}")
+    found = connector(platform)
+    return found.discovery_mappers if discovery else found.mappers
 
 
 class UnknownEndpointError(ValueError):
@@ -141,7 +142,7 @@ def _bulk_extract(
     threads: int,
 ) -> list[str]:
     """Land what the bulk path can take; returns the files left for the Python path."""
-    mappings = connectors()[platform].bulk_mappings
+    mappings = connector(platform).bulk_mappings
     left = []
     conn = None
     for endpoint, rels in by_endpoint.items():

@@ -99,3 +99,30 @@ def test_connection_names_and_the_docs_table_agree_with_the_connectors():
         label: rows.get(label) for label in (c.label for c in connectors().values())
     }
     assert set(rows) == {c.label for c in connectors().values()}
+
+
+def test_an_extract_task_imports_only_its_own_platform_s_connector(tmp_path):
+    """An extract task maps one platform: loading the other packages (their models) was a
+    fixed cost of every task. Run in a fresh interpreter, since this one has them all."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+from datetime import date
+from pathlib import Path
+from ingest.extract import extract_fixture_batch
+feed = Path({str(ROOT / "fixtures" / "demo")!r})
+files = sorted(str(p.relative_to(feed)) for p in (feed / "mastodon").glob("*/*/*.jsonl"))
+summary = extract_fixture_batch(feed, "mastodon", files, Path({str(tmp_path)!r}),
+                                date(2026, 11, 20), "run", "extract")
+assert summary.rows["posts"] > 0, summary
+others = sorted(m for m in sys.modules
+                if m.split(".")[:2] in [["ingest", p] for p in ("bluesky", "youtube",
+                                                               "instagram", "tiktok")])
+print(others)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
