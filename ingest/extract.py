@@ -27,10 +27,11 @@ def mappers(platform: str, discovery: bool = False) -> Mapping[str, Mapper]:
     """The platform's mappers (guarded by its connector: whatever one page makes a mapper
     raise is that page's reject, never a failed batch): the ingest endpoints, or the ones
     niche_discovery reads."""
-    names = platform_names()
-    if platform not in names:
-        raise ValueError(f"no mapping for platform {platform!r}; known: {names}")
-    found = connector(platform)
+    try:
+        found = connector(platform)
+    except KeyError:
+        names = platform_names()
+        raise ValueError(f"no mapping for platform {platform!r}; known: {names}") from None
     return found.discovery_mappers if discovery else found.mappers
 
 
