@@ -7,7 +7,7 @@ Each model file starts with a header that states its contract and its data tests
     -- not_null: platform, account_id     (checked)
     -- check: followers is null or followers >= 0   (every row must satisfy it)
     -- test_where: observed_at >= …       (optional: the rows the tests look at)
-    -- materialized: incremental          (optional, see below)
+    -- materialized: incremental          (optional, see below; or ``window``)
     -- replace_by: platform, post_id      (incremental: the key whose rows a new row replaces)
     -- cluster_by: created_at             (incremental: the order new rows are written in)
     -- let: posts_from = (select min(…) …)  (optional: a variable set before the model runs)
@@ -15,16 +15,21 @@ Each model file starts with a header that states its contract and its data tests
 Layers materialise differently: ``staging`` models are views over ``core``;
 ``intermediate`` models are tables rebuilt for the run's as-of; ``marts`` keep one
 partition per ``as_of`` (delete + insert), so a backfill adds history instead of
-overwriting it. An ``incremental`` model keeps its rows (its table is declared in
-``sql/schema``); its SQL selects only rows for new or changed inputs, which replace rows
-with the same key (written in ``cluster_by`` order, so that the row groups of a table
-kept for years stay narrow in the column that window queries filter on, and their scans
-skip the rest), and it is rebuilt whole when what it reads changes: its SQL, a model
-upstream of it, a macro it or they call, or the rows of a ``config.`` table it or they read
-(not a setting only other models read, nor ``sources.yaml``, which feeds no table). Its
-SQL finds new inputs by ``load_id > getvariable('since_load')`` (NULL on a rebuild: every
-row). A ``let`` line sets a variable from a scalar query before the model's SQL runs: a constant
-there lets DuckDB skip row groups, which a subquery in the SQL itself would not.
+overwriting it. A ``window`` model (intermediate: rows for the run's as-of only, replaced
+every run) is computed once into a temporary table that the later models and its data
+tests read (no write to the warehouse file), and kept as a view of the same SQL whose
+``getvariable('as_of')`` falls back to the run's as-of, written into the view: an
+analyst's session sees the rows the last run used. An ``incremental`` model keeps its rows
+(its table is declared in ``sql/schema``); its SQL selects only rows for new or changed
+inputs, which replace rows with the same key (written in ``cluster_by`` order, so that the
+row groups of a table kept for years stay narrow in the column that window queries filter
+on, and their scans skip the rest), and it is rebuilt whole when what it reads changes:
+its SQL, a model upstream of it, a macro it or they call, or the rows of a ``config.``
+table it or they read (not a setting only other models read, nor ``sources.yaml``, which
+feeds no table). Its SQL finds new inputs by ``load_id > getvariable('since_load')`` (NULL
+on a rebuild: every row). A ``let`` line sets a variable from a scalar query before the
+model's SQL runs: a constant there lets DuckDB skip row groups, which a subquery in the
+SQL itself would not.
 Everything, config tables included, runs in one transaction: a failing data test leaves
 the warehouse as it was.
 """
@@ -63,6 +68,8 @@ _HEADER = re.compile(
     r"\s*(.+?)\s*$"
 )
 _REFERENCE = re.compile(r"\b(staging|intermediate|marts)\.(\w+)\b")
+_VARIABLE = re.compile(r"getvariable\(\s*'(\w+)'\s*\)", re.IGNORECASE)
+MATERIALIZATIONS = (None, "incremental", "window")
 
 
 @dataclass
@@ -85,6 +92,11 @@ class Model:
     @property
     def relation(self) -> str:
         return f"{self.layer}.{self.name}"
+
+    @property
+    def run_relation(self) -> str:
+        """What the run's later models and data tests read: a window model's temp table."""
+        return f"temp.main.{self.name}" if self.materialized == "window" else self.relation
 
 
 class DataTestError(RuntimeError):
@@ -114,9 +126,17 @@ def parse_model(layer: str, path: Path) -> Model:
             getattr(model, kind).extend(c.strip() for c in value.split(","))
     if not model.grain or not model.key:
         raise ValueError(f"{path}: every model states its grain and key in its header")
-    if model.materialized not in (None, "incremental"):
+    if model.materialized not in MATERIALIZATIONS:
         raise ValueError(f"{path}: unknown materialization {model.materialized!r}")
-    if model.materialized is None and (model.replace_by or model.cluster_by):
+    if model.materialized == "window":
+        # its view must give the run's rows in any session, where only as_of has a fallback
+        variables = {v.lower() for v in _VARIABLE.findall(sql)} - {"as_of"}
+        if model.layer != "intermediate" or model.lets or variables:
+            raise ValueError(
+                f"{path}: a window model is an intermediate model that reads no variable "
+                "but as_of and has no let line"
+            )
+    if model.materialized != "incremental" and (model.replace_by or model.cluster_by):
         # a rebuilt table would silently ignore them; say so instead
         raise ValueError(f"{path}: replace_by and cluster_by apply to incremental models only")
     model.depends_on = {f"{s}.{n}" for s, n in _REFERENCE.findall(sql)} - {model.relation}
@@ -235,8 +255,35 @@ def lineage_fingerprints(
     return digests
 
 
+def reading_windows(sql: str, windows: Mapping[str, str]) -> str:
+    """``sql`` reading each window model (``windows``: relation -> run relation) from the
+    run's temp table instead of its view."""
+    if not windows:
+        return sql
+    return _REFERENCE.sub(lambda m: windows.get(m.group(0), m.group(0)), sql)
+
+
+def window_view_sql(model: Model, as_of: datetime) -> str:
+    """The window model's SQL for its view: ``as_of`` where the session sets none."""
+    fallback = f"coalesce(getvariable('as_of'), timestamp '{as_of.isoformat(sep=' ')}')"
+    return _VARIABLE.sub(lambda _: fallback, model.sql)
+
+
+def _drop_unless(conn: duckdb.DuckDBPyConnection, relation: str, kind: str) -> None:
+    """Drop ``relation`` if it exists as the other kind (``kind``: 'VIEW' or 'BASE TABLE'):
+    a model whose materialization changed would otherwise fail its `create or replace`."""
+    schema, name = relation.split(".")
+    found = conn.execute(
+        "select table_type from information_schema.tables where table_catalog = "
+        "current_database() and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    if found is not None and found[0] != kind:
+        conn.execute(f"drop {'view' if found[0] == 'VIEW' else 'table'} {relation}")
+
+
 def _materialise_incremental(
-    conn: duckdb.DuckDBPyConnection, model: Model, fingerprint: str, watermark: int
+    conn: duckdb.DuckDBPyConnection, model: Model, fingerprint: str, watermark: int, sql: str
 ) -> None:
     if not table_columns(conn, model.relation):
         raise ValueError(
@@ -247,7 +294,8 @@ def _materialise_incremental(
         [model.relation],
     ).fetchone()
     since_load = known[1] if known is not None else None
-    if known is None or known[0] != fingerprint:
+    rebuilt = known is None or known[0] != fingerprint
+    if rebuilt:
         log.info("%s: its lineage changed, rebuilding it whole", model.relation)
         since_load = None
         # emptied by re-creation: a delete of every row would hold them all in memory
@@ -262,10 +310,11 @@ def _materialise_incremental(
     # rebuild too writes its rows here first: sorted straight from the model's query, they
     # ran out of memory at 5 M posts under the 2 GB limit
     incoming = incoming_relation(model)
-    conn.execute(f"create or replace table {incoming} as {model.sql}")
-    # rows of a re-computed input (an edited post) replace all of its earlier rows
-    on = " and ".join(f"t.{k} = i.{k}" for k in model.replace_by or model.key)
-    conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}")
+    conn.execute(f"create or replace table {incoming} as {sql}")
+    if not rebuilt:  # a rebuilt table is empty: no join over every new row (13 M at 5 M posts)
+        # rows of a re-computed input (an edited post) replace all of its earlier rows
+        on = " and ".join(f"t.{k} = i.{k}" for k in model.replace_by or model.key)
+        conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}")
     # a rebuild writes every row at once: unordered, each row group would span all history
     order = f" order by {', '.join(model.cluster_by)}" if model.cluster_by else ""
     conn.execute(f"insert into {model.relation} by name select * from {incoming}{order}")
@@ -287,36 +336,56 @@ def _materialise_incremental(
     )
 
 
-def set_lets(conn: duckdb.DuckDBPyConnection, model: Model) -> None:
+def set_lets(
+    conn: duckdb.DuckDBPyConnection, model: Model, windows: Mapping[str, str] | None = None
+) -> None:
     for name, expression in model.lets:
-        conn.execute(f"set variable {name} = {expression}")
+        conn.execute(f"set variable {name} = {reading_windows(expression, windows or {})}")
 
 
 def materialise(
-    conn: duckdb.DuckDBPyConnection, model: Model, fingerprint: str, watermark: int
+    conn: duckdb.DuckDBPyConnection,
+    model: Model,
+    fingerprint: str,
+    watermark: int,
+    windows: Mapping[str, str] | None = None,
+    as_of: datetime | None = None,
 ) -> None:
+    """Build ``model`` (``windows``: the window models built so far, by relation, read from
+    their temp tables; ``as_of``: the run's, which a window model's view falls back to)."""
+    sql = reading_windows(model.sql, windows or {})
     if model.materialized == "incremental":
-        _materialise_incremental(conn, model, fingerprint, watermark)
+        _materialise_incremental(conn, model, fingerprint, watermark, sql)
         return
-    set_lets(conn, model)
+    set_lets(conn, model, windows)
     if model.layer == "staging":
-        conn.execute(f"create or replace view {model.relation} as {model.sql}")
+        conn.execute(f"create or replace view {model.relation} as {sql}")
+        return
+    if model.materialized == "window":
+        if as_of is None:
+            raise ValueError(f"{model.path}: a window model's view needs the run's as_of")
+        # temp: no WAL, no checkpoint, no compression of rows that only this run reads
+        conn.execute(f"create or replace temp table {model.name} as {sql}")
+        _drop_unless(conn, model.relation, "VIEW")
+        # the view reads the other windows' views: it stands alone after the run
+        conn.execute(f"create or replace view {model.relation} as {window_view_sql(model, as_of)}")
         return
     if model.layer == "intermediate":
-        conn.execute(f"create or replace table {model.relation} as {model.sql}")
+        _drop_unless(conn, model.relation, "BASE TABLE")
+        conn.execute(f"create or replace table {model.relation} as {sql}")
         return
     existing = table_columns(conn, model.relation) or None
-    new = [r[0] for r in conn.execute(f"describe {model.sql}").fetchall()]
+    new = [r[0] for r in conn.execute(f"describe {sql}").fetchall()]
     if existing is not None and existing != new:
         # the model changed shape; marts are derived, so rebuild rather than fail
         log.warning("%s changed columns; dropping its old partitions", model.relation)
         conn.execute(f"drop table {model.relation}")
         existing = None
     if existing is None:
-        conn.execute(f"create table {model.relation} as {model.sql}")
+        conn.execute(f"create table {model.relation} as {sql}")
     else:
         conn.execute(f"delete from {model.relation} where as_of = getvariable('as_of')")
-        conn.execute(f"insert into {model.relation} by name {model.sql}")
+        conn.execute(f"insert into {model.relation} by name {sql}")
 
 
 def incoming_relation(model: Model) -> str:
@@ -333,7 +402,7 @@ def _tested_rows(model: Model) -> str:
     if model.test_where:
         conditions.append(f"({model.test_where})")
     where = f"where {' and '.join(conditions)}" if conditions else ""
-    return f"(select * from {model.relation} {where})"
+    return f"(select * from {model.run_relation} {where})"
 
 
 def data_test_failures(conn: duckdb.DuckDBPyConnection, model: Model) -> tuple[list[str], int]:
@@ -448,9 +517,12 @@ def _run_models(
         conn.execute(f"create schema if not exists {layer}")
     drop_orphans(conn, models)
     failures, rows, seconds, test_seconds = [], {}, {}, {}
+    windows: dict[str, str] = {}
     for model in models:
         started = time.perf_counter()
-        materialise(conn, model, fingerprints[model.relation], watermark)
+        materialise(conn, model, fingerprints[model.relation], watermark, windows, as_of)
+        if model.materialized == "window":
+            windows[model.relation] = model.run_relation
         tested = time.perf_counter()
         found, tested_rows = data_test_failures(conn, model)
         failures.extend(found)
@@ -462,6 +534,8 @@ def _run_models(
     for model in models:
         if model.materialized == "incremental":
             conn.execute(f"drop table if exists {incoming_relation(model)}")
+        elif model.materialized == "window":  # the view stays; the run's copy goes
+            conn.execute(f"drop table if exists {model.run_relation}")
     if failures:
         raise DataTestError("data tests failed:\n  " + "\n  ".join(failures))
     # `create or replace` (views, rebuilt tables, config tables) drops their comments

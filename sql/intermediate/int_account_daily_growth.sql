@@ -4,6 +4,7 @@
 -- not_null: observed_at, prev_observed_at
 -- check: days_since_prev >= 1
 -- check: prev_observed_at < observed_at
+-- materialized: window
 with snapshots as (
     select * from staging.stg_account_snapshots
     where observed_at < getvariable('as_of')

@@ -2,6 +2,7 @@
 -- key: platform, account_id
 -- not_null: platform, account_id, observed_at, follower_precision
 -- check: (tier is null) = (followers is null)
+-- materialized: window
 with snapshots as (
     select * from staging.stg_account_snapshots
     where observed_at < getvariable('as_of')

@@ -4,6 +4,7 @@
 -- check: engagement_rate is null or engagement_rate >= 0
 -- check: engagement_rate is null or followers_at_post > 0
 -- check: week_index between 0 and 12
+-- materialized: window
 with facts as (
     select * from intermediate.int_post_facts
     where is_own_post

@@ -279,7 +279,11 @@ def test_an_edit_changes_the_fingerprints_of_the_incremental_models_that_read_it
     change, rebuilt = EDITS[edit]
     change(config)
     after = _fingerprints(config)
-    incremental = {m.relation for m in discover_models(RadarSettings().sql_dir) if m.materialized}
+    incremental = {
+        m.relation
+        for m in discover_models(RadarSettings().sql_dir)
+        if m.materialized == "incremental"
+    }
     assert {r.split(".")[1] for r in incremental if after[r] != before[r]} == rebuilt
     # sources.yaml reaches no model; every other edit here reaches some (one that is not
     # incremental is computed whole on every run anyway)
@@ -324,7 +328,7 @@ def test_a_macro_edit_rebuilds_the_models_that_call_it(
             edited.append(path)
     assert len(edited) == 1
     after = _fingerprints(config, sql)
-    incremental = {m.relation for m in discover_models(sql) if m.materialized}
+    incremental = {m.relation for m in discover_models(sql) if m.materialized == "incremental"}
     assert {r.split(".")[1] for r in incremental if after[r] != before[r]} == rebuilt
     assert after != before
 
