@@ -31,6 +31,21 @@ def test_the_shipped_config_loads(config: Path):
     assert list(scoring.tiers) == ["nano", "micro", "mid", "macro", "mega"]
 
 
+def test_a_yaml_syntax_error_reads_as_pure_python_pyyaml_words_it(config: Path):
+    """The files are parsed by libyaml when PyYAML has it; its error messages are terser
+    (no quoted line), so a broken file is read again by the pure-Python parser."""
+    text = (config / "scoring.yaml").read_text()
+    (config / "scoring.yaml").write_text(text.replace("tiers:", "tiers: [nano,", 1))
+    try:
+        yaml.safe_load((config / "scoring.yaml").read_text())
+    except yaml.YAMLError as exc:
+        expected = " ".join(str(exc).split())  # one line: the quoted line and caret too
+    assert "^" in expected
+    with pytest.raises(ConfigError) as raised:
+        load_scoring(config)
+    assert str(raised.value) == f"{config / 'scoring.yaml'}: {expected}"
+
+
 def test_a_misspelt_setting_names_the_file_and_the_field(config: Path):
     _edit(config / "scoring.yaml", lambda d: d["candidates"].update(min_nich_share=0.3))
     with pytest.raises(
