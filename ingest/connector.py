@@ -15,14 +15,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ingest.batch import Mapper, guard_all
 from ingest.bulk import BulkMapping
-from ingest.http import RawArchive
 from ingest.pages import RecordedPage
+
+if TYPE_CHECKING:  # httpx, which ingest.http needs, is ~0.3 CPU s to import: live fetches only
+    from ingest.http import RawArchive
 
 Pages = Iterator[tuple[str, RecordedPage]]
 

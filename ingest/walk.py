@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
-from ingest.http import PlatformHTTPError
 from ingest.pages import RecordedPage
 
 
@@ -18,6 +17,8 @@ def walk(
 ) -> Generator[tuple[str, RecordedPage], None, RecordedPage | None]:
     """Yield each page fetched; a definitive 4xx ends the walk as its archived page, which
     the mapping turns into a reject. Returns the last good page, or None after an error."""
+    from ingest.http import PlatformHTTPError  # here: a fixture extract never imports httpx
+
     last = None
     try:
         for last in fetch(*args):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.connector import DiscoveryBatch, FetchContext, LiveBatch, Pages
-from ingest.mastodon.client import MastodonClient, local_status_id
 from ingest.mastodon.settings import MastodonDiscovery, MastodonSources
 from ingest.walk import as_pages, noting, walk
+
+if TYPE_CHECKING:
+    from ingest.mastodon.client import MastodonClient
 
 
 def fetch(settings: MastodonSources, batch: LiveBatch, ctx: FetchContext) -> Pages:
@@ -28,6 +30,8 @@ def fetch(settings: MastodonSources, batch: LiveBatch, ctx: FetchContext) -> Pag
     further back is by far the cheaper re-read; only what it did not show, mostly the
     deleted posts, is read by id. An account whose timeline could not be read, or which
     is suspended, has none of its posts read: that is no sign they were deleted."""
+    from ingest.mastodon.client import local_status_id
+
     by_instance: dict[str, list[tuple[str, str]]] = {}
     for acct in batch.accounts:
         user, instance = acct.lstrip("@").split("@", 1)
@@ -107,6 +111,9 @@ def _status_uris(body: object) -> list[str]:
 
 
 def _client(settings: MastodonSources, instance: str, ctx: FetchContext) -> MastodonClient:
+    # imported here: the client needs httpx (~0.3 CPU s), which a fixture extract never uses
+    from ingest.mastodon.client import MastodonClient
+
     return MastodonClient(
         settings.base_url(instance),
         token=ctx.credentials.get(instance),
