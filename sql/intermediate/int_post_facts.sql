@@ -136,13 +136,20 @@ kept_facts as (
 ),
 
 -- loaded posts: snapshots from a week before the oldest of them are read first ...
+-- (a rebuild reads them all: its NULL since_load prunes the branch with the semi join, which
+-- would hash every post)
 recent_snapshots as (
+    select snaps.platform, snaps.account_id, snaps.observed_at, snaps.followers,
+    from staging.stg_account_snapshots as snaps
+    where getvariable('since_load') is null
+    union all
     select snaps.platform, snaps.account_id, snaps.observed_at, snaps.followers,
     from staging.stg_account_snapshots as snaps
     semi join (select distinct platform, account_id from loaded_posts) as loaded_accounts
         on snaps.platform = loaded_accounts.platform
         and snaps.account_id = loaded_accounts.account_id
-    where snaps.observed_at >= getvariable('loaded_from') - interval 7 days
+    where getvariable('since_load') is not null
+        and snaps.observed_at >= getvariable('loaded_from') - interval 7 days
 ),
 
 -- ... each post between its account's snapshots in one sorted pass (two ASOF joins each
@@ -218,7 +225,7 @@ loaded_both as (
 ),
 
 -- the newest counts on record (int_own_posts falls back to older ones for an earlier
--- as_of): one aggregate, no window sort
+-- as_of): one aggregate, no window sort; a rebuild reads every count, as above
 loaded_metrics as (
     select metrics.platform, metrics.post_id,
            arg_max(
@@ -227,9 +234,16 @@ loaded_metrics as (
                  'quotes': metrics.quotes, 'views': metrics.views },
                metrics.observed_at
            ) as newest,
-    from staging.stg_post_metrics as metrics
-    semi join loaded_posts as posts
-        on metrics.platform = posts.platform and metrics.post_id = posts.post_id
+    from (
+        select * from staging.stg_post_metrics
+        where getvariable('since_load') is null
+        union all
+        select metrics.*
+        from staging.stg_post_metrics as metrics
+        semi join loaded_posts as posts
+            on metrics.platform = posts.platform and metrics.post_id = posts.post_id
+        where getvariable('since_load') is not null
+    ) as metrics
     group by metrics.platform, metrics.post_id
 ),
 
