@@ -10,6 +10,7 @@ Each model file starts with a header that states its contract and its data tests
     -- materialized: incremental          (optional, see below; or ``window``)
     -- replace_by: platform, post_id      (incremental: the key whose rows a new row replaces)
     -- cluster_by: created_at             (incremental: the order new rows are written in)
+    -- rebuild_slices: (select list(…) …)  (incremental: bounds of a rebuild's slices)
     -- let: posts_from = (select min(…) …)  (optional: a variable set before the model runs)
 
 Layers materialise differently: ``staging`` models are views over ``core``;
@@ -64,7 +65,8 @@ log = logging.getLogger(__name__)
 
 LAYERS = ("staging", "intermediate", "marts")
 _HEADER = re.compile(
-    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|cluster_by|let):"
+    r"^--\s*(grain|key|not_null|check|test_where|materialized|replace_by|cluster_by|let"
+    r"|rebuild_slices):"
     r"\s*(.+?)\s*$"
 )
 _REFERENCE = re.compile(r"\b(staging|intermediate|marts)\.(\w+)\b")
@@ -86,6 +88,8 @@ class Model:
     materialized: str | None = None
     replace_by: list[str] = field(default_factory=list)
     cluster_by: list[str] = field(default_factory=list)
+    # a scalar expression: ascending bounds of cluster_by's first column (see docs/models.md)
+    rebuild_slices: str | None = None
     lets: list[tuple[str, str]] = field(default_factory=list)
     depends_on: set[str] = field(default_factory=set)
 
@@ -111,7 +115,7 @@ def parse_model(layer: str, path: Path) -> Model:
         if match is None:
             continue
         kind, value = match.groups()
-        if kind in ("grain", "test_where", "materialized"):
+        if kind in ("grain", "test_where", "materialized", "rebuild_slices"):
             setattr(model, kind, value)
         elif kind == "let":
             name, _, expression = value.partition("=")
@@ -139,6 +143,8 @@ def parse_model(layer: str, path: Path) -> Model:
     if model.materialized != "incremental" and (model.replace_by or model.cluster_by):
         # a rebuilt table would silently ignore them; say so instead
         raise ValueError(f"{path}: replace_by and cluster_by apply to incremental models only")
+    if model.rebuild_slices and not model.cluster_by:
+        raise ValueError(f"{path}: rebuild_slices slices by cluster_by, which it needs")
     model.depends_on = {f"{s}.{n}" for s, n in _REFERENCE.findall(sql)} - {model.relation}
     return model
 
@@ -305,19 +311,22 @@ def _materialise_incremental(
         )
     # the model's SQL reads only core rows loaded after its last run (NULL: every row)
     conn.execute("set variable since_load = ?::bigint", [since_load])
+    # and no slice bounds but a sliced rebuild's (reset: a NULL that compares with any type)
+    conn.execute("reset variable slice_from")
+    conn.execute("reset variable slice_until")
     set_lets(conn, model)
-    # a regular table, not a temp one: temp tables cannot spill past the memory limit. A
-    # rebuild too writes its rows here first: sorted straight from the model's query, they
-    # ran out of memory at 5 M posts under the 2 GB limit
-    incoming = incoming_relation(model)
-    conn.execute(f"create or replace table {incoming} as {sql}")
-    if not rebuilt:  # a rebuilt table is empty: no join over every new row (13 M at 5 M posts)
+    # unordered, each row group would span all the new rows' history
+    order = f" order by {', '.join(model.cluster_by)}" if model.cluster_by else ""
+    if rebuilt:
+        _rebuild_in_slices(conn, model, sql, order)
+    else:
+        # a regular table, not a temp one: temp tables cannot spill past the memory limit
+        incoming = incoming_relation(model)
+        conn.execute(f"create or replace table {incoming} as {sql}")
         # rows of a re-computed input (an edited post) replace all of its earlier rows
         on = " and ".join(f"t.{k} = i.{k}" for k in model.replace_by or model.key)
         conn.execute(f"delete from {model.relation} as t using {incoming} as i where {on}")
-    # a rebuild writes every row at once: unordered, each row group would span all history
-    order = f" order by {', '.join(model.cluster_by)}" if model.cluster_by else ""
-    conn.execute(f"insert into {model.relation} by name select * from {incoming}{order}")
+        conn.execute(f"insert into {model.relation} by name select * from {incoming}{order}")
     # MERGE rather than ON CONFLICT: DuckLake has no keys to conflict on
     conn.execute(
         """merge into meta.transform_state as t
@@ -334,6 +343,28 @@ def _materialise_incremental(
                values (s.model, s.fingerprint, s.at, s.at, s.load_watermark)""",
         [model.relation, fingerprint, watermark],
     )
+
+
+def _rebuild_in_slices(conn: duckdb.DuckDBPyConnection, model: Model, sql: str, order: str) -> None:
+    """Write every row of a rebuild once, straight from the model's query into its emptied
+    table, in ``cluster_by`` order (no ``__incoming`` copy: the data tests read the table).
+    With ``rebuild_slices`` the query runs once per slice of the first ``cluster_by``
+    column, ``slice_from`` <= value < ``slice_until`` (NULL: unbounded), so that each
+    slice's query and sort fit in memory: the 13 M term hits of 5 M posts, sorted at
+    once, ran out of memory under the 2 GB limit."""
+    conn.execute(f"drop table if exists {incoming_relation(model)}")
+    bounds = 0
+    if model.rebuild_slices:
+        conn.execute(f"set variable rebuild_bounds = {model.rebuild_slices}")
+        bounds = conn.execute("select len(getvariable('rebuild_bounds'))").fetchone()[0] or 0
+    for n in range(bounds + 1):
+        # the first slice has no lower bound and the last no upper one (reset: NULL)
+        for name, index in (("slice_from", n), ("slice_until", n + 1)):
+            if 1 <= index <= bounds:
+                conn.execute(f"set variable {name} = getvariable('rebuild_bounds')[{index}]")
+            else:
+                conn.execute(f"reset variable {name}")
+        conn.execute(f"insert into {model.relation} by name select * from ({sql}\n){order}")
 
 
 def set_lets(
@@ -392,10 +423,12 @@ def incoming_relation(model: Model) -> str:
     return f"{model.layer}.{model.name}__incoming"
 
 
-def _tested_rows(model: Model) -> str:
+def _tested_rows(conn: duckdb.DuckDBPyConnection, model: Model) -> str:
     """The rows a model's data tests look at: this run's rows, not the whole history."""
     if model.materialized == "incremental":
-        return f"(select * from {incoming_relation(model)})"
+        # a day's new rows are in their copy; a rebuild, which has none, wrote the table
+        incoming = incoming_relation(model)
+        return f"(select * from {incoming if table_columns(conn, incoming) else model.relation})"
     conditions = []
     if model.layer == "marts":
         conditions.append("as_of = getvariable('as_of')")
@@ -407,7 +440,7 @@ def _tested_rows(model: Model) -> str:
 
 def data_test_failures(conn: duckdb.DuckDBPyConnection, model: Model) -> tuple[list[str], int]:
     """What the model's data tests find wrong in its tested rows, and how many rows that is."""
-    rel = _tested_rows(model)
+    rel = _tested_rows(conn, model)
     failures = []
     keys = ", ".join(model.key)
     tests = [(f"{column} is null", f"rows with NULL {column}") for column in model.not_null]

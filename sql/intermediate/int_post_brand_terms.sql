@@ -6,13 +6,15 @@
 -- materialized: incremental
 -- replace_by: platform, post_id
 -- cluster_by: created_at
+-- rebuild_slices: (select list(day + interval 1 day order by day) from (select day, posts, sum(posts) over (order by day) as running from (select date_trunc('day', created_at) as day, count(*) as posts from staging.stg_posts group by day)) where (running - posts) // 500000 < running // 500000)
 -- let: changed_from = (select min(created_at) from staging.stg_posts where getvariable('since_load') is null or load_id > getvariable('since_load'))
 -- Kept per post between runs, like int_post_niche_matches (see there).
 with changed as (
     select platform, post_id, created_at,
     -- own or not: a post that became a reply or a repost replaces its rows by a NULL one
     from staging.stg_posts
-    where getvariable('since_load') is null or load_id > getvariable('since_load')
+    where (getvariable('since_load') is null or load_id > getvariable('since_load'))
+        and config.in_rebuild_slice(created_at)
 ),
 
 hits as (
@@ -25,6 +27,7 @@ hits as (
         count(*) as matched_term_count,  -- term hits are distinct per post already
     from intermediate.int_post_term_hits
     where hit_kind = 'brand' and created_at >= getvariable('changed_from')
+        and config.in_rebuild_slice(created_at)
     group by platform, post_id, scope, term_type
 ),
 

@@ -6,6 +6,7 @@
 -- materialized: incremental
 -- replace_by: platform, post_id
 -- cluster_by: created_at
+-- rebuild_slices: (select list(day + interval 1 day order by day) from (select day, posts, sum(posts) over (order by day) as running from (select date_trunc('day', created_at) as day, count(*) as posts from staging.stg_posts group by day)) where (running - posts) // 500000 < running // 500000)
 -- let: not_paid = (select ' (?:' || string_agg(trim(config.word_text(phrase)), '|') || ') ' from config.sponsorship_exclusions)
 -- The text work of sponsored-post detection (config/sponsorship.yaml), done once per post
 -- version as int_post_term_hits does it for niche terms: a change to the terms rebuilds it
@@ -17,7 +18,8 @@ with changed as (
            -- a code that is no language tag counts as none
            nullif(regexp_extract(lower(language), '^[a-z]+'), '') as post_language,
     from staging.stg_posts
-    where getvariable('since_load') is null or load_id > getvariable('since_load')
+    where (getvariable('since_load') is null or load_id > getvariable('since_load'))
+        and config.in_rebuild_slice(created_at)
 ),
 
 own_words as (

@@ -6,6 +6,7 @@
 -- materialized: incremental
 -- replace_by: platform, post_id
 -- cluster_by: created_at
+-- rebuild_slices: (select list(day + interval 1 day order by day) from (select day, posts, sum(posts) over (order by day) as running from (select date_trunc('day', created_at) as day, count(*) as posts from staging.stg_posts group by day)) where (running - posts) // 500000 < running // 500000)
 -- let: changed_from = (select min(created_at) from staging.stg_posts where getvariable('since_load') is null or load_id > getvariable('since_load'))
 -- Kept per post between runs, as the term hits are: a day's run matches the day's posts
 -- only. The window (and whether a post still counts as of the run) comes from
@@ -15,7 +16,8 @@ with changed as (
     select platform, post_id, created_at,
     -- own or not: a post that became a reply or a repost replaces its rows by a NULL one
     from staging.stg_posts
-    where getvariable('since_load') is null or load_id > getvariable('since_load')
+    where (getvariable('since_load') is null or load_id > getvariable('since_load'))
+        and config.in_rebuild_slice(created_at)
 ),
 
 -- the changed posts' hits: term hits were refreshed for the same posts earlier in the run
@@ -29,6 +31,7 @@ hits as (
         count(*) as matched_term_count,  -- term hits are distinct per post already
     from intermediate.int_post_term_hits
     where hit_kind = 'niche' and created_at >= getvariable('changed_from')
+        and config.in_rebuild_slice(created_at)
     group by platform, post_id, scope
 ),
 

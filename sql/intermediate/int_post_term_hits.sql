@@ -6,6 +6,7 @@
 -- materialized: incremental
 -- replace_by: platform, post_id
 -- cluster_by: created_at
+-- rebuild_slices: (select list(day + interval 1 day order by day) from (select day, posts, sum(posts) over (order by day) as running from (select date_trunc('day', created_at) as day, count(*) as posts from staging.stg_posts group by day)) where (running - posts) // 500000 < running // 500000)
 -- Text work (normalising, niche and brand matching) is done once per post version: only
 -- posts loaded since the last run are matched, so a day's run costs in proportion to the
 -- day's posts. A change to this file, to the macros it calls or to the config.* rows it
@@ -18,7 +19,8 @@ with changed as (
            md5(coalesce(posts.text, '') || '#' || array_to_string(posts.hashtags, ' '))
                as text_hash,
     from staging.stg_posts as posts
-    where getvariable('since_load') is null or posts.load_id > getvariable('since_load')
+    where (getvariable('since_load') is null or posts.load_id > getvariable('since_load'))
+        and config.in_rebuild_slice(posts.created_at)
 ),
 
 words as (
