@@ -7,6 +7,7 @@
 -- replace_by: platform, post_id
 -- cluster_by: created_at
 -- rebuild_slices: (select list(day + interval 1 day order by day) from (select day, posts, sum(posts) over (order by day) as running from (select date_trunc('day', created_at) as day, count(*) as posts from staging.stg_posts group by day)) where (running - posts) // 500000 < running // 500000)
+-- let: phrase_words = (select string_agg(distinct list_reduce(string_split(trim(config.word_text(term)), ' '), (a, b) -> if(length(b) > length(a), b, a)), '|') from config.sponsorship_terms where term_type = 'phrase')
 -- let: not_paid = (select ' (?:' || string_agg(trim(config.word_text(phrase)), '|') || ') ' from config.sponsorship_exclusions)
 -- The text work of sponsored-post detection (config/sponsorship.yaml), done once per post
 -- version as int_post_term_hits does it for niche terms: a change to the terms rebuilds it
@@ -22,8 +23,17 @@ with changed as (
         and config.in_rebuild_slice(created_at)
 ),
 
+-- a phrase's words are each a run of letters in the lowercased NFC text, so a text without
+-- any phrase's longest word (most texts) holds no phrase: it skips the cleanup (NULL words)
 own_words as (
-    select platform, post_id, post_language, hashtags, config.word_text(text) as words,
+    select platform, post_id, post_language, hashtags,
+           if(
+               regexp_matches(
+                   lower(nfc_normalize(coalesce(text, ''))), getvariable('phrase_words')
+               ),
+               config.word_text(text),
+               null
+           ) as words,
     from changed
     where is_own_post
 ),

@@ -78,6 +78,8 @@ CASES = [
         ["phrase:colaboración pagada", "phrase:publicidad"],
     ),
     ("bluesky", "es", "Este horno no patrocinado por nadie", [], []),
+    # upper case and decomposed (NFD) accents: found as the NFC lowercase phrase
+    ("bluesky", "es", "COLABORACIO\u0301N PAGADA con Ovenly", [], ["phrase:colaboración pagada"]),
     # Portuguese and French
     (
         "instagram",
