@@ -115,7 +115,15 @@ def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
     return sorted(found, key=lambda f: (LOAD_ORDER.index(f[1]), str(f[2])))
 
 
-def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
+# A key's hash, which picks the keys that need merging: a 64-bit hash groups and joins
+# several times faster than the key's strings. Two keys that share a hash are merged like
+# repeated keys, which gives the same rows, so a collision costs time, never a wrong row.
+KEY_HASH = "hash({keys})"
+
+
+def _merge_sql(
+    spec: MergeSpec, columns: list[str], load_id: int, staged_columns: list[str]
+) -> list[str]:
     """Statements that merge the view ``staged`` into ``spec.table``.
 
     Per key, the newest observation supplies the values; ``first_seen_at`` and the
@@ -124,12 +132,13 @@ def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
     files together gives what loading them one by one in path order gives.
 
     Most keys of a group are new and seen once (a backfill is nearly all such rows): they
-    stream from the landing files straight into the table. Only the ``touched`` keys, seen
-    twice in the group or already in the table, are staged, ranked, and merged with their
-    old row (deleted and re-inserted). Tables with a ``load_id`` column get ``load_id`` on
-    every row inserted or merged.
+    stream from the landing files straight into the table. Only the ``touched`` keys (by
+    their hash: seen twice in the group, or already in the table) are ranked and merged
+    with their old row (deleted and re-inserted). Tables with a
+    ``load_id`` column get ``load_id`` on every row inserted or merged.
     """
     keys = ", ".join(spec.key)
+    key_hash = KEY_HASH.format(keys=keys)
     on = " and ".join(f"t.{k} = i.{k}" for k in spec.key)
     newer = "(t.observed_at is null or i.observed_at >= t.observed_at)"
     older = "(t.first_seen_at is not null and t.first_seen_at <= i.first_in_file)"
@@ -138,9 +147,6 @@ def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
     when = "(observed_at, _file, _row)"
     # arg_min_null: the oldest row's value even when it is NULL, as first_value gave
     firsts = "".join(f", arg_min_null({c}, {when}) as {c}__first" for c in spec.keep_first)
-    newest = " and ".join(
-        [f"r.{k} = i.{k}" for k in spec.key] + ["i._file = r.newest.file", "i._row = r.newest.row"]
-    )
     direct, merged, fresh = [], [], []
     for column in columns:
         if column == "load_id":
@@ -164,23 +170,21 @@ def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
             merged.append(f"case when {newer} then i.{column} else t.{column} end")
             fresh.append(f"i.{column}")
     names = ", ".join(columns)
+    row = ", ".join(f"'{c}': {c}" for c in staged_columns if c not in spec.key)
     return [
         f"""create or replace temp table touched as
-            select {keys} from staged group by all having count(*) > 1
+            select {key_hash} as key_hash from staged group by key_hash having count(*) > 1
             union
-            select {keys} from staged semi join {spec.table} using ({keys})""",
-        # per touched key, where its newest row is and what its oldest one holds: a hash
-        # aggregate of narrow rows (a window sorted the wide rows, 10x slower for accounts
-        # looked up every day), then the newest rows themselves
-        f"""create or replace temp table ranked as
-            select {keys}, min(observed_at) as first_in_file {firsts},
-                   arg_max({{'file': _file, 'row': _row}}, {when}) as newest
-            from staged semi join touched using ({keys})
-            group by {keys}""",
+            select {key_hash} from staged semi join {spec.table} using ({keys})""",
+        # per touched key, its newest row and what its oldest one holds, in one hash
+        # aggregate over the touched keys' rows (a window sorted the wide rows, 10x slower
+        # for accounts looked up every day)
         f"""create or replace temp table incoming as
-            select i.*, r.* exclude ({keys}, newest)
-            from staged as i join ranked as r
-                 on {newest}""",
+            select * exclude (newest), newest.*
+            from (select {keys}, min(observed_at) as first_in_file {firsts},
+                         arg_max({{{row}}}, {when}) as newest
+                  from staged semi join touched on {key_hash} = touched.key_hash
+                  group by {keys})""",
         f"""create or replace temp table merged as
             select {", ".join(f"{e} as {c}" for e, c in zip(merged, columns, strict=True))}
             from incoming as i join {spec.table} as t on {on}""",
@@ -190,9 +194,9 @@ def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
         f"insert into {spec.table} by name select * from merged",
         # last, so the merge above never scans the rows inserted here
         f"""insert into {spec.table} ({names})
-            select {", ".join(direct)} from staged anti join touched using ({keys})""",
+            select {", ".join(direct)} from staged
+            anti join touched on {key_hash} = touched.key_hash""",
         "drop table touched",
-        "drop table ranked",
         "drop table incoming",
         "drop table merged",
     ]
@@ -263,7 +267,8 @@ def load_files(
         # run so far (see sql/schema/0005_load_ids.sql)
         if load_id is None:
             load_id = next_load_id(conn)
-        for statement in _merge_sql(spec, table_columns(conn, spec.table), load_id):
+        staged_columns = [c[0] for c in conn.execute("from staged limit 0").description]
+        for statement in _merge_sql(spec, table_columns(conn, spec.table), load_id, staged_columns):
             conn.execute(statement)
         conn.executemany(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",

@@ -229,6 +229,32 @@ def test_files_loaded_together_or_one_by_one_give_the_same_tables(
     assert 30 < posts < 60
 
 
+@pytest.mark.parametrize("key_hash", ["0", "hash({keys}) % 5"], ids=["one-hash", "five-hashes"])
+def test_keys_whose_hashes_collide_merge_as_their_own_keys(
+    tmp_path: Path, radar_env: Path, monkeypatch: pytest.MonkeyPatch, key_hash: str
+):
+    """The loader picks the keys to merge by their hash; a key that shares its hash with
+    another is merged instead of inserted straight, and must end as the same row."""
+    from ingest import loader
+    from ingest.landing import land_batch
+
+    settings = RadarSettings()
+    day = datetime(2026, 11, 20).date()
+    warehouses = {}
+    for name, collide in (("exact", False), ("colliding", True)):
+        data_dir = tmp_path / name
+        if collide:
+            monkeypatch.setattr(loader, "KEY_HASH", key_hash)
+        for i, batch in enumerate(_random_parts(4, 4)):  # two groups: the second merges
+            land_batch(batch, data_dir / "landing", day, "run", f"task-{i}")
+            if i in (1, 3):
+                with connect(data_dir / "warehouse.duckdb") as conn:
+                    apply_schema(conn, settings.sql_dir)
+                    load_pending(conn, data_dir, "run")
+        warehouses[name] = table_contents(data_dir / "warehouse.duckdb", CORE[:-1])
+    assert warehouses["colliding"] == warehouses["exact"]
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path):
     with mounted_small_disk(tmp_path / "small_disk", "4m") as mount:
