@@ -42,11 +42,13 @@ create or replace temp macro radar_ts(v) as case when ends_with(v, 'Z')
 -- NFC without NULs, as radar.text.clean_text. Text made only of characters that are
 -- NFC on their own and never compose with a neighbour (Latin up to U+02FF, punctuation,
 -- symbols, emoji, variation selectors; checked against Python's unicodedata in the tests)
--- is already NFC, and skips the costly normalisation.
-create or replace temp macro radar_clean(v) as
-    case when not regexp_matches(v, '[^\x{1}-\x{2ff}\x{2002}-\x{206f}\x{2600}-\x{27bf}'
-                                    || '\x{fe00}-\x{fe0f}\x{1f000}-\x{1faff}]') then v
-         else nfc_normalize(replace(v, chr(0), '')) end;
+-- is already NFC, and skips the costly normalisation. (The value is bound once, by a
+-- one-item list comprehension: a macro argument used three times is copied three times,
+-- and nested macros multiply the copies; see the HTML macros in ingest/mastodon/bulk.py.)
+create or replace temp macro radar_clean(v) as [
+    case when not regexp_matches(w, '[^\x{1}-\x{2ff}\x{2002}-\x{206f}\x{2600}-\x{27bf}'
+                                    || '\x{fe00}-\x{fe0f}\x{1f000}-\x{1faff}]') then w
+         else nfc_normalize(replace(w, chr(0), '')) end for w in [v]][1];
 create or replace temp macro radar_host(url) as nullif(lower(regexp_extract(url,
     '^[A-Za-z][A-Za-z0-9+.-]*://([^/?#@:\[\]]+)(:[0-9]*)?([/?#]|$)', 1)), '');
 create or replace temp macro radar_url_ok(url) as url is null or radar_host(url) is not null;

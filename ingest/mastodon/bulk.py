@@ -77,27 +77,35 @@ create or replace temp macro masto_ts_ok(v) as v is null or coalesce(regexp_full
     '\d{4}-\d\d-\d\dT([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)')
     and radar_ts(v) between timestamp '0001-01-01 00:00:00'
                         and timestamp '9999-12-31 23:59:59.999999', false);
-create or replace temp macro masto_unescape(h) as
-    case when not contains(h, '&') then h else
-        replace(replace(replace(replace(replace(replace(replace(replace(h,
-            '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#34;', '"'),
-            '&#39;', chr(39)), '&#x27;', chr(39)), '&apos;', chr(39)), '&amp;', '&') end;
 -- radar.text.html_to_text: <br> is a line break, a closing block a paragraph break,
 -- other tags go, entities are unescaped, lines are stripped, blank runs collapse. Each
 -- step runs only when its pattern occurs: most posts need few of them. Tags go a run of
 -- adjacent ones per match ('(?:<[^>]*>)+', the same text as '<[^>]*>' replaced one by one:
 -- a tag ends at its first '>'), ~10 % fewer matches to replace.
-create or replace temp macro masto_tags_to_breaks(h) as
+-- Each step binds its text once, in a one-item list comprehension ([... for t in [h]][1]):
+-- a macro's argument is copied wherever the body names it, so five nested steps that each
+-- name it three times planned 3^5 copies of the content expression (26 ms a statement, and
+-- 70 ms inside nullif); bound once, 2 ms, and no slower to run.
+create or replace temp macro masto_unescape(h) as [
+    case when not contains(t, '&') then t else
+        replace(replace(replace(replace(replace(replace(replace(replace(t,
+            '&lt;', '<'), '&gt;', '>'), '&quot;', '"'), '&#34;', '"'),
+            '&#39;', chr(39)), '&#x27;', chr(39)), '&apos;', chr(39)), '&amp;', '&') end
+    for t in [h]][1];
+create or replace temp macro masto_tags_to_breaks(h) as [
     regexp_replace(
-        case when regexp_matches(h, '(?i)<br\b')
-             then regexp_replace(h, '<br\b[^>]*>', chr(10), 'gi') else h end,
-        '</(p|div|li|blockquote|pre)\s*>', chr(10) || chr(10), 'gi');
-create or replace temp macro masto_strip_lines(t) as
+        case when regexp_matches(t, '(?i)<br\b')
+             then regexp_replace(t, '<br\b[^>]*>', chr(10), 'gi') else t end,
+        '</(p|div|li|blockquote|pre)\s*>', chr(10) || chr(10), 'gi')
+    for t in [h]][1];
+create or replace temp macro masto_strip_lines(h) as [
     case when regexp_matches(t, '[ \t\r\f\v]\n|\n[ \t\r\f\v]')
-         then regexp_replace(t, '[ \t\r\f\v]*\n[ \t\r\f\v]*', chr(10), 'g') else t end;
-create or replace temp macro masto_collapse(t) as
+         then regexp_replace(t, '[ \t\r\f\v]*\n[ \t\r\f\v]*', chr(10), 'g') else t end
+    for t in [h]][1];
+create or replace temp macro masto_collapse(h) as [
     case when contains(t, chr(10) || chr(10) || chr(10))
-         then regexp_replace(t, '\n{3,}', chr(10) || chr(10), 'g') else t end;
+         then regexp_replace(t, '\n{3,}', chr(10) || chr(10), 'g') else t end
+    for t in [h]][1];
 create or replace temp macro masto_html_text(h) as radar_clean(masto_collapse(trim(
     masto_strip_lines(masto_unescape(regexp_replace(masto_tags_to_breaks(h), '(?:<[^>]*>)+', '',
                                                      'g'))),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import duckdb
 import pytest
 from hypothesis import given, settings
@@ -117,3 +119,21 @@ def test_the_url_check_agrees_with_its_plain_form_on_known_cases(conn):
 @given(st.lists(URL_PARTS, min_size=1, max_size=50))
 def test_the_url_check_agrees_with_its_plain_form(conn, values):
     assert _disagreeing(conn, values) == []
+
+
+def test_the_html_steps_bind_their_text_once(conn):
+    """Each HTML step names its text up to three times, and a macro's argument is copied
+    into every use: nested five deep, the copies took ~80 ms of CPU to plan, in every
+    extract task. Bound once, the same expression plans in a few milliseconds."""
+    statement = (
+        "explain select nullif(masto_html_text(coalesce(v, '')), '') "
+        "from (select '<p>a &amp; b</p>' as v)"
+    )
+    tries = []
+    for _ in range(5):
+        started = time.process_time()
+        conn.execute(statement)
+        tries.append(time.process_time() - started)
+    assert min(tries) < 0.02
+    text = conn.execute("select masto_html_text('<p>a &amp; b<br>c</p><p>d</p>')").fetchone()[0]
+    assert text == "a & b\nc\n\nd"
