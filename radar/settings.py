@@ -31,10 +31,12 @@ class RadarSettings(BaseSettings):
     source: str = "fixture"
     # None: every registered platform (ingest.registry), the DAGs' default too
     platforms: list[str] | None = None
-    files_per_batch: int = 20
-    # and at most this many bytes of recordings: an extract task's memory follows the
-    # bytes it maps (96 MB: about 310 MB of RSS, 160 MB: 395 MB on the benchmark feeds)
-    batch_bytes: int = 96 * 1024 * 1024
+    files_per_batch: int = 200
+    # and at most this many bytes of recordings: one DuckDB pass of the bulk path
+    # (ingest.bulk.CHUNK_BYTES), whose memory bounds a task's (~235 MB of RSS). Fewer,
+    # larger tasks pay a task's fixed costs less often: 9 batches instead of 18 at 0.5 M
+    # posts, 3-6 % less CPU (docs/benchmarks.md)
+    batch_bytes: int = 128 * 1024 * 1024
     # DuckDB threads of one extract task. Mapped extract tasks run side by side, one per
     # worker slot, so one thread each keeps the cores busy without oversubscribing them
     # (on 2 cores, 2 tasks of 1 thread map the benchmark feed 20 % faster than 2 of 2)
