@@ -19,11 +19,16 @@ with facts as (
 
 -- the facts hold the newest counts on record; a post counted again at or after as_of (a
 -- backfill, or a rerun of an earlier day, or a post of the last hours counted after
--- midnight) takes its newest counts from before as_of. Materialized and inner-joined
--- (one row per post): as a semi join, DuckDB built its hash table on every count on record
+-- midnight) takes its newest counts from before as_of. Gathered into one list and unnested:
+-- DuckDB then estimates one row here and builds its join's hash table on these few posts;
+-- joined as a table, it built it on every count on record (4.8 M at 5 M posts: 1.2 s a day)
 recounted as materialized (
-    select platform, post_id from facts
-    where metrics_observed_at >= getvariable('as_of')
+    select unnest(posts, recursive := true)
+    from (
+        select list({ 'platform': platform, 'post_id': post_id }) as posts
+        from facts
+        where metrics_observed_at >= getvariable('as_of')
+    ) as recounted_list
 ),
 
 earlier_metrics as (

@@ -224,6 +224,18 @@ loaded_both as (
     left join older_before as o on b.platform = o.platform and b.post_id = o.post_id
 ),
 
+-- the loaded posts' keys, gathered into one list and unnested: DuckDB then estimates one
+-- row here and builds its join's hash table on these posts (as a semi join of the counts,
+-- it built it on every count on record: 4.8 M at 5 M posts, 0.7 s a day)
+loaded_post_keys as (
+    select unnest(posts, recursive := true)
+    from (
+        select list(distinct { 'platform': platform, 'post_id': post_id }) as posts
+        from loaded_posts
+        where getvariable('since_load') is not null
+    ) as loaded_list
+),
+
 -- the newest counts on record (int_own_posts falls back to older ones for an earlier
 -- as_of): one aggregate, no window sort; a rebuild reads every count, as above
 loaded_metrics as (
@@ -240,7 +252,7 @@ loaded_metrics as (
         union all
         select metrics.*
         from staging.stg_post_metrics as metrics
-        semi join loaded_posts as posts
+        inner join loaded_post_keys as posts
             on metrics.platform = posts.platform and metrics.post_id = posts.post_id
         where getvariable('since_load') is not null
     ) as metrics

@@ -83,9 +83,13 @@ growth_in_tier as (
         tiers.tier as prev_tier,
         growth.gain_per_day / growth.prev_followers as relative_gain_per_day,
     from growth
+    -- one condition (`is true`): DuckDB loops over the few tiers, where the bounds as join
+    -- conditions had it sort the 90 days' rows for a range join (2 s a day at 5 M posts)
     inner join config.tiers as tiers
-        on growth.prev_followers >= tiers.min_followers
-        and (tiers.max_followers is null or growth.prev_followers < tiers.max_followers)
+        on (
+            growth.prev_followers >= tiers.min_followers
+            and (tiers.max_followers is null or growth.prev_followers < tiers.max_followers)
+        ) is true
     where growth.prev_followers > 0
 ),
 

@@ -11,7 +11,8 @@ with own_posts as (
         count(*) filter (where in_7d) as own_posts_7d,
         count(*) filter (where in_30d) as own_posts_30d,
         count(*) as own_posts_90d,
-        count(distinct week_index) as active_weeks_90d,
+        -- the distinct weeks (week_index is 0-12) as bits: exact, and cheaper than a distinct
+        bit_count(bit_or(1::bigint << week_index))::bigint as active_weeks_90d,
     from intermediate.int_own_posts
     group by platform, account_id
 ),
@@ -25,7 +26,7 @@ matches as (
         count(*) filter (where posts.in_7d) as niche_posts_7d,
         count(*) filter (where posts.in_30d) as niche_posts_30d,
         count(*) as niche_posts_90d,
-        count(distinct posts.week_index) as niche_weeks_90d,
+        bit_count(bit_or(1::bigint << posts.week_index))::bigint as niche_weeks_90d,
     from intermediate.int_post_niche_matches as matches
     inner join intermediate.int_own_posts as posts
         on matches.platform = posts.platform and matches.post_id = posts.post_id

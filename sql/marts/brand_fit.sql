@@ -56,20 +56,33 @@ excluded_posts as (
     group by brand, platform, account_id
 ),
 
--- which excluded terms, for the reason text (few accounts have any)
+-- the excluded terms' hits (few accounts have any), gathered into one list and unnested:
+-- DuckDB then estimates one row here and builds its join's hash table on these hits, not
+-- on the window's own posts (1.1 M at 5 M posts, 0.5 s a day)
+excluded_hits as (
+    select unnest(hits, recursive := true)
+    from (
+        select list({
+            'brand': scope, 'platform': platform, 'post_id': post_id, 'matched_term': matched_term
+        }) as hits
+        from intermediate.int_post_term_hits
+        where hit_kind = 'brand' and term_type = 'excluded'
+            and created_at >= getvariable('as_of') - interval 90 days
+            and created_at < getvariable('as_of')
+    ) as excluded_list
+),
+
+-- which excluded terms, for the reason text
 excluded_terms as (
     select
-        hits.scope as brand,
+        hits.brand,
         posts.platform,
         posts.account_id,
         list_sort(list_distinct(list(hits.matched_term))) as terms,
-    from intermediate.int_post_term_hits as hits
+    from excluded_hits as hits
     inner join intermediate.int_own_posts as posts
         on hits.platform = posts.platform and hits.post_id = posts.post_id
-    where hits.hit_kind = 'brand' and hits.term_type = 'excluded'
-        and hits.created_at >= getvariable('as_of') - interval 90 days
-        and hits.created_at < getvariable('as_of')
-    group by hits.scope, posts.platform, posts.account_id
+    group by hits.brand, posts.platform, posts.account_id
 ),
 
 brands_with_must_have as (

@@ -55,10 +55,14 @@ platforms as (
     select platform from accounts
 ),
 
+-- the queued accounts with an own post loaded before as_of: only they are looked up (the
+-- distinct accounts of every post on record cost 1.5 s a day at 5 M posts)
 posting as (
-    select distinct platform, account_id,
-    from staging.stg_posts
-    where is_own_post and first_seen_at < getvariable('as_of')
+    select distinct posts.platform, posts.account_id,
+    from staging.stg_posts as posts
+    semi join queue
+        on posts.platform = queue.platform and posts.account_id = queue.account_id
+    where posts.is_own_post and posts.first_seen_at < getvariable('as_of')
 ),
 
 in_tier as (

@@ -9,6 +9,9 @@ with recent as (
     where matches.niche is not null
         and matches.created_at >= getvariable('as_of') - interval 14 days
         and matches.created_at < getvariable('as_of')
+        -- the same bound on the posts (a match has its post's created_at): the join then
+        -- hashes two weeks of posts, not all 90 days'
+        and posts.created_at >= getvariable('as_of') - interval 14 days
 ),
 
 terms as (
