@@ -8,6 +8,7 @@
 -- cluster_by: created_at
 -- let: loaded_from = (select min(created_at) from staging.stg_posts where getvariable('since_load') is null or load_id > getvariable('since_load'))
 -- let: new_snapshots_from = (select min(observed_at) from staging.stg_account_snapshots where load_id > getvariable('since_load'))
+-- let: touched_from = (select min(posts.created_at) from staging.stg_posts as posts semi join (select platform, post_id from staging.stg_post_metrics where load_id > getvariable('since_load') union select platform, post_id from staging.stg_post_deletions where load_id > getvariable('since_load')) as touched on posts.platform = touched.platform and posts.post_id = touched.post_id)
 -- Kept between runs: a run recomputes only the posts whose inputs were loaded since its
 -- last run, and reads older rows only where they can matter, so a day costs in proportion
 -- to what the day loaded. int_own_posts applies the run's as_of to these facts.
@@ -59,6 +60,9 @@ recounted_or_deleted as (
         where load_id > getvariable('since_load')
     ) as touched
         on facts.platform = touched.platform and facts.post_id = touched.post_id
+    -- the oldest touched post's time (touched_from, from the posts' narrow columns): the
+    -- scan then reads only the row groups from there on, not every fact's every column
+    where facts.created_at >= getvariable('touched_from')
 ),
 
 kept as (
