@@ -27,6 +27,9 @@ def test_transforms_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path):
         "incremental day, 16× posts",
     ]
     assert all(r["wall_s"] > 0 and r["peak_rss_mb"] > 0 for r in results)
+    # the anchor and every transforms run say the CPU they took, beside their wall time
+    timed = [r for r in results if r["step"] == "anchor" or "volume" in r or r["step"] == "full"]
+    assert len(timed) == 6 and all(r["cpu_s"] > 0 for r in timed)
     text = report(results, 3_000, 20, 100)
     assert "| full |" in text and "incremental day / full rebuild" in text
     assert "int_post_facts" in text  # the slowest models of each run are named
