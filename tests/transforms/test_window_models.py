@@ -123,3 +123,48 @@ def test_a_window_model_that_needs_another_variable_is_refused(tmp_path):
     )
     with pytest.raises(ValueError, match="reads no variable but as_of"):
         parse_model("intermediate", model)
+
+
+def test_a_post_counted_again_after_as_of_shows_its_counts_from_before(tmp_path):
+    """The facts hold a post's newest counts; as of an earlier instant, a post counted again
+    since shows the newest counts observed before that instant (or none)."""
+    path = tmp_path / "warehouse.duckdb"
+    generate(path, 30, 3000, DAYS)
+    with connect(path) as conn:
+        # each post of days 20-25 counted again two days after its first count, with more likes
+        conn.execute(
+            """insert into core.post_metric_snapshots
+               select platform, post_id, observed_at + interval 2 days, likes + 1000, comments,
+                      shares, quotes, views, load_id
+               from core.post_metric_snapshots
+               where observed_at >= ? and observed_at < ?""",
+            [START + timedelta(days=21), START + timedelta(days=26)],
+        )
+    _run(path, AS_OF)  # the facts now hold the later counts
+    as_of = START + timedelta(days=24)
+    with duckdb.connect(str(path), read_only=True) as conn:
+        conn.execute("set variable as_of = ?::timestamp", [as_of])
+        shown = conn.execute(
+            "select platform, post_id, likes from intermediate.int_own_posts order by all"
+        ).fetchall()
+        expected = conn.execute(
+            """select p.platform, p.post_id, m.likes
+               from core.posts as p
+               left join (select platform, post_id, arg_max(likes, observed_at) as likes
+                          from core.post_metric_snapshots where observed_at < $as_of
+                          group by all) as m using (platform, post_id)
+               where p.kind in ('original', 'quote') and p.created_at < $as_of
+                   and p.created_at >= $as_of - interval 90 days
+               order by all""",
+            {"as_of": as_of},
+        ).fetchall()
+        # posts with counts on both sides of as_of, and posts counted only after it
+        straddling, only_after = conn.execute(
+            """select count(*) filter (where first_at < $as_of),
+                      count(*) filter (where first_at >= $as_of)
+               from (select min(observed_at) as first_at from core.post_metric_snapshots
+                     group by platform, post_id having max(observed_at) >= $as_of)""",
+            {"as_of": as_of},
+        ).fetchone()
+    assert straddling > 100 and only_after > 10
+    assert shown == expected
