@@ -121,9 +121,7 @@ def pending_files(landing_dir: Path) -> list[tuple[str, str, Path]]:
 KEY_HASH = "hash({keys})"
 
 
-def _merge_sql(
-    spec: MergeSpec, columns: list[str], load_id: int, staged_columns: list[str]
-) -> list[str]:
+def _merge_sql(spec: MergeSpec, columns: list[str], load_id: int) -> list[str]:
     """Statements that merge the view ``staged`` into ``spec.table``.
 
     Per key, the newest observation supplies the values; ``first_seen_at`` and the
@@ -147,6 +145,9 @@ def _merge_sql(
     when = "(observed_at, _file, _row)"
     # arg_min_null: the oldest row's value even when it is NULL, as first_value gave
     firsts = "".join(f", arg_min_null({c}, {when}) as {c}__first" for c in spec.keep_first)
+    newest = " and ".join(
+        [f"r.{k} = i.{k}" for k in spec.key] + ["i._file = r.newest.file", "i._row = r.newest.row"]
+    )
     direct, merged, fresh = [], [], []
     for column in columns:
         if column == "load_id":
@@ -170,21 +171,23 @@ def _merge_sql(
             merged.append(f"case when {newer} then i.{column} else t.{column} end")
             fresh.append(f"i.{column}")
     names = ", ".join(columns)
-    row = ", ".join(f"'{c}': {c}" for c in staged_columns if c not in spec.key)
     return [
         f"""create or replace temp table touched as
             select {key_hash} as key_hash from staged group by key_hash having count(*) > 1
             union
             select {key_hash} from staged semi join {spec.table} using ({keys})""",
-        # per touched key, its newest row and what its oldest one holds, in one hash
-        # aggregate over the touched keys' rows (a window sorted the wide rows, 10x slower
-        # for accounts looked up every day)
+        # per touched key, where its newest row is and what its oldest one holds: a hash
+        # aggregate of narrow rows (a window sorted the wide rows, 10x slower for accounts
+        # looked up every day), then the newest rows themselves
+        f"""create or replace temp table ranked as
+            select {keys}, min(observed_at) as first_in_file {firsts},
+                   arg_max({{'file': _file, 'row': _row}}, {when}) as newest
+            from staged semi join touched on {key_hash} = touched.key_hash
+            group by {keys}""",
         f"""create or replace temp table incoming as
-            select * exclude (newest), newest.*
-            from (select {keys}, min(observed_at) as first_in_file {firsts},
-                         arg_max({{{row}}}, {when}) as newest
-                  from staged semi join touched on {key_hash} = touched.key_hash
-                  group by {keys})""",
+            select i.*, r.* exclude ({keys}, newest)
+            from staged as i join ranked as r
+                 on {newest}""",
         f"""create or replace temp table merged as
             select {", ".join(f"{e} as {c}" for e, c in zip(merged, columns, strict=True))}
             from incoming as i join {spec.table} as t on {on}""",
@@ -197,6 +200,7 @@ def _merge_sql(
             select {", ".join(direct)} from staged
             anti join touched on {key_hash} = touched.key_hash""",
         "drop table touched",
+        "drop table ranked",
         "drop table incoming",
         "drop table merged",
     ]
@@ -267,8 +271,7 @@ def load_files(
         # run so far (see sql/schema/0005_load_ids.sql)
         if load_id is None:
             load_id = next_load_id(conn)
-        staged_columns = [c[0] for c in conn.execute("from staged limit 0").description]
-        for statement in _merge_sql(spec, table_columns(conn, spec.table), load_id, staged_columns):
+        for statement in _merge_sql(spec, table_columns(conn, spec.table), load_id):
             conn.execute(statement)
         conn.executemany(
             "insert into meta.loaded_files values (?, ?, ?, ?, ?, ?, now()::timestamp)",
