@@ -163,30 +163,37 @@ def _step(step: str, *args: str, env: dict[str, str] | None = None) -> dict:
     return finish_step(proc, step)
 
 
-def landing_for(posts: int, workdir: Path, workers: int | None = None) -> Path:
+def landing_for(posts: int, workdir: Path, workers: int | None = None, shares: int = 1) -> Path:
     """A data dir holding the landing files of the ingest benchmark's feed of about
-    ``posts`` posts: extracted once by the DAG's extract path, then reused."""
+    ``posts`` posts: extracted once by the DAG's extract path, then reused. In at least
+    ``shares`` extract batches, so that disjoint shares of them each hold files."""
     from bench.ingest_bench import DAYS, START, feed_for
     from ingest.extract import plan_fixture_batches
     from radar.settings import RadarSettings
 
     feed = feed_for(posts, workdir)
     data_dir = workdir / f"landing-{feed.name}"
-    if (data_dir / "complete").exists():
+    batches = data_dir / "batches.json"
+    if (data_dir / "complete").exists() and len(json.loads(batches.read_text())) >= shares:
         return data_dir
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     settings = RadarSettings()
     start = datetime.combine(START, datetime.min.time())
-    planned = plan_fixture_batches(
-        feed,
-        ["mastodon"],
-        start,
-        start + timedelta(days=DAYS),
-        settings.files_per_batch,
-        bytes_per_batch=settings.batch_bytes,
-    )
-    batches = data_dir / "batches.json"
+
+    def plan(files_per_batch: int) -> list:
+        return plan_fixture_batches(
+            feed,
+            ["mastodon"],
+            start,
+            start + timedelta(days=DAYS),
+            files_per_batch,
+            bytes_per_batch=settings.batch_bytes,
+        )
+
+    planned = plan(settings.files_per_batch)
+    if len(planned) < shares:  # a small feed fits in fewer batches than there are loaders
+        planned = plan(max(1, sum(len(b.files) for b in planned) // shares))
     batches.write_text(json.dumps([[i, b.files] for i, b in enumerate(planned)]))
     workers = workers or os.cpu_count() or 1
     finish_step(
@@ -263,7 +270,8 @@ def bench(
 ) -> dict:
     """Every configuration, ``repeat`` times alternated, each on a new warehouse, each
     checked against the first serial file load; the fastest try of each."""
-    data_dir = landing_for(posts, workdir)
+    shares = max(loaders) if "batches" in splits else 1
+    data_dir = landing_for(posts, workdir, shares=shares)
     files = landing_files(data_dir)
     planned = configurations(loaders, splits)
     reference = None
