@@ -83,12 +83,15 @@ class Api:
         return self.get("/dags/signals/assets/queuedEvents")["total_entries"] > 0
 
     def settle(self, timeout: float = RUN_TIMEOUT) -> None:
-        """Wait until nothing runs or waits to run, twice in a row."""
+        """Wait until nothing runs or waits to run, three times in a row two seconds apart:
+        a run that just finished may leave a scheduler loop or two before the run its
+        asset event triggers exists (with two checks a second apart, a backfill's last
+        signals run was once missing when a test compared the marts)."""
         deadline, quiet = time.monotonic() + timeout, 0
-        while quiet < 2:
+        while quiet < 3:
             assert time.monotonic() < deadline, "the stack did not settle"
             quiet = 0 if self.busy() else quiet + 1
-            time.sleep(1)
+            time.sleep(2)
 
 
 @contextmanager
