@@ -5,7 +5,8 @@
 -- check: engagement_rate is null or followers_at_post > 0
 -- check: week_index between 0 and 12
 -- materialized: window
-with facts as (
+-- read where used (twice): a materialized copy of 1.1 M rows cost more than a second scan
+with facts as not materialized (
     select * from intermediate.int_post_facts
     where is_own_post
         and created_at >= getvariable('as_of') - interval 90 days
