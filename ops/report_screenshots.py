@@ -60,6 +60,9 @@ class Chromium:
                 f"--proxy-server=http://127.0.0.1:{proxy_port}",
                 "--proxy-bypass-list=<-loopback>",
             ]
+        # the startup tab's URL: without one, Debian's Chromium 156 opens its new-tab page,
+        # which fetches its search engine's start page (start.duckduckgo.com)
+        args.append("about:blank")
         self.process = subprocess.Popen(
             args,
             preexec_fn=child_fds,
