@@ -93,6 +93,28 @@ class Api:
             quiet = 0 if self.busy() else quiet + 1
             time.sleep(2)
 
+    def settle_after_signals(self, days: list[datetime], timeout: float = RUN_TIMEOUT) -> None:
+        """Wait until a successful signals run has computed the as-of at the end of each of
+        ``days``, then ``settle``. Quiet checks alone are not enough: twice in fresh-clone CI
+        runs, three of them two seconds apart passed before the signals run that a
+        backfill's last asset event creates existed, and its as-of partition was missing."""
+        wanted = {(day + timedelta(days=1)).astimezone(UTC) for day in days}
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = signals_runs(self)
+            done = {
+                datetime.fromisoformat(instant).astimezone(UTC)
+                for _, state, _, instants in runs
+                if state == "success" and isinstance(instants, list)
+                for instant in instants
+            }
+            if wanted <= done:
+                break
+            missing = sorted(str(t) for t in wanted - done)
+            assert time.monotonic() < deadline, f"no signals run as of {missing}: {runs}"
+            time.sleep(2)
+        self.settle(timeout)
+
 
 @contextmanager
 def running_stack(

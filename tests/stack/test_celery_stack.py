@@ -75,7 +75,7 @@ def test_a_triggered_run_then_signals_from_its_asset_equal_dag_test(stack, refer
     api = Api(stack["url"])
     run_id = api.trigger("social_ingest", DEMO_DAY)
     assert wait_run(api, "social_ingest", run_id) == "success"
-    api.settle()
+    api.settle_after_signals([DEMO_DAY])
     assert_every_signals_run_succeeded(api)
 
     expected = reference(DEMO_DAY)
@@ -102,6 +102,7 @@ def test_a_backfill_equals_three_daily_runs(stack, reference):
         d.date().isoformat() for d in BACKFILL_DAYS
     ]
     assert {r["state"] for r in backfilled} == {"success"}
+    api.settle_after_signals(BACKFILL_DAYS)
     assert_every_signals_run_succeeded(api)
 
     for day in BACKFILL_DAYS:
@@ -135,7 +136,7 @@ def test_a_worker_killed_mid_extract_loses_and_duplicates_nothing(stack, referen
     run_id = api.trigger("social_ingest", KILL_DAY)
     killed = kill_worker_running_an_extract(api, stack["state_dir"], run_id)
     assert wait_run(api, "social_ingest", run_id) == "success"
-    api.settle()
+    api.settle_after_signals([KILL_DAY])
     assert_every_signals_run_succeeded(api)
     retried = [
         ti
