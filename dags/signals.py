@@ -8,7 +8,10 @@ The DAG is scheduled on either asset: `radar_warehouse_core`, which each `social
 load marks, or `radar_campaign_results`, which each `campaign_ingest` load marks (so new
 orders and clicks reach the campaign marts without waiting for the next social load).
 Every loaded interval is computed as of its own end. When a backfill loads several
-days before this DAG runs, each day still gets its own marts, oldest first.
+days before this DAG runs, each day still gets its own marts, oldest first. A run that
+loads started also computes every interval loaded since that has no marts yet
+(`meta.runs`): an asset event that arrives while a run of this DAG waits to be created
+starts no run (apache/airflow#56050), and that day would otherwise wait for the next load.
 
 A manual run can set `as_of` in the DAG params. Without it, and with no asset events, it
 computes as of the end of the ingest interval that starts at its logical date: a manual
@@ -71,18 +74,23 @@ def signals():
         fallback = interval_starting_at(logical)[1] if logical is not None else None
         return as_of_instants(context["params"].get("as_of"), extras, fallback)
 
-    @task(pool=warehouse_pool())
+    # the as-of instants it computed go on to the exports, with the marts' row counts
+    @task(pool=warehouse_pool(), multiple_outputs=True)
     @fail_fast
     def build_signals(as_of: list[str], **context) -> dict:
         from datetime import datetime
 
-        from transforms.runs import build_signals
+        from transforms.runs import build_signals, with_missed_loads
 
+        started_by_loads = any(context["triggering_asset_events"].values())
+        if started_by_loads and not context["params"].get("as_of"):
+            # a load whose asset event Airflow dropped still gets its marts (see there)
+            as_of = with_missed_loads(as_of, ("social_ingest", "campaign_ingest"))
         rows = {}
         for instant in as_of:
             rows = build_signals(datetime.fromisoformat(instant), context["run_id"])
             print(f"signals as of {instant}: {rows.get('marts.candidates', 0)} candidates")
-        return rows
+        return {"as_of": as_of, "rows": rows}
 
     @task
     @fail_fast
@@ -125,11 +133,11 @@ def signals():
 
         print(report(datetime.fromisoformat(as_of[-1])))
 
-    as_of = as_of_times()
-    built = build_signals(as_of)
+    built = build_signals(as_of_times())
+    as_of = built["as_of"]
     # the HTML report reads the warehouse like the CSV export: before the publish takes
     # its write lock, not beside it
-    report(as_of, publish(html_report(as_of, export(as_of, built))))
+    report(as_of, publish(html_report(as_of, export(as_of, built["rows"]))))
 
 
 signals()

@@ -39,6 +39,32 @@ def as_of_instants(
     )
 
 
+def with_missed_loads(as_of: list[str], dag_ids: tuple[str, ...]) -> list[str]:
+    """``as_of`` and the end of every interval that a run of ``dag_ids`` loaded and no
+    signals run has computed yet, oldest first (ISO strings, UTC).
+
+    For a run that its loads' asset events started. Airflow keeps one queue row per asset
+    and DAG: an event that arrives while that row waits (the DAG at max_active_runs) adds
+    nothing, and the next run consumes only the events up to the row's time
+    (apache/airflow#56050). The newest load of a backfill could then wait for the next
+    day's load to get its marts; meta.runs knows every loaded interval."""
+    settings = RadarSettings()
+    with connect(settings.warehouse) as conn:
+        apply_schema(conn, settings.sql_dir)
+        marks = ", ".join("?" for _ in dag_ids)
+        pending = conn.execute(
+            "select distinct data_interval_end from meta.runs "
+            f"where dag_id in ({marks}) and loaded_at is not null and transformed_at is null "
+            "and data_interval_end is not null",
+            list(dag_ids),
+        ).fetchall()
+    instants = {to_naive_utc(datetime.fromisoformat(i)) for i in as_of}
+    missed = {end for (end,) in pending} - instants
+    for end in sorted(missed):
+        log.warning("signals as of %s too: its load's asset event started no run", end)
+    return [f"{t.isoformat()}+00:00" for t in sorted(instants | missed)]
+
+
 def build_signals(as_of: datetime, run_id: str) -> dict[str, int]:
     """Rebuild every model as of ``as_of``; mark the ingest runs of that interval done.
 

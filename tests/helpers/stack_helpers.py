@@ -261,11 +261,12 @@ def failure_lines(state_dir: Path, dag_id: str, run_id: str) -> list[str]:
 
 
 def signals_runs(api: Api) -> list[tuple]:
-    """Each signals run: its id, state and the as-of instants it computed, for messages."""
+    """Each signals run: its id, state, its loads' interval ends and the as-of instants it
+    computed (its loads', and any load's whose asset event started no run)."""
     found = []
     for run in api.runs("signals"):
         quoted = urllib.parse.quote(run["dag_run_id"])
-        path = f"/dags/signals/dagRuns/{quoted}/taskInstances/as_of_times/xcomEntries/return_value"
+        path = f"/dags/signals/dagRuns/{quoted}/taskInstances/build_signals/xcomEntries/as_of"
         try:
             as_of = api.get(path).get("value")
         except Exception as exc:  # no XCom: the task did not get that far
