@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -62,7 +62,7 @@ def with_missed_loads(as_of: list[str], dag_ids: tuple[str, ...]) -> list[str]:
     missed = {end for (end,) in pending} - instants
     for end in sorted(missed):
         log.warning("signals as of %s too: its load's asset event started no run", end)
-    return [f"{t.isoformat()}+00:00" for t in sorted(instants | missed)]
+    return [t.replace(tzinfo=UTC).isoformat() for t in sorted(instants | missed)]
 
 
 def build_signals(as_of: datetime, run_id: str) -> dict[str, int]:

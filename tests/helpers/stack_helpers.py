@@ -83,10 +83,9 @@ class Api:
         return self.get("/dags/signals/assets/queuedEvents")["total_entries"] > 0
 
     def settle(self, timeout: float = RUN_TIMEOUT) -> None:
-        """Wait until nothing runs or waits to run, three times in a row two seconds apart:
-        a run that just finished may leave a scheduler loop or two before the run its
-        asset event triggers exists (with two checks a second apart, a backfill's last
-        signals run was once missing when a test compared the marts)."""
+        """Wait until nothing runs or waits to run, three times in a row two seconds apart.
+        Quiet is not done: a load's asset event can start no signals run at all (see
+        ``settle_after_signals``)."""
         deadline, quiet = time.monotonic() + timeout, 0
         while quiet < 3:
             assert time.monotonic() < deadline, "the stack did not settle"
@@ -95,9 +94,11 @@ class Api:
 
     def settle_after_signals(self, days: list[datetime], timeout: float = RUN_TIMEOUT) -> None:
         """Wait until a successful signals run has computed the as-of at the end of each of
-        ``days``, then ``settle``. Quiet checks alone are not enough: twice in fresh-clone CI
-        runs, three of them two seconds apart passed before the signals run that a
-        backfill's last asset event creates existed, and its as-of partition was missing."""
+        ``days``, then ``settle``. Quiet checks alone are not enough: an asset event that
+        arrives while a signals run waits to be created starts no run (apache/airflow#56050),
+        so the stack goes quiet with that day's marts missing until a later run catches it
+        up (``transforms.runs.with_missed_loads``); twice in fresh-clone CI runs, a
+        backfill's last day was missing when a test compared after quiet checks."""
         wanted = {(day + timedelta(days=1)).astimezone(UTC) for day in days}
         deadline = time.monotonic() + timeout
         while True:
